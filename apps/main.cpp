@@ -1,0 +1,49 @@
+// The `cmt` command: parses the command line and runs one subcommand; the only place where an
+// exception becomes an exit code.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "apps/commands.h"
+#include "cmt/build_info.h"
+#include "kernels/common/check.h"
+
+int main(int argc, char** argv) {
+  using namespace cmt::app;
+  CLI::App app{"cmt " CMT_VERSION ": contrastive multi-task CNN training engine for CT and X-ray", "cmt"};
+  app.set_version_flag("--version", CMT_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  Action action;
+  add_info_command(app, action);
+
+  // An unknown first word is an unknown subcommand, not "an extra argument": say so plainly.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(word);
+    if (!known) {
+      std::fprintf(stderr, "cmt: unknown subcommand '%s' (run 'cmt --help' for the list)\n", word.c_str());
+      return kUsage;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cmt: %s\n", e.what());
+    std::fprintf(stderr, "run 'cmt %s--help' for usage\n",
+                 app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
+    return kUsage;
+  }
+  try {
+    return action ? action() : kOk;
+  } catch (const cmt::Error& e) {
+    std::fprintf(stderr, "cmt: error: %s\n", e.what());
+    return kFailure;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cmt: unexpected error: %s\n", e.what());
+    return kFailure;
+  }
+}

@@ -1,0 +1,54 @@
+// Context: the device, its streams and library handles, scratch space, precision and run flags.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/device.h"
+#include "engine/precision.h"
+#include "engine/tensor.h"
+#include "kernels/common/stream.h"
+
+namespace cmt {
+
+class Context {
+ public:
+  explicit Context(Device device = Device::cpu(), PrecisionPolicy precision = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  Device device() const { return device_; }
+  bool is_cuda() const { return device_.is_cuda(); }
+
+  // CUDA resources, created on first use (null on a CPU context).
+  cudaStream_t compute_stream();
+  cudaStream_t copy_stream();
+  cublasHandle_t cublas();
+  cublasLtHandle_t cublaslt();
+  cudnnHandle_t cudnn();
+
+  // Scratch memory of at least `bytes`, grown (never shrunk) on demand; valid until the next call.
+  void* workspace(std::size_t bytes);
+
+  void synchronize();               // waits for both streams
+  void debug_check(const char* what);  // with debug_sync on: synchronises and names `what` on failure
+
+  PrecisionPolicy precision;
+  bool training = true;
+  bool debug_sync = false;  // synchronise after every op (CMT_DEBUG_SYNC=1 sets it)
+  std::uint64_t seed = 0;
+
+ private:
+  void activate() const;  // cudaSetDevice for this context's device
+
+  Device device_;
+  cudaStream_t compute_ = nullptr;
+  cudaStream_t copy_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  cublasLtHandle_t cublaslt_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+  Tensor workspace_;
+};
+
+}  // namespace cmt

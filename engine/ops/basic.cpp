@@ -1,0 +1,175 @@
+// The basic op family: validation and dispatch to kernels/cpu or kernels/cuda.
+#include "engine/ops/basic.h"
+
+#include <cstring>
+
+#include "kernels/common/check.h"
+#include "kernels/cpu/basic.h"
+#if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+
+#include "kernels/cuda/basic.h"
+#endif
+
+namespace cmt::ops {
+
+namespace {
+
+void require_defined(const Tensor& t, const char* op, const char* name) {
+  CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
+}
+
+void require_on(const Context& ctx, const Tensor& t, const char* op, const char* name) {
+  require_defined(t, op, name);
+  CMT_CHECK(t.device() == ctx.device(),
+            op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
+}
+
+void require_f32(const Tensor& t, const char* op, const char* name) {
+  CMT_CHECK(t.dtype() == DType::f32, op << ": '" << name << "' must be f32, got " << t.describe());
+}
+
+[[noreturn, maybe_unused]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
+
+}  // namespace
+
+void fill(Context& ctx, Tensor& t, double value) {
+  require_on(ctx, t, "fill", "t");
+  if (t.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::fill(t.raw(), t.dtype(), t.numel(), value, ctx.compute_stream());
+#else
+    no_cuda("fill");
+#endif
+  } else {
+    cpu::fill(t.raw(), t.dtype(), t.numel(), value);
+  }
+  ctx.debug_check("fill");
+}
+
+void copy(Context& ctx, const Tensor& src, Tensor& dst) {
+  require_defined(src, "copy", "src");
+  require_defined(dst, "copy", "dst");
+  CMT_CHECK(src.dtype() == dst.dtype(), "copy: dtype mismatch " << src.describe() << " -> " << dst.describe());
+  CMT_CHECK(src.numel() == dst.numel(), "copy: size mismatch " << src.describe() << " -> " << dst.describe());
+  if (src.nbytes() == 0) return;
+  if (src.device().is_cpu() && dst.device().is_cpu()) {
+    std::memcpy(dst.raw(), src.raw(), src.nbytes());
+    return;
+  }
+#if defined(CMT_WITH_CUDA)
+  // Transfers between host and device go on the copy stream; device-local copies on compute.
+  const bool transfer = src.device().is_cpu() != dst.device().is_cpu();
+  cudaStream_t stream = (transfer && ctx.is_cuda()) ? ctx.copy_stream() : ctx.compute_stream();
+  CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, stream));
+  if (transfer) CUDA_CHECK(cudaStreamSynchronize(stream));
+#else
+  no_cuda("copy");
+#endif
+  ctx.debug_check("copy");
+}
+
+Tensor cast(Context& ctx, const Tensor& src, DType to) {
+  require_on(ctx, src, "cast", "src");
+  CMT_CHECK(dtype_is_float(src.dtype()) && dtype_is_float(to),
+            "cast: only float dtypes (f32, bf16, f16) are cast, got " << src.describe() << " -> " << dtype_name(to));
+  Tensor out = Tensor::empty(src.shape(), to, src.device());
+  if (src.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::cast(src.raw(), src.dtype(), out.raw(), to, src.numel(), ctx.compute_stream());
+#else
+    no_cuda("cast");
+#endif
+  } else {
+    cpu::cast(src.raw(), src.dtype(), out.raw(), to, src.numel());
+  }
+  ctx.debug_check("cast");
+  return out;
+}
+
+void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y) {
+  require_on(ctx, x, "axpy", "x");
+  require_on(ctx, y, "axpy", "y");
+  require_f32(x, "axpy", "x");
+  require_f32(y, "axpy", "y");
+  CMT_CHECK(x.shape() == y.shape(), "axpy: shape mismatch " << x.describe() << " vs " << y.describe());
+  if (x.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::axpy_f32(alpha, x.data<float>(), y.data<float>(), x.numel(), ctx.compute_stream());
+#else
+    no_cuda("axpy");
+#endif
+  } else {
+    cpu::axpy_f32(alpha, x.data<float>(), y.data<float>(), x.numel());
+  }
+  ctx.debug_check("axpy");
+}
+
+Tensor sum(Context& ctx, const Tensor& x) {
+  require_on(ctx, x, "sum", "x");
+  require_f32(x, "sum", "x");
+  Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
+  if (x.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    void* ws = ctx.workspace(cuda::sum_workspace_bytes(x.numel()));
+    cuda::sum_f32(x.data<float>(), x.numel(), out.data<float>(), ws, ctx.compute_stream());
+#else
+    no_cuda("sum");
+#endif
+  } else {
+    out.data<float>()[0] = static_cast<float>(cpu::sum_f32(x.data<float>(), x.numel()));
+  }
+  ctx.debug_check("sum");
+  return out;
+}
+
+Tensor mean(Context& ctx, const Tensor& x) {
+  CMT_CHECK(x.defined() && x.numel() > 0, "mean: empty tensor " << x.describe());
+  Tensor s = sum(ctx, x);
+  Tensor zero = Tensor::empty(Shape{1}, DType::f32, x.device());
+  fill(ctx, zero, 0.0);
+  axpy(ctx, 1.0f / static_cast<float>(x.numel()), s, zero);
+  return zero;
+}
+
+float item(const Tensor& scalar) {
+  CMT_CHECK(scalar.defined() && scalar.numel() == 1 && scalar.dtype() == DType::f32,
+            "item: expected a one-element f32 tensor, got " << scalar.describe());
+  return scalar.to_vector<float>()[0];
+}
+
+void uniform_(Context& ctx, Tensor& t, std::uint64_t seed, std::uint32_t stream, float lo, float hi) {
+  require_on(ctx, t, "uniform_", "t");
+  require_f32(t, "uniform_", "t");
+  CMT_CHECK(lo <= hi, "uniform_: lo " << lo << " > hi " << hi);
+  const auto rs = rng::Stream::make(seed, 0, 0, stream);
+  if (t.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi, ctx.compute_stream());
+#else
+    no_cuda("uniform_");
+#endif
+  } else {
+    cpu::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi);
+  }
+  ctx.debug_check("uniform_");
+}
+
+void normal_(Context& ctx, Tensor& t, std::uint64_t seed, std::uint32_t stream, float mean_value, float stddev) {
+  require_on(ctx, t, "normal_", "t");
+  require_f32(t, "normal_", "t");
+  CMT_CHECK(stddev >= 0, "normal_: negative stddev " << stddev);
+  const auto rs = rng::Stream::make(seed, 0, 0, stream);
+  if (t.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev, ctx.compute_stream());
+#else
+    no_cuda("normal_");
+#endif
+  } else {
+    cpu::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev);
+  }
+  ctx.debug_check("normal_");
+}
+
+}  // namespace cmt::ops

@@ -1,0 +1,23 @@
+// CUDA launchers of the basic op family: fill, cast, axpy, sum, random fills.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/dtype.h"
+#include "kernels/common/philox.h"
+#include "kernels/common/stream.h"
+
+namespace cmt::cuda {
+
+void fill(void* dst, DType dtype, std::int64_t n, double value, cudaStream_t stream);
+void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int64_t n, cudaStream_t stream);
+void axpy_f32(float alpha, const float* x, float* y, std::int64_t n, cudaStream_t stream);
+
+// Deterministic two-pass sum; `out` is one float on the device. Needs sum_workspace_bytes(n) of scratch.
+std::size_t sum_workspace_bytes(std::int64_t n);
+void sum_f32(const float* x, std::int64_t n, float* out, void* workspace, cudaStream_t stream);
+
+void uniform_f32(float* dst, std::int64_t n, rng::Stream rs, float lo, float hi, cudaStream_t stream);
+void normal_f32(float* dst, std::int64_t n, rng::Stream rs, float mean, float stddev, cudaStream_t stream);
+
+}  // namespace cmt::cuda

@@ -1,0 +1,13 @@
+# `cmt nosuch` and `cmt info --bad-flag` must exit 2 with a message naming the problem.
+foreach(args "nosuch" "info;--bad-flag")
+  execute_process(COMMAND ${CMT} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "cmt ${args}: expected exit code 2, got ${rc}; stderr: ${err}")
+  endif()
+  list(GET args -1 word)
+  string(FIND "${err}" "${word}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "cmt ${args}: the message does not name '${word}': ${err}")
+  endif()
+  message(STATUS "cmt ${args} -> exit ${rc}: ${err}")
+endforeach()

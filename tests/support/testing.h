@@ -1,0 +1,106 @@
+// Test helpers: random tensors (never zeros), element-by-element comparison with a clear report.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace cmt::test {
+
+// A seed that differs per run (fresh inputs each run) but is printed so a failure can be replayed:
+// CMT_TEST_SEED=<n> fixes it.
+inline std::uint64_t run_seed() {
+  static const std::uint64_t seed = [] {
+    if (const char* env = std::getenv("CMT_TEST_SEED")) return static_cast<std::uint64_t>(std::stoull(env));
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }();
+  return seed;
+}
+
+// Gaussian values (mean 0, stddev 1) or small integers in [-k, k] (exact in fp32 sums), on the CPU.
+inline Tensor random_normal(const Shape& shape, std::mt19937_64& gen, float scale = 1.f) {
+  std::normal_distribution<float> dist(0.f, scale);
+  Tensor t = Tensor::empty(shape, DType::f32);
+  float* p = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = dist(gen);
+  return t;
+}
+
+inline Tensor random_small_ints(const Shape& shape, std::mt19937_64& gen, int k = 3) {
+  std::uniform_int_distribution<int> dist(-k, k);
+  Tensor t = Tensor::empty(shape, DType::f32);
+  float* p = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(dist(gen));
+  return t;
+}
+
+struct CompareResult {
+  bool ok = true;
+  std::int64_t mismatches = 0;
+  std::int64_t first_bad = -1;
+  double max_abs = 0, max_rel = 0;
+  std::string report;
+};
+
+// |a - b| <= atol + rtol * |b| for every element; b is the reference. Checks every element.
+inline CompareResult compare(const std::vector<float>& got, const std::vector<float>& want, double atol, double rtol) {
+  CompareResult r;
+  std::ostringstream os;
+  if (got.size() != want.size()) {
+    r.ok = false;
+    os << "size mismatch: got " << got.size() << " elements, want " << want.size();
+    r.report = os.str();
+    return r;
+  }
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double g = got[i], w = want[i];
+    const double diff = std::fabs(g - w);
+    const bool bad = !(diff <= atol + rtol * std::fabs(w)) || (std::isnan(g) != std::isnan(w));
+    if (std::isfinite(diff)) {
+      r.max_abs = std::max(r.max_abs, diff);
+      if (w != 0) r.max_rel = std::max(r.max_rel, diff / std::fabs(w));
+    }
+    if (bad) {
+      if (r.first_bad < 0) r.first_bad = static_cast<std::int64_t>(i);
+      ++r.mismatches;
+    }
+  }
+  r.ok = r.mismatches == 0;
+  os << got.size() << " elements, " << r.mismatches << " mismatches (atol " << atol << ", rtol " << rtol
+     << "), max abs diff " << r.max_abs << ", max rel diff " << r.max_rel << ", seed " << run_seed();
+  if (r.first_bad >= 0)
+    os << "; first at " << r.first_bad << ": got " << got[static_cast<std::size_t>(r.first_bad)] << " want "
+       << want[static_cast<std::size_t>(r.first_bad)];
+  r.report = os.str();
+  return r;
+}
+
+inline CompareResult compare(const Tensor& got, const Tensor& want, double atol, double rtol) {
+  if (got.shape() != want.shape()) {
+    CompareResult r;
+    r.ok = false;
+    r.report = "shape mismatch: got " + got.describe() + ", want " + want.describe();
+    return r;
+  }
+  return compare(got.to_float_vector(), want.to_float_vector(), atol, rtol);
+}
+
+}  // namespace cmt::test
+
+// CHECK_ALLCLOSE(got, want, atol, rtol) on float vectors or tensors.
+#define CHECK_ALLCLOSE(got, want, atol, rtol)                                           \
+  do {                                                                                  \
+    const auto cmt_cmp_ = ::cmt::test::compare((got), (want), (atol), (rtol));          \
+    INFO(cmt_cmp_.report);                                                              \
+    CHECK(cmt_cmp_.ok);                                                                 \
+  } while (0)

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs cmt's build dependencies from Debian packages (and, with --test, the test oracles).
+# The CUDA 13 toolkit with cuDNN 9 and NCCL is expected from NVIDIA's repository or the machine
+# image (nvcc on PATH); without it, configure with -DCMT_WITH_CUDA=OFF.
+set -eu
+packages="cmake ninja-build g++ pkg-config libopenblas-dev libhdf5-dev hdf5-tools libdcmtk-dev \
+libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin libfmt-dev nlohmann-json3-dev libcli11-dev"
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages doctest-dev python3 python3-torch python3-numpy python3-h5py python3-pydicom python3-scipy"
+else
+  packages="$packages doctest-dev"
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
