@@ -48,11 +48,15 @@ int run_info(bool as_json) {
 
 }  // namespace
 
-void add_info_command(CLI::App& app, Action& action) {
+namespace {
+void setup_info(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("info", "Version, build options, backends, library versions and CUDA devices");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print as JSON");
   cmd->callback([&action, json] { action = [json] { return run_info(*json); }; });
 }
+}  // namespace
+
+CMT_REGISTER_COMMAND(10, "info", setup_info);
 
 }  // namespace cmt::app

@@ -1,5 +1,6 @@
 // The `cmt` command: parses the command line and runs one subcommand; the only place where an
 // exception becomes an exit code.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,6 +9,13 @@
 #include "cmt/build_info.h"
 #include "kernels/common/check.h"
 
+namespace cmt::app {
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> entries;
+  return entries;
+}
+}  // namespace cmt::app
+
 int main(int argc, char** argv) {
   using namespace cmt::app;
   CLI::App app{"cmt " CMT_VERSION ": contrastive multi-task CNN training engine for CT and X-ray", "cmt"};
@@ -15,7 +23,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   Action action;
-  add_info_command(app, action);
+  auto& commands = command_registry();
+  std::sort(commands.begin(), commands.end(), [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
+  for (const CommandEntry& c : commands) c.setup(app, action);
 
   // An unknown first word is an unknown subcommand, not "an extra argument": say so plainly.
   if (argc > 1 && argv[1][0] != '-') {
