@@ -1,0 +1,125 @@
+#!/bin/bash
+# One command for a GPU machine (H100/H200 with nvcc, cmake, PyTorch, compute-sanitizer; no internet):
+# runs every test (CUDA ones included), the CUDA tests under compute-sanitizer, the PyTorch oracle on
+# the GPU, then the benchmarks; logs and summary.json under $OUT; prints a short table last.
+#
+#   tests/gpu/run.sh [BUNDLE]   BUNDLE: a folder or .tar.xz made by tools/gpu-bundle.sh (prebuilt sm_90
+#                               binaries + the non-CUDA shared libraries they need). Without one, it
+#                               builds here (needs HDF5, DCMTK, doctest: usually absent on those machines).
+# Budget: well inside 8 minutes. Each step has its own timeout; a failed step does not stop the others.
+set -u
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="${OUT:-$ROOT/gpu-results}"
+mkdir -p "$OUT"
+LOG="$OUT/run.log"
+: >"$LOG"
+START=$(date +%s)
+declare -a NAMES=() STATUS=() SECONDS_TAKEN=() NOTES=()
+
+say() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$LOG"; }
+
+# step NAME TIMEOUT CMD...: runs CMD with its output in $OUT/NAME.log; records pass/fail/timeout.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  say "== $name: $*"
+  local t0=$(date +%s)
+  timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+  local rc=$?
+  local status=pass
+  [ $rc -ne 0 ] && status="fail(rc=$rc)"
+  [ $rc -eq 124 ] && status="timeout(${limit}s)"
+  [ $rc -eq 77 ] && status=skipped
+  NAMES+=("$name"); STATUS+=("$status"); SECONDS_TAKEN+=($(($(date +%s) - t0)))
+  NOTES+=("$(grep -E 'test cases:|ERROR SUMMARY|checks? (passed|failed)|all checks passed|SKIPPED' "$OUT/$name.log" | tail -1 | tr -d '\r' | cut -c1-90)")
+  say "   $status ($(($(date +%s) - t0))s) ${NOTES[-1]}"
+  tail -5 "$OUT/$name.log" >>"$LOG"
+}
+
+# --- 1. what the machine has ---
+{
+  echo "date: $(date -u)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1
+  nvcc --version 2>&1 | tail -1
+  cmake --version 2>&1 | head -1
+  command -v compute-sanitizer || echo "compute-sanitizer: not on PATH"
+  python3 -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1
+  ldd --version 2>&1 | head -1
+} >"$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt" | tee -a "$LOG"
+
+# cuDNN, cuBLAS and NCCL come from PyTorch's Python environment on these machines.
+TORCH_LIBS=$(python3 - <<'PY' 2>/dev/null
+import glob, os, site
+dirs = []
+for sp in site.getsitepackages():
+    dirs += sorted(glob.glob(os.path.join(sp, "nvidia", "*", "lib")))
+    dirs += sorted(glob.glob(os.path.join(sp, "torch", "lib")))
+print(":".join(dirs))
+PY
+)
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+
+# --- 2. binaries: prebuilt bundle, or build here ---
+BUNDLE="${1:-}"
+if [ -n "$BUNDLE" ] && [ -f "$BUNDLE" ]; then
+  mkdir -p /tmp/cmt-bundle && tar -xJf "$BUNDLE" -C /tmp/cmt-bundle && BUNDLE=/tmp/cmt-bundle/gpu-bundle
+fi
+if [ -n "$BUNDLE" ] && [ -d "$BUNDLE/bin" ]; then
+  BIN="$BUNDLE/bin"
+  export LD_LIBRARY_PATH="$BUNDLE/lib:$TORCH_LIBS:${LD_LIBRARY_PATH:-}"
+  say "using prebuilt binaries from $BUNDLE"
+else
+  say "no bundle: building here (fallback)"
+  step build 420 bash -c "cd '$ROOT' && cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMT_CUDA_ARCHITECTURES=90 -DCMT_WITH_MPI=OFF -DCMT_ORACLE_TESTS=OFF && cmake --build build-gpu -j 16"
+  BIN="$ROOT/build-gpu/bin"
+  export LD_LIBRARY_PATH="$TORCH_LIBS:${LD_LIBRARY_PATH:-}"
+fi
+ldd "$BIN/cmt_cuda_tests" 2>&1 | grep -E "not found" | tee -a "$LOG"
+"$BIN/cmt" info >"$OUT/cmt-info.txt" 2>&1
+cat "$OUT/cmt-info.txt" >>"$LOG"
+
+# --- 3. correctness first ---
+step cuda_tests 150 "$BIN/cmt_cuda_tests" --duration=true
+step cpu_tests 120 env OMP_NUM_THREADS=8 "$BIN/cmt_tests"
+for t in "$ROOT"/tests/oracle/test_*.py; do
+  name="oracle_gpu_$(basename "$t" .py)"
+  step "$name" 60 env PYTHONDONTWRITEBYTECODE=1 python3 "$t" --runner "$BIN/cmt_op_runner" --cmt "$BIN/cmt" --device cuda:0
+done
+if [ -n "$SANITIZER" ]; then
+  step memcheck 150 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BIN/cmt_cuda_tests"
+  step racecheck 120 "$SANITIZER" --tool racecheck --error-exitcode 1 "$BIN/cmt_cuda_tests"
+else
+  say "compute-sanitizer not found: memcheck/racecheck not run"
+fi
+
+# --- 4. benchmarks (each writes $OUT/<name>.json) ---
+export OUT
+for b in "$BIN"/cmt_bench_*; do
+  [ -x "$b" ] || continue
+  name=$(basename "$b")
+  args=""
+  [ "$name" = cmt_bench_conv ] && args="--quick"
+  step "$name" 120 "$b" $args
+done
+
+# --- 5. summary ---
+{
+  echo "{"
+  echo "  \"elapsed_s\": $(($(date +%s) - START)),"
+  echo "  \"steps\": ["
+  for i in "${!NAMES[@]}"; do
+    sep=","
+    [ "$i" -eq $((${#NAMES[@]} - 1)) ] && sep=""
+    printf '    {"name": "%s", "status": "%s", "seconds": %s, "note": "%s"}%s\n' "${NAMES[$i]}" "${STATUS[$i]}" \
+      "${SECONDS_TAKEN[$i]}" "$(echo "${NOTES[$i]}" | sed 's/"/\\"/g')" "$sep"
+  done
+  echo "  ]"
+  echo "}"
+} >"$OUT/summary.json"
+echo
+printf '%-28s %-16s %6s  %s\n' step status secs note
+for i in "${!NAMES[@]}"; do
+  printf '%-28s %-16s %6s  %s\n' "${NAMES[$i]}" "${STATUS[$i]}" "${SECONDS_TAKEN[$i]}" "${NOTES[$i]}"
+done
+echo "total $(($(date +%s) - START))s; logs and summary.json in $OUT"
