@@ -105,6 +105,21 @@ void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y) {
   ctx.debug_check("axpy");
 }
 
+void add_scalar_(Context& ctx, Tensor& y, float value) {
+  require_on(ctx, y, "add_scalar_", "y");
+  require_f32(y, "add_scalar_", "y");
+  if (y.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    cuda::add_scalar_f32(y.data<float>(), y.numel(), value, ctx.compute_stream());
+#else
+    no_cuda("add_scalar_");
+#endif
+  } else {
+    cpu::add_scalar_f32(y.data<float>(), y.numel(), value);
+  }
+  ctx.debug_check("add_scalar_");
+}
+
 Tensor sum(Context& ctx, const Tensor& x) {
   require_on(ctx, x, "sum", "x");
   require_f32(x, "sum", "x");

@@ -12,6 +12,7 @@ void fill(Context& ctx, Tensor& t, double value);
 void copy(Context& ctx, const Tensor& src, Tensor& dst);  // same dtype and numel; any devices
 Tensor cast(Context& ctx, const Tensor& src, DType to);    // float dtypes, round to nearest even
 void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y);  // y += alpha * x (f32)
+void add_scalar_(Context& ctx, Tensor& y, float value);              // y += value (f32)
 Tensor sum(Context& ctx, const Tensor& x);   // f32 scalar of shape [1] on x's device
 Tensor mean(Context& ctx, const Tensor& x);
 float item(const Tensor& scalar);            // reads a one-element f32 tensor (synchronises)

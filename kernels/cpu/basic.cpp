@@ -74,6 +74,11 @@ void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+void add_scalar_f32(float* y, std::int64_t n, float value) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) y[i] += value;
+}
+
 double sum_f32(const float* x, std::int64_t n) {
   double total = 0.0;
 #pragma omp parallel for reduction(+ : total) schedule(static) if (n > (1 << 16))

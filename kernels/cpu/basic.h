@@ -10,6 +10,7 @@ namespace cmt::cpu {
 void fill(void* dst, DType dtype, std::int64_t n, double value);
 void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, std::int64_t n);  // y += alpha * x
+void add_scalar_f32(float* y, std::int64_t n, float value);             // y += value
 double sum_f32(const float* x, std::int64_t n);                        // accumulated in double
 void uniform_f32(float* dst, std::int64_t n, rng::Stream stream, float lo, float hi);
 void normal_f32(float* dst, std::int64_t n, rng::Stream stream, float mean, float stddev);

@@ -69,6 +69,11 @@ __global__ void axpy_kernel(float alpha, const float* __restrict__ x, float* __r
     y[i] += alpha * x[i];
 }
 
+__global__ void add_scalar_kernel(float* __restrict__ y, std::int64_t n, float value) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] += value;
+}
+
 __device__ __forceinline__ double block_sum(double v) {
   __shared__ double warp_sums[kThreads / 32];
   for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
@@ -150,6 +155,12 @@ void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int
 void axpy_f32(float alpha, const float* x, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   axpy_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(alpha, x, y, n);
+  CUDA_CHECK_LAUNCH();
+}
+
+void add_scalar_f32(float* y, std::int64_t n, float value, cudaStream_t stream) {
+  if (n <= 0) return;
+  add_scalar_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(y, n, value);
   CUDA_CHECK_LAUNCH();
 }
 
