@@ -28,7 +28,7 @@ extern "C" char* openblas_get_config(void);
 namespace cmt {
 
 namespace {
-std::string dotted(int v, int major_div, int minor_div) {
+[[maybe_unused]] std::string dotted(int v, int major_div, int minor_div) {
   return std::to_string(v / major_div) + "." + std::to_string((v % major_div) / minor_div);
 }
 }  // namespace
