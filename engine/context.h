@@ -38,6 +38,8 @@ class Context {
   bool training = true;
   bool debug_sync = false;  // synchronise after every op (CMT_DEBUG_SYNC=1 sets it)
   std::uint64_t seed = 0;
+  std::uint32_t epoch = 0;  // with seed and step, keys the random draws of dropout-like layers
+  std::uint32_t step = 0;
 
  private:
   void activate() const;  // cudaSetDevice for this context's device
