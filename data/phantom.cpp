@@ -176,7 +176,7 @@ Volume make_ct_phantom(const PhantomOptions& opt, std::int64_t index, int label)
   for (int z = 0; z < v.d; ++z)
     for (int y = 0; y < v.h; ++y)
       for (int x = 0; x < v.w; ++x) {
-        const float fz = 1.f - 2.f * (z + 0.5f) / v.d;  // slice 0 at the head
+        const float fz = 2.f * (z + 0.5f) / v.d - 1.f;  // slice 0 at the feet: ascending patient z
         const float fy = 2.f * (y + 0.5f) / v.h - 1.f, fx = 2.f * (x + 0.5f) / v.w - 1.f;
         float hu = hu_at(a, fx, fy, fz);
         const std::uint64_t i = (static_cast<std::uint64_t>(z) * v.h + y) * v.w + x;
