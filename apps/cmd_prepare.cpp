@@ -1,0 +1,111 @@
+// `cmt prepare`: turns a folder of DICOM/PNG/JPEG data into one HDF5 dataset, written atomically.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+
+#include "apps/commands.h"
+#include "data/dataset.h"
+#include "data/ingest.h"
+
+namespace cmt::app {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+struct PrepareArgs {
+  std::string input, out, modality = "ct", size, window = "-1000,400";
+  int folds = 5, compression = 4;
+  std::uint64_t seed = 0;
+  bool strict = false;
+};
+
+int run_prepare(const PrepareArgs& a) {
+  data::Preprocess p;
+  const bool ct = a.modality == "ct";
+  p.size = ct ? std::array<int, 3>{128, 128, 128} : std::array<int, 3>{1, 512, 512};
+  if (!a.size.empty()) {
+    std::vector<int> dims;
+    std::size_t at = 0;
+    while (at <= a.size.size()) {
+      const std::size_t x = a.size.find('x', at);
+      dims.push_back(std::stoi(a.size.substr(at, x == std::string::npos ? std::string::npos : x - at)));
+      if (x == std::string::npos) break;
+      at = x + 1;
+    }
+    for (int d : dims) CMT_CHECK(d >= 1 && d <= 4096, "--size: bad size '" << a.size << "'");
+    if (ct) p.size = dims.size() == 3 ? std::array<int, 3>{dims[0], dims[1], dims[2]} : std::array<int, 3>{dims[0], dims[0], dims[0]};
+    else p.size = dims.size() >= 2 ? std::array<int, 3>{1, dims[dims.size() - 2], dims.back()} : std::array<int, 3>{1, dims[0], dims[0]};
+  }
+  const auto comma = a.window.find(',');
+  CMT_CHECK(comma != std::string::npos, "--window: expected LO,HI, got '" << a.window << "'");
+  p.window_lo = std::stof(a.window.substr(0, comma));
+  p.window_hi = std::stof(a.window.substr(comma + 1));
+  CMT_CHECK(p.window_hi > p.window_lo, "--window: HI must exceed LO");
+
+  data::Discovery d = data::discover(a.input, a.modality);
+  fmt::print("{}: {} classes ({}), {} candidate samples\n", a.input, d.class_names.size(), fmt::join(d.class_names, ", "),
+             d.items.size());
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  Context ctx;
+  data::DatasetWriter writer(a.out, a.modality, d.class_names, Shape{p.size[0], p.size[1], p.size[2]}, a.compression);
+  writer.set_attribute("window", a.window);
+  writer.set_attribute("source", a.input);
+  writer.set_attribute("created_by", "cmt prepare");
+  for (const auto& item : d.items) {
+    CMT_CHECK(!g_interrupted, "interrupted: nothing was written under " << a.out);
+    try {
+      bool hu = false;
+      const data::Volume v = data::load_item(item, a.modality, hu);
+      const std::vector<float> x = data::preprocess(ctx, v, hu, p);
+      data::SampleMeta m;
+      m.label = static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
+      m.patient_id = item.patient_id.empty() ? item.source : item.patient_id;
+      m.source_path = item.source;
+      m.spacing = v.spacing;
+      m.original_shape = {v.d, v.h, v.w};
+      writer.add(x.data(), m);
+    } catch (const Error& e) {
+      d.skipped.emplace_back(item.source, e.what());
+    }
+  }
+  for (const auto& [path, why] : d.skipped) fmt::print(stderr, "skipped {}: {}\n", path, why);
+  fmt::print("{} samples written, {} inputs skipped\n", writer.count(), d.skipped.size());
+  if (writer.count() == 0) {
+    fmt::print(stderr, "error: nothing usable in {}; no dataset written\n", a.input);
+    return kFailure;
+  }
+  if (a.strict && !d.skipped.empty()) {
+    fmt::print(stderr, "error: --strict and {} inputs were skipped; no dataset written\n", d.skipped.size());
+    return kFailure;
+  }
+  writer.finish(a.folds, a.seed);
+  fmt::print("wrote {} ({} samples of {}x{}x{}, {} folds)\n", a.out, writer.count(), p.size[0], p.size[1], p.size[2], a.folds);
+  return kOk;
+}
+
+void setup_prepare(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("prepare", "Turn DICOM/PNG/JPEG data into one HDF5 dataset");
+  auto a = std::make_shared<PrepareArgs>();
+  cmd->add_option("--input", a->input, "Folder of class folders, folder with manifest.csv, or a .csv")->required();
+  cmd->add_option("--out", a->out, "The HDF5 file to write")->required();
+  cmd->add_option("--modality", a->modality, "ct or xray")->check(CLI::IsMember({"ct", "xray"}));
+  cmd->add_option("--size", a->size, "CT: 128 or DxHxW; X-ray: 512 or HxW");
+  cmd->add_option("--window", a->window, "CT HU window LO,HI (default lung window -1000,400)");
+  cmd->add_option("--folds", a->folds, "Stratified patient folds")->check(CLI::Range(1, 100));
+  cmd->add_option("--seed", a->seed, "Seed of the fold split");
+  cmd->add_option("--compression", a->compression, "gzip level 0-9 (0 = none)")->check(CLI::Range(0, 9));
+  cmd->add_flag("--strict", a->strict, "Fail when any input is skipped");
+  cmd->callback([&action, a] { action = [a] { return run_prepare(*a); }; });
+}
+
+}  // namespace
+
+CMT_REGISTER_COMMAND(25, "prepare", setup_prepare);
+
+}  // namespace cmt::app

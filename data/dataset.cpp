@@ -1,0 +1,240 @@
+// The HDF5 dataset: reading (Dataset) and atomic writing (DatasetWriter).
+#include "data/dataset.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "data/folds.h"
+#include "data/hdf5_util.h"
+
+namespace cmt::data {
+
+namespace {
+constexpr const char* kFormat = "cmt-dataset";
+constexpr long long kVersion = 1;
+constexpr float kScale = 1.0f / 65535.0f;  // images are stored as u16 quanta of [0, 1]
+
+// HDF5 is not thread-safe in Debian's serial build: every call of this library goes through one lock.
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
+struct Dataset::Impl {
+  std::string path;
+  h5::Id file, images;
+  std::int64_t n = 0;
+  Shape shape;
+  std::vector<std::int32_t> labels, folds;
+  std::vector<std::string> patients, classes, sources;
+  std::string modality;
+  int num_folds = 0;
+  std::vector<std::uint16_t> scratch;
+};
+
+Dataset::Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Dataset::Dataset(Dataset&&) noexcept = default;
+Dataset& Dataset::operator=(Dataset&&) noexcept = default;
+Dataset::~Dataset() {
+  if (!impl_) return;
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  impl_.reset();
+}
+
+Dataset Dataset::open(const std::string& path) {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  CMT_CHECK(std::filesystem::is_regular_file(path), path << ": no such dataset file");
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file (or truncated)");
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  CMT_CHECK(f >= 0, path << ": HDF5 cannot open the file");
+  impl->file = h5::Id(f, H5Fclose);
+  try {
+    CMT_CHECK(H5Aexists(f, "format") > 0 && h5::read_string_attr(f, "format") == kFormat,
+              "not a cmt dataset (no format attribute '" << kFormat << "'; write one with `cmt prepare`)");
+    const long long version = h5::read_int_attr(f, "version");
+    CMT_CHECK(version == kVersion, "dataset format version " << version << ", this cmt reads version " << kVersion);
+    impl->modality = h5::read_string_attr(f, "modality");
+    impl->num_folds = static_cast<int>(h5::read_int_attr(f, "num_folds"));
+    impl->images = h5::Id(H5_CHECK(H5Dopen2(f, "images", H5P_DEFAULT)), H5Dclose);
+    const auto dims = h5::dims_of(impl->images);
+    CMT_CHECK(dims.size() == 4, "/images must be (N, D, H, W), has rank " << dims.size());
+    impl->n = static_cast<std::int64_t>(dims[0]);
+    impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
+    impl->labels.resize(static_cast<std::size_t>(impl->n));
+    impl->folds.resize(static_cast<std::size_t>(impl->n));
+    for (auto [name, vec] : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
+      h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
+      CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/" << name << " does not have one entry per image");
+      if (impl->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, vec->data()));
+    }
+    impl->patients = h5::read_strings(f, "patient_ids");
+    impl->sources = h5::read_strings(f, "source_paths");
+    impl->classes = h5::read_strings(f, "class_names");
+    CMT_CHECK(static_cast<std::int64_t>(impl->patients.size()) == impl->n, "/patient_ids does not have one entry per image");
+    for (std::int32_t l : impl->labels)
+      CMT_CHECK(l >= 0 && l < static_cast<std::int32_t>(impl->classes.size()), "label " << l << " outside the " << impl->classes.size() << " classes");
+  } catch (const Error& e) {
+    CMT_THROW(path << ": " << e.what());
+  }
+  return Dataset(std::move(impl));
+}
+
+const std::string& Dataset::path() const { return impl_->path; }
+std::int64_t Dataset::size() const { return impl_->n; }
+Shape Dataset::sample_shape() const { return impl_->shape; }
+std::vector<std::string> Dataset::class_names() const { return impl_->classes; }
+std::string Dataset::modality() const { return impl_->modality; }
+std::vector<std::int32_t> Dataset::labels() const { return impl_->labels; }
+std::vector<std::string> Dataset::patient_ids() const { return impl_->patients; }
+std::vector<std::string> Dataset::source_paths() const { return impl_->sources; }
+int Dataset::num_folds() const { return impl_->num_folds; }
+std::vector<std::int32_t> Dataset::folds() const { return impl_->folds; }
+
+std::vector<std::array<double, 3>> Dataset::spacings() const {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  std::vector<std::array<double, 3>> out(static_cast<std::size_t>(impl_->n));
+  h5::Id ds(H5_CHECK(H5Dopen2(impl_->file, "spacing", H5P_DEFAULT)), H5Dclose);
+  if (impl_->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  return out;
+}
+
+std::vector<std::array<std::int32_t, 3>> Dataset::original_shapes() const {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  std::vector<std::array<std::int32_t, 3>> out(static_cast<std::size_t>(impl_->n));
+  h5::Id ds(H5_CHECK(H5Dopen2(impl_->file, "original_shape", H5P_DEFAULT)), H5Dclose);
+  if (impl_->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  return out;
+}
+
+std::string Dataset::attribute(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  if (H5Aexists(impl_->file, name.c_str()) <= 0) return {};
+  return h5::read_string_attr(impl_->file, name);
+}
+
+std::vector<std::int64_t> Dataset::fold_indices(int fold, bool held_out) const {
+  CMT_CHECK(fold >= 0 && fold < impl_->num_folds, impl_->path << ": fold " << fold << " out of range (the dataset has "
+                                                             << impl_->num_folds << " folds)");
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < impl_->n; ++i)
+    if ((impl_->folds[static_cast<std::size_t>(i)] == fold) == held_out) out.push_back(i);
+  return out;
+}
+
+void Dataset::read_sample(std::int64_t i, float* dst) const {
+  CMT_CHECK(i >= 0 && i < impl_->n, impl_->path << ": sample " << i << " out of range [0, " << impl_->n << ")");
+  const std::int64_t per = impl_->shape.numel();
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  impl_->scratch.resize(static_cast<std::size_t>(per));
+  h5::Id space(H5_CHECK(H5Dget_space(impl_->images)), H5Sclose);
+  const hsize_t start[4] = {static_cast<hsize_t>(i), 0, 0, 0};
+  const hsize_t count[4] = {1, static_cast<hsize_t>(impl_->shape[0]), static_cast<hsize_t>(impl_->shape[1]),
+                            static_cast<hsize_t>(impl_->shape[2])};
+  H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
+  h5::Id mem(H5_CHECK(H5Screate_simple(4, count, nullptr)), H5Sclose);
+  H5_CHECK(H5Dread(impl_->images, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, impl_->scratch.data()));
+  for (std::int64_t k = 0; k < per; ++k) dst[k] = static_cast<float>(impl_->scratch[static_cast<std::size_t>(k)]) * kScale;
+}
+
+DatasetWriter::DatasetWriter(const std::string& path, const std::string& modality, const std::vector<std::string>& class_names,
+                             Shape sample_shape, int compression_level)
+    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())), shape_(sample_shape), class_names_(class_names),
+      modality_(modality) {
+  CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad sample shape " << sample_shape.str());
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t f = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  CMT_CHECK(f >= 0, tmp_ << ": cannot create the dataset file (does the folder exist and is it writable?)");
+  file_ = f;
+  const hsize_t dims[4] = {0, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
+  const hsize_t maxdims[4] = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
+  const hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};  // one sample per chunk: a read touches one chunk
+  h5::Id space(H5_CHECK(H5Screate_simple(4, dims, maxdims)), H5Sclose);
+  h5::Id props(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose);
+  H5_CHECK(H5Pset_chunk(props, 4, chunk));
+  if (compression_level > 0) {
+    H5_CHECK(H5Pset_shuffle(props));
+    H5_CHECK(H5Pset_deflate(props, static_cast<unsigned>(std::min(compression_level, 9))));
+  }
+  images_ = H5_CHECK(H5Dcreate2(f, "images", H5T_STD_U16LE, space, H5P_DEFAULT, props, H5P_DEFAULT));
+}
+
+DatasetWriter::~DatasetWriter() {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  if (images_ >= 0) H5Dclose(images_);
+  if (file_ >= 0) H5Fclose(file_);
+  if (!finished_) std::remove(tmp_.c_str());
+}
+
+void DatasetWriter::set_attribute(const std::string& name, const std::string& value) { attrs_.emplace_back(name, value); }
+
+void DatasetWriter::add(const float* sample, const SampleMeta& meta) {
+  CMT_CHECK(!finished_, path_ << ": add() after finish()");
+  CMT_CHECK(meta.label >= 0 && meta.label < static_cast<std::int32_t>(class_names_.size()),
+            path_ << ": label " << meta.label << " outside the " << class_names_.size() << " classes");
+  const std::int64_t per = shape_.numel();
+  std::vector<std::uint16_t> q(static_cast<std::size_t>(per));
+  for (std::int64_t k = 0; k < per; ++k) {
+    const float v = std::min(1.f, std::max(0.f, sample[k]));
+    q[static_cast<std::size_t>(k)] = static_cast<std::uint16_t>(v * 65535.f + 0.5f);
+  }
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const hsize_t n = meta_.size();
+  const hsize_t dims[4] = {n + 1, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
+  H5_CHECK(H5Dset_extent(images_, dims));
+  h5::Id space(H5_CHECK(H5Dget_space(images_)), H5Sclose);
+  const hsize_t start[4] = {n, 0, 0, 0};
+  const hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
+  H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
+  h5::Id mem(H5_CHECK(H5Screate_simple(4, count, nullptr)), H5Sclose);
+  H5_CHECK(H5Dwrite(images_, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, q.data()));
+  meta_.push_back(meta);
+}
+
+void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
+  CMT_CHECK(!finished_, path_ << ": finish() called twice");
+  std::vector<std::int32_t> labels;
+  std::vector<std::string> patients, sources;
+  std::vector<double> spacing;
+  std::vector<std::int32_t> shapes;
+  for (const auto& m : meta_) {
+    labels.push_back(m.label);
+    patients.push_back(m.patient_id);
+    sources.push_back(m.source_path);
+    spacing.insert(spacing.end(), m.spacing.begin(), m.spacing.end());
+    shapes.insert(shapes.end(), m.original_shape.begin(), m.original_shape.end());
+  }
+  const std::vector<std::int32_t> folds = stratified_patient_folds(labels, patients, num_folds, fold_seed);
+  {
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    const hid_t f = file_;
+    const hsize_t n = meta_.size();
+    h5::write_array(f, "labels", H5T_NATIVE_INT32, {n}, labels.data());
+    h5::write_array(f, "folds", H5T_NATIVE_INT32, {n}, folds.data());
+    h5::write_array(f, "spacing", H5T_NATIVE_DOUBLE, {n, 3}, spacing.data());
+    h5::write_array(f, "original_shape", H5T_NATIVE_INT32, {n, 3}, shapes.data());
+    h5::write_strings(f, "patient_ids", patients);
+    h5::write_strings(f, "source_paths", sources);
+    h5::write_strings(f, "class_names", class_names_);
+    h5::write_string_attr(f, "format", kFormat);
+    h5::write_int_attr(f, "version", kVersion);
+    h5::write_string_attr(f, "modality", modality_);
+    h5::write_int_attr(f, "num_folds", num_folds);
+    h5::write_int_attr(f, "fold_seed", static_cast<long long>(fold_seed));
+    for (const auto& [k, v] : attrs_) h5::write_string_attr(f, k, v);
+    H5_CHECK(H5Dclose(images_));
+    images_ = -1;
+    H5_CHECK(H5Fclose(file_));
+    file_ = -1;
+  }
+  std::filesystem::rename(tmp_, path_);  // atomic on one file system: readers see all or nothing
+  finished_ = true;
+}
+
+}  // namespace cmt::data

@@ -1,0 +1,85 @@
+// HDF5 helpers: variable-length string datasets and attributes, small arrays.
+#include "data/hdf5_util.h"
+
+namespace cmt::data::h5 {
+
+namespace {
+Id vlen_string_type() {
+  Id t(H5_CHECK(H5Tcopy(H5T_C_S1)), H5Tclose);
+  H5_CHECK(H5Tset_size(t, H5T_VARIABLE));
+  H5_CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
+  return t;
+}
+}  // namespace
+
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  Id type = vlen_string_type();
+  const hsize_t n = values.size();
+  Id space(H5_CHECK(H5Screate_simple(1, &n, nullptr)), H5Sclose);
+  Id ds(H5_CHECK(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Dclose);
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (n) H5_CHECK(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
+  Id ds(H5_CHECK(H5Dopen2(loc, name.c_str(), H5P_DEFAULT)), H5Dclose);
+  Id type = vlen_string_type();
+  Id space(H5_CHECK(H5Dget_space(ds)), H5Sclose);
+  const hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space));
+  std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+  if (n) H5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
+  std::vector<std::string> out;
+  for (char* p : ptrs) out.emplace_back(p ? p : "");
+  if (n) H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
+  return out;
+}
+
+void write_string_attr(hid_t loc, const std::string& name, const std::string& value) {
+  Id type = vlen_string_type();
+  Id space(H5_CHECK(H5Screate(H5S_SCALAR)), H5Sclose);
+  Id attr(H5_CHECK(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT)), H5Aclose);
+  const char* p = value.c_str();
+  H5_CHECK(H5Awrite(attr, type, &p));
+}
+
+std::string read_string_attr(hid_t loc, const std::string& name) {
+  Id attr(H5_CHECK(H5Aopen(loc, name.c_str(), H5P_DEFAULT)), H5Aclose);
+  Id type = vlen_string_type();
+  char* p = nullptr;
+  H5_CHECK(H5Aread(attr, type, &p));
+  std::string s = p ? p : "";
+  H5free_memory(p);
+  return s;
+}
+
+void write_int_attr(hid_t loc, const std::string& name, long long value) {
+  Id space(H5_CHECK(H5Screate(H5S_SCALAR)), H5Sclose);
+  Id attr(H5_CHECK(H5Acreate2(loc, name.c_str(), H5T_NATIVE_LLONG, space, H5P_DEFAULT, H5P_DEFAULT)), H5Aclose);
+  H5_CHECK(H5Awrite(attr, H5T_NATIVE_LLONG, &value));
+}
+
+long long read_int_attr(hid_t loc, const std::string& name) {
+  Id attr(H5_CHECK(H5Aopen(loc, name.c_str(), H5P_DEFAULT)), H5Aclose);
+  long long v = 0;
+  H5_CHECK(H5Aread(attr, H5T_NATIVE_LLONG, &v));
+  return v;
+}
+
+void write_array(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data) {
+  Id space(H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)), H5Sclose);
+  Id ds(H5_CHECK(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Dclose);
+  bool empty = false;
+  for (hsize_t d : dims) empty = empty || d == 0;
+  if (!empty) H5_CHECK(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+}
+
+std::vector<hsize_t> dims_of(hid_t dataset) {
+  Id space(H5_CHECK(H5Dget_space(dataset)), H5Sclose);
+  const int rank = H5_CHECK(H5Sget_simple_extent_ndims(space));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr));
+  return dims;
+}
+
+}  // namespace cmt::data::h5

@@ -1,0 +1,44 @@
+// Ingest for `cmt prepare`: finds the samples of a folder (class folders, a CSV manifest, the
+// CC-CCII tree), loads each (DICOM series or image, slice folder, radiograph) and preprocesses it.
+#pragma once
+#include <array>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/volume.h"
+#include "engine/context.h"
+
+namespace cmt::data {
+
+struct SourceItem {
+  std::string label;                // class name
+  std::string patient_id;           // from the layout; DICOM PatientID replaces an empty one
+  std::vector<std::string> files;   // one file, or the slices of a scan
+  std::string source;               // what the summary and the dataset call it
+};
+
+struct Discovery {
+  std::vector<std::string> class_names;  // label order
+  std::vector<SourceItem> items;
+  std::vector<std::pair<std::string, std::string>> skipped;  // (path, reason)
+};
+
+// input: a folder with manifest.csv (path,label,patient_id; paths relative to it), a .csv file,
+// or a folder of class folders (class/[patient/[scan/]]files). modality: "ct" or "xray".
+Discovery discover(const std::string& input, const std::string& modality);
+
+// Loads one item: CT as HU (DICOM) or grey values (slice images), X-ray as grey values.
+// `hu` says whether the values are Hounsfield units. Throws cmt::Error naming the file.
+Volume load_item(const SourceItem& item, const std::string& modality, bool& hu);
+
+struct Preprocess {
+  std::array<int, 3> size{128, 128, 128};  // (D, H, W); D = 1 for X-ray
+  float window_lo = -1000.f, window_hi = 400.f;
+};
+
+// To `size` floats in [0, 1]: HU data through the window, others min-max scaled, then resampled
+// (antialiased) on the CPU with ops::resample.
+std::vector<float> preprocess(Context& ctx, const Volume& v, bool hu, const Preprocess& p);
+
+}  // namespace cmt::data
