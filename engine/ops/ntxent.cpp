@@ -98,7 +98,46 @@ NtXentResult ntxent_forward(Context& ctx, const Tensor& r, float tau) {
   return ntxent_forward_partial(ctx, r, r, 0, tau);
 }
 
+NtXentStep ntxent_forward_backward(Context& ctx, const Tensor& r, float tau, float dloss) {
+  const NtXentDesc d = describe(ctx, r, r, 0, tau, "ntxent_forward_backward");
+  CMT_CHECK(std::isfinite(dloss), "ntxent_forward_backward: dloss must be finite, got " << dloss);
+  if (!r.is_cuda()) return {ntxent_forward(ctx, r, tau), ntxent_backward(ctx, r, tau, dloss)};
+#if defined(CMT_WITH_CUDA)
+  NtXentStep step;
+  step.result.loss = Tensor::empty(Shape{1}, DType::f32, r.device());
+  step.result.row_loss = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
+  step.result.pos_sim = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
+  step.dr = Tensor::empty(r.shape(), DType::f32, r.device());
+  float* row_loss = step.result.row_loss.data<float>();
+  float* pos_sim = step.result.pos_sim.data<float>();
+  if (cuda::ntxent_small_supported(d)) {
+    void* ws = ctx.workspace(cuda::ntxent_small_workspace_bytes(d));
+    cuda::ntxent_small(d, r.data<float>(), dloss, row_loss, pos_sim, step.result.loss.data<float>(),
+                       step.dr.data<float>(), ws, ctx.compute_stream());
+  } else {
+    // The query part goes to a temporary, the key part straight into dr; one rank owns both.
+    Tensor d_local = Tensor::empty(r.shape(), DType::f32, r.device());
+    void* ws = ctx.workspace(cuda::ntxent_backward_workspace_bytes(d));
+    cuda::ntxent_backward(d, r.data<float>(), r.data<float>(), dloss, d_local.data<float>(), step.dr.data<float>(), ws,
+                          ctx.cublas(), ctx.precision.tensor_cores(), ctx.compute_stream(), 0, row_loss, pos_sim);
+    cuda::ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, step.result.loss.data<float>(), ctx.compute_stream());
+    axpy(ctx, 1.f, d_local, step.dr);
+  }
+  ctx.debug_check("ntxent_forward_backward");
+  return step;
+#else
+  no_cuda("ntxent_forward_backward");
+#endif
+}
+
 Tensor ntxent_backward(Context& ctx, const Tensor& r, float tau, float dloss) {
+  // Small batches on CUDA: the two-launch fused path (its forward results are a by-product).
+  if (r.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    const NtXentDesc d = describe(ctx, r, r, 0, tau, "ntxent_backward");
+    if (cuda::ntxent_small_supported(d)) return ntxent_forward_backward(ctx, r, tau, dloss).dr;
+#endif
+  }
   // One rank owns every row: both parts land on the same rows.
   NtXentPartialGrads g = ntxent_backward_partial(ctx, r, r, 0, tau, dloss);
   axpy(ctx, 1.f, g.d_local, g.d_all);

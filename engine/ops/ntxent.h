@@ -19,6 +19,14 @@ NtXentResult ntxent_forward(Context& ctx, const Tensor& r, float tau = 0.1f);
 // dL/dr (2N, d) for the loss dloss * L.
 Tensor ntxent_backward(Context& ctx, const Tensor& r, float tau, float dloss);
 
+// Forward and backward of one step together (the trainer's usual call): on CUDA, 2N <= 256 takes two
+// launches in all; larger batches get the forward results from the backward's own pass.
+struct NtXentStep {
+  NtXentResult result;
+  Tensor dr;  // (2N, d): gradient of dloss * L
+};
+NtXentStep ntxent_forward_backward(Context& ctx, const Tensor& r, float tau, float dloss);
+
 // Multi-rank form: local (R_local, d) are rows [row_offset, row_offset + R_local) of all (R_total, d),
 // the gathered rows of every rank. loss = sum of the local l_i / R_total, so that the sum of `loss`
 // over ranks is the single-rank loss.

@@ -8,31 +8,28 @@
 
 #include "kernels/common/check.h"
 #include "kernels/cuda/ntxent.h"
+#include "kernels/cuda/ntxent_device.h"
 
 namespace cmt::cuda {
 
 namespace {
+
+using namespace ntxent_detail;
 
 constexpr int kTile = 64;         // query rows and key rows per forward block
 constexpr int kDepth = 16;        // columns of d staged in shared memory per step
 constexpr int kTileThreads = 256; // 16 x 16 threads, each 4 x 4 similarities
 constexpr int kRowThreads = 256;  // threads per row of the gradient kernel
 constexpr int kWarpsPerBlock = 8; // rows per block of the per-row (warp) kernels
+constexpr std::int64_t kTargetBlocks = 264;  // ~2 waves on an H100: split the keys when queries are few
 constexpr std::int64_t kStripeBudget = std::int64_t{64} << 20;  // floats of similarity scratch (256 MB)
 
 std::size_t align256(std::size_t bytes) { return (bytes + 255) & ~std::size_t{255}; }
 
-__device__ __forceinline__ float inv_norm(float n) { return 1.f / fmaxf(n, kNtXentEps); }
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-
 // Rows of one or two matrices handled by one launch (local and gathered rows together).
 struct RowSegments {
   const float* x[2];
-  float* u[2];     // unit rows (may be null: norms only)
+  float* u[2];     // unit rows
   float* norm[2];  // |x| per row
   float* du[2];    // for the Jacobian kernel: gradient w.r.t. u, replaced by the gradient w.r.t. x
   std::int64_t rows[2];
@@ -44,7 +41,7 @@ __device__ __forceinline__ int segment_of(const RowSegments& s, std::int64_t& ro
   return 1;
 }
 
-// One warp per row: norm, and the unit row when requested.
+// One warp per row: norm and unit row.
 __global__ void normalise_kernel(RowSegments s, std::int64_t dim) {
   std::int64_t row = blockIdx.x * std::int64_t{kWarpsPerBlock} + threadIdx.x / 32;
   if (row >= s.rows[0] + s.rows[1]) return;
@@ -55,11 +52,9 @@ __global__ void normalise_kernel(RowSegments s, std::int64_t dim) {
   for (std::int64_t c = lane; c < dim; c += 32) ss += x[c] * x[c];
   const float n = sqrtf(warp_sum(ss));
   if (lane == 0) s.norm[seg][row] = n;
-  if (s.u[seg]) {
-    const float inv = inv_norm(n);
-    float* u = s.u[seg] + row * dim;
-    for (std::int64_t c = lane; c < dim; c += 32) u[c] = x[c] * inv;
-  }
+  const float inv = inv_norm(n);
+  float* u = s.u[seg] + row * dim;
+  for (std::int64_t c = lane; c < dim; c += 32) u[c] = x[c] * inv;
 }
 
 // One warp per row: dx = (du - u (u . du)) / |x| for |x| > eps, du / eps otherwise (in place).
@@ -73,39 +68,39 @@ __global__ void jacobian_kernel(RowSegments s, std::int64_t dim) {
   float p = 0.f;
   for (std::int64_t c = lane; c < dim; c += 32) p += u[c] * du[c];
   const float n = s.norm[seg][row];
-  const float proj = n > kNtXentEps ? warp_sum(p) : 0.f;
+  const float proj = warp_sum(p);  // the whole warp shares the row, so every lane reaches the shuffle
+  const float keep = n > kNtXentEps ? proj : 0.f;
   const float inv = inv_norm(n);
-  for (std::int64_t c = lane; c < dim; c += 32) du[c] = (du[c] - u[c] * proj) * inv;
+  for (std::int64_t c = lane; c < dim; c += 32) du[c] = (du[c] - u[c] * keep) * inv;
 }
 
-// Forward: block b takes local rows [64 b, 64 b + 64) against every key tile; thread (ty, tx) holds
-// rows ty + 16 a and columns tx + 16 c of each tile and a running (max, sum) per row; the 16 lanes of
-// a row merge at the end. The similarity matrix never leaves registers.
+// Forward: block (x, y) takes local rows [64 x, 64 x + 64) against key tiles y, y + splits, ...;
+// thread (ty, tx) holds rows ty + 16 a and columns tx + 16 b of each tile and a running (max, sum)
+// per row; the 16 lanes of a row merge at the end and write one partial per (split, row). Row norms
+// are summed from the same shared-memory tiles. The similarity matrix never leaves registers.
 __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float* __restrict__ q,
-                                                                    const float* __restrict__ k,
-                                                                    const float* __restrict__ qnorm,
-                                                                    const float* __restrict__ knorm, NtXentDesc d,
-                                                                    float* row_loss, float* pos_sim) {
+                                                                    const float* __restrict__ k, NtXentDesc d,
+                                                                    float* part_m, float* part_s, float* part_pos) {
   __shared__ float qs[kDepth][kTile + 4];
   __shared__ float ks[kDepth][kTile + 4];
+  __shared__ float qinv_s[kTile], kinv_s[kTile];
   const int t = threadIdx.x, ty = t / 16, tx = t % 16;
   const std::int64_t i0 = blockIdx.x * std::int64_t{kTile};
+  const std::int64_t key_tiles = (d.rows_total + kTile - 1) / kTile;
   const float inv_tau = 1.f / d.tau;
-  float qinv[4], m[4], s[4], pos[4];
+  float m[4], s[4], pos[4];
   std::int64_t gi[4];
-  bool qvalid[4];
 #pragma unroll
   for (int a = 0; a < 4; ++a) {
-    const std::int64_t i = i0 + ty + 16 * a;
-    qvalid[a] = i < d.rows_local;
-    qinv[a] = qvalid[a] ? inv_norm(qnorm[i]) : 0.f;
-    gi[a] = d.row_offset + i;
+    gi[a] = d.row_offset + i0 + ty + 16 * a;
     m[a] = -INFINITY;
     s[a] = 0.f;
     pos[a] = 0.f;
   }
-  for (std::int64_t j0 = 0; j0 < d.rows_total; j0 += kTile) {
+  for (std::int64_t jt = blockIdx.y; jt < key_tiles; jt += gridDim.y) {
+    const std::int64_t j0 = jt * kTile;
     float acc[4][4] = {};
+    float sq = 0.f;  // threads 0..63: key row t; 64..127: query row t - 64
     for (std::int64_t c0 = 0; c0 < d.dim; c0 += kDepth) {
       for (int e = t; e < kTile * kDepth; e += kTileThreads) {
         const int row = e / kDepth, kk = e % kDepth;
@@ -115,6 +110,13 @@ __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float*
         ks[kk][row] = (kj < d.rows_total && c < d.dim) ? k[kj * d.dim + c] : 0.f;
       }
       __syncthreads();
+      if (t < 2 * kTile) {
+#pragma unroll
+        for (int kk = 0; kk < kDepth; ++kk) {
+          const float v = t < kTile ? ks[kk][t] : qs[kk][t - kTile];
+          sq = fmaf(v, v, sq);
+        }
+      }
 #pragma unroll
       for (int kk = 0; kk < kDepth; ++kk) {
         float av[4], bv[4];
@@ -129,15 +131,17 @@ __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float*
       }
       __syncthreads();
     }
+    if (t < kTile) kinv_s[t] = inv_norm(sqrtf(sq));
+    else if (t < 2 * kTile) qinv_s[t - kTile] = inv_norm(sqrtf(sq));
+    __syncthreads();  // the next writes of kinv_s/qinv_s come after the next tile's first barrier
 #pragma unroll
     for (int b = 0; b < 4; ++b) {
       const std::int64_t j = j0 + tx + 16 * b;
       if (j >= d.rows_total) continue;
-      const float kinv = inv_norm(knorm[j]);
 #pragma unroll
       for (int a = 0; a < 4; ++a) {
-        if (!qvalid[a] || j == gi[a]) continue;  // the diagonal is masked out of the softmax
-        const float sim = acc[a][b] * qinv[a] * kinv;
+        if (gi[a] - d.row_offset >= d.rows_local || j == gi[a]) continue;  // the diagonal leaves the softmax
+        const float sim = acc[a][b] * qinv_s[ty + 16 * a] * kinv_s[tx + 16 * b];
         const float z = sim * inv_tau;
         if (j == (gi[a] ^ 1)) pos[a] = sim;
         if (z > m[a]) {
@@ -156,37 +160,38 @@ __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float*
       const float mo = __shfl_xor_sync(0xffffffffu, m[a], off);
       const float so = __shfl_xor_sync(0xffffffffu, s[a], off);
       pos[a] += __shfl_xor_sync(0xffffffffu, pos[a], off);
-      const float mx = fmaxf(m[a], mo);
-      s[a] = (m[a] == -INFINITY ? 0.f : s[a] * __expf(m[a] - mx)) + (mo == -INFINITY ? 0.f : so * __expf(mo - mx));
-      m[a] = mx;
+      lse_merge(m[a], s[a], mo, so);
     }
-    if (tx == 0 && qvalid[a]) {
-      const std::int64_t i = i0 + ty + 16 * a;
-      row_loss[i] = m[a] + logf(s[a]) - pos[a] * inv_tau;
-      pos_sim[i] = pos[a];
+    const std::int64_t i = i0 + ty + 16 * a;
+    if (tx == 0 && i < d.rows_local) {
+      const std::int64_t at = blockIdx.y * d.rows_local + i;
+      part_m[at] = m[a];
+      part_s[at] = s[a];
+      part_pos[at] = pos[a];
     }
   }
 }
 
-// Block-wide reduction whose result every thread receives, in a fixed order (deterministic).
-template <typename T, typename Op>
-__device__ T block_reduce(T v, Op op, T* shm) {
-  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
-  if (threadIdx.x % 32 == 0) shm[threadIdx.x / 32] = v;
-  __syncthreads();
-  T r = shm[0];
-  for (int w = 1; w < static_cast<int>(blockDim.x / 32); ++w) r = op(r, shm[w]);
-  __syncthreads();  // shm may be reused right after
-  return r;
+// Merges the key splits of each row in a fixed order, writes l_i and the positive similarity, and
+// the loss = sum(l_i) / rows_total (double accumulation, one block: deterministic).
+__global__ void forward_combine_kernel(const float* part_m, const float* part_s, const float* part_pos, int splits,
+                                       NtXentDesc d, float* row_loss, float* pos_sim, float* loss) {
+  __shared__ double shm[kRowThreads / 32];
+  double acc = 0.0;
+  for (std::int64_t i = threadIdx.x; i < d.rows_local; i += kRowThreads) {
+    float m = -INFINITY, s = 0.f, pos = 0.f;
+    for (int p = 0; p < splits; ++p) {
+      lse_merge(m, s, part_m[p * d.rows_local + i], part_s[p * d.rows_local + i]);
+      pos += part_pos[p * d.rows_local + i];
+    }
+    const float li = m + logf(s) - pos / d.tau;
+    row_loss[i] = li;
+    pos_sim[i] = pos;
+    acc += li;
+  }
+  acc = block_reduce(acc, SumOp{}, shm);
+  if (threadIdx.x == 0) loss[0] = static_cast<float>(acc / static_cast<double>(d.rows_total));
 }
-
-struct MaxOp {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-struct SumOp {
-  template <typename T>
-  __device__ T operator()(T a, T b) const { return a + b; }
-};
 
 // One block per stripe row: s (ld = rows_total) holds sim(i, j); replaced in place by dL/ds(i, j).
 __global__ __launch_bounds__(kRowThreads) void softmax_grad_kernel(float* s, std::int64_t g0, NtXentDesc d,
@@ -224,9 +229,30 @@ __global__ void loss_sum_kernel(const float* row_loss, std::int64_t n, double in
   if (threadIdx.x == 0) loss[0] = static_cast<float>(acc * inv_rows);
 }
 
+int forward_splits(const NtXentDesc& d) {
+  const std::int64_t query_tiles = (d.rows_local + kTile - 1) / kTile, key_tiles = (d.rows_total + kTile - 1) / kTile;
+  return static_cast<int>(std::clamp<std::int64_t>(kTargetBlocks / query_tiles, 1, key_tiles));
+}
+
 int row_blocks(std::int64_t rows) {
   return static_cast<int>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
 }
+
+// Sets the handle's math mode for this op and restores the caller's, also when a call throws.
+class MathModeGuard {
+ public:
+  MathModeGuard(cublasHandle_t h, cublasMath_t mode) : h_(h) {
+    CUBLAS_CHECK(cublasGetMathMode(h_, &previous_));
+    CUBLAS_CHECK(cublasSetMathMode(h_, mode));
+  }
+  ~MathModeGuard() { cublasSetMathMode(h_, previous_); }
+  MathModeGuard(const MathModeGuard&) = delete;
+  MathModeGuard& operator=(const MathModeGuard&) = delete;
+
+ private:
+  cublasHandle_t h_;
+  cublasMath_t previous_ = CUBLAS_DEFAULT_MATH;
+};
 
 // Scratch layout of the backward pass, carved from one workspace.
 struct BackwardScratch {
@@ -252,7 +278,7 @@ BackwardScratch carve(const NtXentDesc& d, std::int64_t stripe, void* ws) {
 }  // namespace
 
 std::size_t ntxent_forward_workspace_bytes(const NtXentDesc& d) {
-  return align256(static_cast<std::size_t>(d.rows_local) * 4) + align256(static_cast<std::size_t>(d.rows_total) * 4);
+  return 3 * align256(static_cast<std::size_t>(forward_splits(d)) * static_cast<std::size_t>(d.rows_local) * 4);
 }
 
 void ntxent_loss_sum(const float* row_loss, std::int64_t n, std::int64_t rows_total, float* loss, cudaStream_t stream) {
@@ -263,18 +289,19 @@ void ntxent_loss_sum(const float* row_loss, std::int64_t n, std::int64_t rows_to
 void ntxent_forward(const NtXentDesc& d, const float* local, const float* all, float* row_loss, float* pos_sim,
                     float* loss, void* workspace, cudaStream_t stream) {
   CMT_CHECK(d.rows_local > 0 && d.rows_total >= 2 && d.dim > 0, "cuda ntxent_forward: empty problem");
-  auto* n_local = static_cast<float*>(workspace);
-  auto* n_all = reinterpret_cast<float*>(static_cast<unsigned char*>(workspace) +
-                                         align256(static_cast<std::size_t>(d.rows_local) * 4));
-  RowSegments seg{{local, all}, {nullptr, nullptr}, {n_local, n_all}, {nullptr, nullptr}, {d.rows_local, d.rows_total}};
-  normalise_kernel<<<row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream>>>(seg, d.dim);
+  const int splits = forward_splits(d);
+  const std::size_t part = align256(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.rows_local) * 4);
+  auto* base = static_cast<unsigned char*>(workspace);
+  auto* part_m = reinterpret_cast<float*>(base);
+  auto* part_s = reinterpret_cast<float*>(base + part);
+  auto* part_pos = reinterpret_cast<float*>(base + 2 * part);
+  const std::int64_t query_tiles = (d.rows_local + kTile - 1) / kTile;
+  CMT_CHECK(query_tiles < (std::int64_t{1} << 31), "cuda ntxent_forward: too many rows " << d.rows_local);
+  const dim3 grid(static_cast<unsigned>(query_tiles), static_cast<unsigned>(splits));
+  forward_tile_kernel<<<grid, kTileThreads, 0, stream>>>(local, all, d, part_m, part_s, part_pos);
   CUDA_CHECK_LAUNCH();
-  const auto blocks = (d.rows_local + kTile - 1) / kTile;
-  CMT_CHECK(blocks < (std::int64_t{1} << 31), "cuda ntxent_forward: too many rows " << d.rows_local);
-  forward_tile_kernel<<<static_cast<unsigned>(blocks), kTileThreads, 0, stream>>>(local, all, n_local, n_all, d,
-                                                                                  row_loss, pos_sim);
+  forward_combine_kernel<<<1, kRowThreads, 0, stream>>>(part_m, part_s, part_pos, splits, d, row_loss, pos_sim, loss);
   CUDA_CHECK_LAUNCH();
-  ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, loss, stream);
 }
 
 std::int64_t ntxent_stripe_rows(const NtXentDesc& d, std::int64_t stripe_rows) {
@@ -303,9 +330,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
   CUDA_CHECK_LAUNCH();
 
   CUBLAS_CHECK(cublasSetStream(cublas, stream));
-  cublasMath_t previous;
-  CUBLAS_CHECK(cublasGetMathMode(cublas, &previous));
-  CUBLAS_CHECK(cublasSetMathMode(cublas, tensor_cores ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  const MathModeGuard math(cublas, tensor_cores ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
   const int R = static_cast<int>(d.rows_total), D = static_cast<int>(d.dim);
   const float one = 1.f, zero = 0.f;
   const float scale = dloss / (static_cast<float>(d.rows_total) * d.tau);
@@ -324,7 +349,6 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
     const float beta = c0 == 0 ? 0.f : 1.f;
     CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_T, D, R, n, &one, uq, D, s.sim, R, &beta, d_all, D));
   }
-  CUBLAS_CHECK(cublasSetMathMode(cublas, previous));
   jacobian_kernel<<<row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream>>>(seg, d.dim);
   CUDA_CHECK_LAUNCH();
 }

@@ -35,7 +35,8 @@ TEST_CASE("cuda ntxent forward and backward match the CPU reference") {
   Context gpu(Device::cuda(0)), cpu(Device::cpu());
   std::mt19937_64 gen(test::run_seed() + 60);
   for (const Case c : {Case{2, 5, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 2048, 0.1f}, Case{130, 33, 0.05f},
-                       Case{200, 129, 0.2f}, Case{1024, 256, 0.1f}}) {
+                       Case{200, 129, 0.2f}, Case{256, 64, 0.1f}, Case{258, 100, 0.1f},
+                       Case{1024, 256, 0.1f}}) {
     CAPTURE(c.rows);
     CAPTURE(c.dim);
     Tensor r = test::random_normal(Shape{c.rows, c.dim}, gen);
@@ -46,6 +47,23 @@ TEST_CASE("cuda ntxent forward and backward match the CPU reference") {
     CHECK_ALLCLOSE(got.pos_sim.to_vector<float>(), want.pos_sim.to_vector<float>(), 1e-5, 1e-4);
     CHECK(ops::item(got.loss) == doctest::Approx(ops::item(want.loss)).epsilon(1e-5));
     check_grad(ops::ntxent_backward(gpu, rd, c.tau, 0.8f), ops::ntxent_backward(cpu, r, c.tau, 0.8f), 1e-4);
+  }
+}
+
+TEST_CASE("cuda ntxent_forward_backward: the two-launch small path and the large path") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 64);
+  for (const Case c : {Case{2, 1, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 2048, 0.05f}, Case{256, 31, 0.1f},
+                       Case{600, 80, 0.1f}}) {
+    CAPTURE(c.rows);
+    CAPTURE(c.dim);
+    Tensor r = test::random_normal(Shape{c.rows, c.dim}, gen);
+    const ops::NtXentStep got = ops::ntxent_forward_backward(gpu, r.to(gpu.device()), c.tau, 1.5f);
+    const ops::NtXentResult want = ops::ntxent_forward(cpu, r, c.tau);
+    CHECK_ALLCLOSE(got.result.row_loss.to_vector<float>(), want.row_loss.to_vector<float>(), 1e-4, 1e-4);
+    CHECK_ALLCLOSE(got.result.pos_sim.to_vector<float>(), want.pos_sim.to_vector<float>(), 1e-5, 1e-4);
+    CHECK(ops::item(got.result.loss) == doctest::Approx(ops::item(want.loss)).epsilon(1e-5));
+    check_grad(got.dr, ops::ntxent_backward(cpu, r, c.tau, 1.5f), 1e-4);
   }
 }
 
@@ -111,8 +129,9 @@ TEST_CASE("cuda ntxent under the tf32 policy, and with a zero row") {
   Context gpu(Device::cuda(0)), cpu(Device::cpu());
   gpu.precision = PrecisionPolicy::parse("tf32");
   std::mt19937_64 gen(test::run_seed() + 63);
-  Tensor r = test::random_normal(Shape{128, 512}, gen);
-  std::fill(r.data<float>() + 5 * 512, r.data<float>() + 6 * 512, 0.f);
+  // 2N = 512 takes the striped (cuBLAS) backward, where the tf32 policy applies.
+  Tensor r = test::random_normal(Shape{512, 256}, gen);
+  std::fill(r.data<float>() + 5 * 256, r.data<float>() + 6 * 256, 0.f);
   Tensor rd = r.to(gpu.device());
   const ops::NtXentResult want = ops::ntxent_forward(cpu, r, 0.1f);
   const ops::NtXentResult got = ops::ntxent_forward(gpu, rd, 0.1f);  // the forward is fp32 SIMT always
@@ -124,5 +143,5 @@ TEST_CASE("cuda ntxent under the tf32 policy, and with a zero row") {
   for (float v : g.to_vector<float>()) REQUIRE(std::isfinite(v));
   // The zero row's gradient is g / eps (huge); compare the ordinary rows relative to their scale.
   check_grad(g.narrow(0, 4), w.narrow(0, 4), 2e-2);
-  check_grad(g.narrow(8, 120), w.narrow(8, 120), 2e-2);
+  check_grad(g.narrow(8, 504), w.narrow(8, 504), 2e-2);
 }
