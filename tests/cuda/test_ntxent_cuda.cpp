@@ -18,10 +18,11 @@ float max_abs(const std::vector<float>& v) {
   return m;
 }
 
-// Gradients: relative to the largest element, since the entries of dr span several orders of magnitude.
+// Gradients: relative to the largest element, since the entries of dr span several orders of magnitude
+// (with a floor for gradients that vanish, such as 2N = 2).
 void check_grad(const Tensor& got, const Tensor& want, double rel) {
   const auto w = want.to_vector<float>();
-  CHECK_ALLCLOSE(got.to_vector<float>(), w, rel * max_abs(w), rel * 10);
+  CHECK_ALLCLOSE(got.to_vector<float>(), w, rel * max_abs(w) + 1e-7, rel * 10);
 }
 
 struct Case {
@@ -34,9 +35,9 @@ struct Case {
 TEST_CASE("cuda ntxent forward and backward match the CPU reference") {
   Context gpu(Device::cuda(0)), cpu(Device::cpu());
   std::mt19937_64 gen(test::run_seed() + 60);
-  for (const Case c : {Case{2, 5, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 2048, 0.1f}, Case{130, 33, 0.05f},
-                       Case{200, 129, 0.2f}, Case{256, 64, 0.1f}, Case{258, 100, 0.1f},
-                       Case{1024, 256, 0.1f}}) {
+  // Sizes stay moderate: these tests also run under compute-sanitizer; bench/ntxent covers large ones.
+  for (const Case c : {Case{2, 5, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 512, 0.1f}, Case{130, 33, 0.05f},
+                       Case{200, 129, 0.2f}, Case{256, 64, 0.1f}, Case{258, 100, 0.1f}, Case{520, 64, 0.1f}}) {
     CAPTURE(c.rows);
     CAPTURE(c.dim);
     Tensor r = test::random_normal(Shape{c.rows, c.dim}, gen);
@@ -53,7 +54,7 @@ TEST_CASE("cuda ntxent forward and backward match the CPU reference") {
 TEST_CASE("cuda ntxent_forward_backward: the two-launch small path and the large path") {
   Context gpu(Device::cuda(0)), cpu(Device::cpu());
   std::mt19937_64 gen(test::run_seed() + 64);
-  for (const Case c : {Case{2, 1, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 2048, 0.05f}, Case{256, 31, 0.1f},
+  for (const Case c : {Case{2, 1, 0.1f}, Case{16, 4096, 0.1f}, Case{128, 256, 0.05f}, Case{256, 31, 0.1f},
                        Case{600, 80, 0.1f}}) {
     CAPTURE(c.rows);
     CAPTURE(c.dim);
@@ -80,7 +81,7 @@ TEST_CASE("cuda ntxent striped backward: several stripes and the forward results
   d.rows_local = d.rows_total = rows;
   d.dim = dim;
   d.tau = tau;
-  for (std::int64_t stripe : {std::int64_t{1}, std::int64_t{64}, std::int64_t{97}, rows}) {
+  for (std::int64_t stripe : {std::int64_t{7}, std::int64_t{64}, std::int64_t{97}, rows}) {
     CAPTURE(stripe);
     Tensor dl = Tensor::empty(Shape{rows, dim}, DType::f32, gpu.device());
     Tensor da = Tensor::empty(Shape{rows, dim}, DType::f32, gpu.device());
