@@ -99,7 +99,12 @@ void conv_depthwise_wgrad(const ConvDesc& d, const float* x, const float* dy, fl
         if (off < 0) return;
         const float* xr = x + off;
         double* a = acc + static_cast<std::size_t>(i) * K;
-        for (int k = 0; k < K; ++k) a[k] += static_cast<double>(g[k]) * xr[k / m];
+        if (m == 1) {
+#pragma omp simd
+          for (int k = 0; k < K; ++k) a[k] += static_cast<double>(g[k]) * xr[k];
+        } else {
+          for (int k = 0; k < K; ++k) a[k] += static_cast<double>(g[k]) * xr[k / m];
+        }
       });
     }
   }
