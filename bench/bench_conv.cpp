@@ -24,7 +24,7 @@ struct Args {
   std::vector<int> batch3d{8, 16};
   int batch2d = 64, res3d = 128, res2d = 512, runs = 5;
   double budget_s = 170;  // stop starting new layers after this long (keeps a default run ~3 min)
-  bool quick = false;
+  bool quick = false, list = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -45,11 +45,15 @@ Args parse(int argc, char** argv) {
     else if (s == "--runs") a.runs = std::stoi(next());
     else if (s == "--budget-s") a.budget_s = std::stod(next());
     else if (s == "--quick") a.quick = true;
+    else if (s == "--list") a.list = true;
     else
-      CMT_THROW("usage: cmt_bench_conv [--quick] [--device auto|cpu|cuda:N] [--precision tf32|bf16|both] [--dims 2|3|both] "
+      CMT_THROW("usage: cmt_bench_conv [--quick] [--list] [--device auto|cpu|cuda:N] [--precision tf32|bf16|both] [--dims 2|3|both] "
                 "[--batch3d N] [--batch2d N] [--res3d N] [--res2d N] [--runs N] [--budget-s S]");
   }
-  if (a.quick) a.batch3d = {8}, a.res3d = std::min(a.res3d, 64), a.res2d = std::min(a.res2d, 256), a.batch2d = std::min(a.batch2d, 32);
+  if (a.quick) {  // sized for tests/gpu/run.sh (120 s for the whole step)
+    a.batch3d = {8}, a.res3d = std::min(a.res3d, 64), a.res2d = std::min(a.res2d, 256), a.batch2d = std::min(a.batch2d, 32);
+    a.budget_s = std::min(a.budget_s, 60.0), a.runs = std::min(a.runs, 3);
+  }
   return a;
 }
 
@@ -59,12 +63,16 @@ struct Problem {
   ops::ConvParams p;
 };
 
+// The layer list, interleaved across (dims, net) so that a run cut short by the time budget still
+// covers every backbone; --quick keeps every third layer of each list (and every depthwise one of
+// every second).
 std::vector<Problem> problems(const Args& a) {
-  std::vector<Problem> out;
+  std::vector<std::vector<Problem>> lists;
   auto add = [&](bool three_d, int n, int res) {
+    std::map<std::string, std::vector<Problem>> by_net;
+    std::map<std::string, int> seen;
     for (const test::ConvLayer& l : test::backbone_layers(res)) {
       if (l.pooled) continue;  // squeeze-excitation 1x1 convs on pooled vectors are GEMV-sized
-      if (a.quick && std::string(l.net) == "vgg19" && l.C > 1 && l.C == l.K && l.C != 256) continue;  // --quick: fewer repeats
       Problem pr;
       pr.name = std::string(l.net) + (three_d ? " 3d" : " 2d") + " n" + std::to_string(n) + " " + std::to_string(l.in) + "^" +
                 (three_d ? "3" : "2") + " C" + std::to_string(l.C) + " K" + std::to_string(l.K) + " k" + std::to_string(l.k) +
@@ -74,12 +82,21 @@ std::vector<Problem> problems(const Args& a) {
       pr.p.stride = {three_d ? l.stride : 1, l.stride, l.stride};
       pr.p.padding = {three_d ? l.k / 2 : 0, l.k / 2, l.k / 2};
       pr.p.groups = l.groups;
-      out.push_back(pr);
+      const int i = seen[std::string(l.net) + (l.groups > 1 ? " dw" : "")]++;
+      if (!a.quick || (l.groups > 1 ? i % 2 == 0 : i % 3 == 0)) by_net[l.net].push_back(pr);
     }
+    for (auto& [net, list] : by_net) lists.push_back(std::move(list));
   };
   if (a.dims != "2")
     for (int n : a.batch3d) add(true, n, a.res3d);
   if (a.dims != "3") add(false, a.batch2d, a.res2d);
+  std::vector<Problem> out;
+  for (std::size_t i = 0;; ++i) {
+    bool any = false;
+    for (const auto& l : lists)
+      if (i < l.size()) out.push_back(l[i]), any = true;
+    if (!any) break;
+  }
   return out;
 }
 
@@ -173,28 +190,32 @@ int run_gpu(const Args& a, Device device) {
   nlohmann::json report = bench::report_header(ctx, "conv");
   const auto t0 = std::chrono::steady_clock::now();
   const double copy = copy_gbs(ctx);
-  std::printf("copy bandwidth %.0f GB/s\n", copy);
   report["copy_gb_per_s"] = copy;
-  const auto list = problems(a);
-  std::printf("%zu layers x 3 passes per precision\n", list.size());
-  bool out_of_time = false;
-  for (const std::string prec : {"tf32", "bf16"}) {
-    if (a.precision != "both" && a.precision != prec) continue;
-    const bool bf16 = prec == "bf16";
+  std::vector<std::string> precs;
+  for (const char* p : {"tf32", "bf16"})
+    if (a.precision == "both" || a.precision == p) precs.push_back(p);
+  std::map<std::string, double> ceiling, log_sum, log_sum_dw;
+  std::map<std::string, int> count, count_dw;
+  for (const auto& prec : precs) {
     ctx.precision = PrecisionPolicy::parse(prec);
-    const DType t = bf16 ? DType::bf16 : DType::f32;
-    const double ceiling = gemm_ceiling_tflops(ctx, bf16);
-    std::printf("\n== %s: cuBLAS GEMM ceiling %.1f TFLOP/s\n%-52s %-5s %9s %9s %8s %7s %7s %9s\n", prec.c_str(), ceiling, "layer",
-                "pass", "native ms", "cudnn ms", "TFLOP/s", "%ceil", "x cudnn", "check");
-    report["gemm_ceiling_tflops"][prec] = ceiling;
-    double log_sum = 0, log_sum_dw = 0;
-    int count = 0, count_dw = 0;
-    for (const Problem& pr : list) {
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > a.budget_s) {
-        out_of_time = true;
-        break;
-      }
-      const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+    ceiling[prec] = gemm_ceiling_tflops(ctx, prec == "bf16");
+    report["gemm_ceiling_tflops"][prec] = ceiling[prec];
+    std::printf("cuBLAS GEMM ceiling %s: %.1f TFLOP/s\n", prec.c_str(), ceiling[prec]);
+  }
+  const auto list = problems(a);
+  std::printf("copy bandwidth %.0f GB/s; %zu layers x 3 passes x %zu precisions\n%-50s %-4s %-5s %9s %9s %7s %6s %7s %8s\n", copy,
+              list.size(), precs.size(), "layer", "prec", "pass", "native ms", "cudnn ms", "TFLOP/s", "%ceil", "x cudnn", "check");
+  bool out_of_time = false;
+  for (const Problem& pr : list) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > a.budget_s) {
+      out_of_time = true;
+      break;
+    }
+    const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+    for (const auto& prec : precs) {
+      ctx.precision = PrecisionPolicy::parse(prec);
+      const bool bf16 = prec == "bf16";
+      const DType t = bf16 ? DType::bf16 : DType::f32;
       Tensor x = random_tensor(ctx, pr.x, t, 1), w = random_tensor(ctx, pr.w, t, 2);
       Tensor dy = random_tensor(ctx, Shape{d.N, d.Z, d.P, d.Q, d.K}, t, 3);
       double dw_native = 0, dw_cudnn = 0;
@@ -208,7 +229,7 @@ int run_gpu(const Args& a, Device device) {
         const double tflops = d.flops() / (tn * 1e9), ratio = tc / tn;
         nlohmann::json row = {{"layer", pr.name}, {"precision", prec}, {"pass", conv_pass_name(pass)}, {"native_ms", tn},
                               {"cudnn_ms", tc}, {"native_tflops", tflops}, {"cudnn_tflops", d.flops() / (tc * 1e9)},
-                              {"fraction_of_gemm_ceiling", tflops / ceiling}, {"native_over_cudnn_speed", ratio},
+                              {"fraction_of_gemm_ceiling", tflops / ceiling[prec]}, {"native_over_cudnn_speed", ratio},
                               {"check_max_rel_diff", err}, {"check_ok", ok}};
         if (d.depthwise()) {
           const double bytes = static_cast<double>(d.x_elems() + d.y_elems() + d.w_elems()) * dtype_size(t);
@@ -216,17 +237,20 @@ int run_gpu(const Args& a, Device device) {
           row["fraction_of_copy"] = bytes / (tn * 1e6) / copy;
           dw_native += tn, dw_cudnn += tc;
         } else {
-          log_sum += std::log(ratio), ++count;
+          log_sum[prec] += std::log(ratio), ++count[prec];
         }
-        std::printf("%-52s %-5s %9.3f %9.3f %8.1f %6.1f%% %7.2f %9s\n", pr.name.c_str(), conv_pass_name(pass), tn, tc, tflops,
-                    100 * tflops / ceiling, ratio, ok ? "ok" : "MISMATCH");
+        std::printf("%-50s %-4s %-5s %9.3f %9.3f %7.1f %5.1f%% %7.2f %8s\n", pr.name.c_str(), prec.c_str(), conv_pass_name(pass), tn,
+                    tc, tflops, 100 * tflops / ceiling[prec], ratio, ok ? "ok" : "MISMATCH");
         report["rows"].push_back(row);
       }
-      if (d.depthwise()) log_sum_dw += std::log(dw_cudnn / dw_native), ++count_dw;
+      if (d.depthwise()) log_sum_dw[prec] += std::log(dw_cudnn / dw_native), ++count_dw[prec];
     }
-    const double gm = count ? std::exp(log_sum / count) : 0, gm_dw = count_dw ? std::exp(log_sum_dw / count_dw) : 0;
+  }
+  for (const auto& prec : precs) {
+    const double gm = count[prec] ? std::exp(log_sum[prec] / count[prec]) : 0;
+    const double gm_dw = count_dw[prec] ? std::exp(log_sum_dw[prec] / count_dw[prec]) : 0;
     std::printf("%s geometric mean native/cuDNN speed: %.2f over %d dense passes; depthwise fwd+bwd %.2f over %d layers\n",
-                prec.c_str(), gm, count, gm_dw, count_dw);
+                prec.c_str(), gm, count[prec], gm_dw, count_dw[prec]);
     report["geomean_native_over_cudnn"][prec] = gm;
     report["geomean_depthwise_fwd_bwd"][prec] = gm_dw;
   }
@@ -244,6 +268,10 @@ int run_gpu(const Args& a, Device device) {
 int main(int argc, char** argv) {
   try {
     const Args a = parse(argc, argv);
+    if (a.list) {  // the layers a run would time, in order
+      for (const auto& pr : problems(a)) std::printf("%s\n", pr.name.c_str());
+      return 0;
+    }
     const Device device = resolve_device(a.device);
     if (device.is_cpu()) return run_cpu();
 #if defined(CMT_WITH_CUDA)

@@ -10,6 +10,10 @@
 #include "kernels/common/check.h"
 #include "kernels/cpu/conv.h"
 #if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+
+#include <cstdlib>
+
 #include "kernels/cuda/conv_launch.h"
 #endif
 #if defined(CMT_WITH_CUDNN)
@@ -41,22 +45,55 @@ ConvMath math_for(const Context& ctx, DType t) {
   return ctx.precision.compute == ComputePrecision::fp32 ? ConvMath::fp32 : ConvMath::tf32;
 }
 
-// The per-shape choice, made once and recorded (heuristic: the first valid variant).
+// The per-shape choice, made once per (pass, math, shape) and recorded: the heuristic default (the
+// first valid variant), or with CMT_CONV_AUTOTUNE=1 the fastest of all valid variants, timed once on
+// the real arguments (like cudnn.benchmark).
+struct Plan {
+  cuda::ConvVariant variant;
+  std::string how;
+};
 std::mutex g_plan_mu;
-std::map<std::string, cuda::ConvVariant>& plans() {
-  static std::map<std::string, cuda::ConvVariant> p;
+std::map<std::string, Plan>& plans() {
+  static std::map<std::string, Plan> p;
   return p;
 }
 
-cuda::ConvVariant plan(ConvPass pass, const ConvDesc& d, ConvMath math) {
-  const std::string key = std::string(conv_pass_name(pass)) + " " + conv_math_name(math) + " " + d.str();
-  std::lock_guard<std::mutex> lock(g_plan_mu);
-  auto it = plans().find(key);
-  if (it != plans().end()) return it->second;
+bool autotune_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("CMT_CONV_AUTOTUNE");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
+
+template <typename Run>
+Plan choose(Context& ctx, ConvPass pass, const ConvDesc& d, ConvMath math, Run&& run) {
   const auto variants = cuda::conv_variants(pass, d, math);
   CMT_CHECK(!variants.empty(), "conv " << conv_pass_name(pass) << ": no CUDA kernel for " << d.str());
-  plans()[key] = variants.front();
-  return variants.front();
+  if (!autotune_enabled() || variants.size() == 1) return {variants.front(), "heuristic"};
+  cudaStream_t s = ctx.compute_stream();
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  Plan best{variants.front(), ""};
+  float best_ms = -1;
+  std::ostringstream how;
+  how << "autotuned:";
+  for (const auto& v : variants) {
+    run(v);  // warm-up
+    CUDA_CHECK(cudaEventRecord(start, s));
+    for (int i = 0; i < 3; ++i) run(v);
+    CUDA_CHECK(cudaEventRecord(stop, s));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    how << " " << v.name() << "=" << ms / 3 << "ms";
+    if (best_ms < 0 || ms < best_ms) best_ms = ms, best.variant = v;
+  }
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
+  best.how = how.str();
+  return best;
 }
 
 [[maybe_unused]] bool use_cudnn() {
@@ -77,9 +114,17 @@ void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& 
     return;
   }
 #endif
-  const cuda::ConvVariant v = plan(pass, d, math);
-  const std::size_t bytes = cuda::conv_workspace_bytes(pass, d, math, v);
-  native(math, v, bytes ? ctx.workspace(bytes) : nullptr);
+  auto run = [&](const cuda::ConvVariant& v) {
+    const std::size_t bytes = cuda::conv_workspace_bytes(pass, d, math, v);
+    native(math, v, bytes ? ctx.workspace(bytes) : nullptr);
+  };
+  const std::string key = std::string(conv_pass_name(pass)) + " " + conv_math_name(math) + " " + d.str();
+  std::unique_lock<std::mutex> lock(g_plan_mu);
+  auto it = plans().find(key);
+  if (it == plans().end()) it = plans().emplace(key, choose(ctx, pass, d, math, run)).first;
+  const cuda::ConvVariant v = it->second.variant;
+  lock.unlock();
+  run(v);
 }
 #else
 [[noreturn]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
@@ -260,7 +305,7 @@ std::string conv_plan_report() {
   std::ostringstream os;
 #if defined(CMT_WITH_CUDA)
   std::lock_guard<std::mutex> lock(g_plan_mu);
-  for (const auto& [key, v] : plans()) os << key << " -> " << v.name() << "\n";
+  for (const auto& [key, p] : plans()) os << key << " -> " << p.variant.name() << " (" << p.how << ")\n";
 #endif
   return os.str();
 }

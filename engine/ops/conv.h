@@ -35,7 +35,8 @@ Tensor conv_backward_weight(Context& ctx, const Tensor& x /*N,D,H,W,C*/, const T
 Tensor conv_backward_bias(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/);  // -> [K], sum over N,Z,P,Q
 
 // The per-shape kernel choices made so far on CUDA (native backend), one line each:
-// "<pass> <dtype> <math> <descriptor> -> <variant>". Print it to make a run reproducible.
+// "<pass> <math> <descriptor> -> <variant> (heuristic | autotuned: timings)". Print it to make a run
+// reproducible. The choice is heuristic unless CMT_CONV_AUTOTUNE=1 (then timed once per shape).
 std::string conv_plan_report();
 
 }  // namespace cmt::ops
