@@ -120,7 +120,7 @@ void check_case(const test::ConvCase& c, std::mt19937_64& gen) {
 
 }  // namespace
 
-TEST_CASE("conv implicit-GEMM gathers reproduce the direct reference; tensor-core chunks are contiguous") {
+TEST_CASE("conv implicit-GEMM gathers reproduce the direct reference and tensor-core chunks are contiguous") {
   std::mt19937_64 gen(test::run_seed() + 20);
   for (const auto& c : test::edge_cases()) check_case(c, gen);
   // A slice of the backbone convs (2D, cheap ones) on top of the edge cases.
