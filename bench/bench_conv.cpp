@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/timing_impl.h"
+#include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
@@ -212,7 +213,7 @@ int run_gpu(const Args& a, Device device) {
       break;
     }
     const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
-    for (const auto& prec : precs) {
+    for (const auto& prec : precs) try {
       ctx.precision = PrecisionPolicy::parse(prec);
       const bool bf16 = prec == "bf16";
       const DType t = bf16 ? DType::bf16 : DType::f32;
@@ -244,7 +245,12 @@ int run_gpu(const Args& a, Device device) {
         report["rows"].push_back(row);
       }
       if (d.depthwise()) log_sum_dw[prec] += std::log(dw_cudnn / dw_native), ++count_dw[prec];
+    } catch (const std::exception& e) {  // e.g. a shape cuDNN does not support: record it, go on
+      std::printf("%-50s %-4s FAILED: %s\n", pr.name.c_str(), prec.c_str(), e.what());
+      report["failures"].push_back({{"layer", pr.name}, {"precision", prec}, {"error", e.what()}});
+      ctx.synchronize();
     }
+    device_allocator(ctx.device().index).empty_cache();  // big layers follow small ones: no hoarding
   }
   for (const auto& prec : precs) {
     const double gm = count[prec] ? std::exp(log_sum[prec] / count[prec]) : 0;
