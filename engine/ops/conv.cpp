@@ -179,8 +179,10 @@ ConvDesc conv_desc(const Shape& x, const Shape& w, const ConvParams& p) {
     d.stride[i] = p.stride[i], d.pad[i] = p.padding[i], d.dil[i] = p.dilation[i];
   }
   d.Z = out[0], d.P = out[1], d.Q = out[2];
-  CMT_CHECK(d.y_positions() * d.K < (std::int64_t{1} << 40) && d.x_elems() < (std::int64_t{1} << 40),
-            "conv: tensors too large: " << d.str());
+  // The CUDA gathers decompose positions with 32-bit arithmetic.
+  CMT_CHECK(d.y_positions() < (std::int64_t{1} << 31) && d.x_positions() < (std::int64_t{1} << 31) &&
+                d.gemm_k() < (std::int64_t{1} << 31) && std::int64_t{d.trs()} * d.Kg() < (std::int64_t{1} << 31),
+            "conv: more than 2^31 positions or reduction elements: " << d.str());
   return d;
 }
 
