@@ -2,6 +2,7 @@
 #include "engine/ops/conv.h"
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -40,6 +41,12 @@ void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const 
 }
 
 #if defined(CMT_WITH_CUDA)
+// The CUDA kernels copy 16-byte chunks (cp.async, vector loads): views must keep that alignment.
+void require_aligned(const Tensor& t, const char* op, const char* name) {
+  CMT_CHECK(!t.defined() || reinterpret_cast<std::uintptr_t>(t.raw()) % 16 == 0,
+            op << ": '" << name << "' " << t.describe() << " is not 16-byte aligned (a view at an odd offset?)");
+}
+
 ConvMath math_for(const Context& ctx, DType t) {
   if (t == DType::bf16) return ConvMath::bf16;
   return ctx.precision.compute == ComputePrecision::fp32 ? ConvMath::fp32 : ConvMath::tf32;
@@ -205,6 +212,7 @@ Tensor conv_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
   if (x.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
     const void* b = bias.defined() ? bias.raw() : nullptr;
+    for (const Tensor* t : {&x, &w, &bias}) require_aligned(*t, "conv_forward", t == &x ? "x" : t == &w ? "w" : "bias");
     run_cuda(
         ctx, ConvPass::fprop, d, x.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_fprop(d, m, v, x.raw(), w.raw(), b, y.raw(), ws, ctx.compute_stream()); },
@@ -235,6 +243,8 @@ Tensor conv_backward_data(Context& ctx, const Tensor& dy, const Tensor& w, const
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   if (dy.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
+    require_aligned(dy, "conv_backward_data", "dy");
+    require_aligned(w, "conv_backward_data", "w");
     run_cuda(
         ctx, ConvPass::dgrad, d, dy.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_dgrad(d, m, v, dy.raw(), w.raw(), dx.raw(), ws, ctx.compute_stream()); },
@@ -265,6 +275,8 @@ Tensor conv_backward_weight(Context& ctx, const Tensor& x, const Tensor& dy, con
   Tensor dw = Tensor::empty(w_shape, x.dtype(), x.device());
   if (x.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
+    require_aligned(x, "conv_backward_weight", "x");
+    require_aligned(dy, "conv_backward_weight", "dy");
     run_cuda(
         ctx, ConvPass::wgrad, d, x.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_wgrad(d, m, v, x.raw(), dy.raw(), dw.raw(), ws, ctx.compute_stream()); },

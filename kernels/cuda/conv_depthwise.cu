@@ -1,5 +1,6 @@
 // CUDA depthwise conv (groups == C, K = m*C): fprop, dgrad and wgrad as memory-bound kernels with
-// consecutive threads on consecutive channels (coalesced channels-last rows), fp32 accumulation.
+// consecutive threads on consecutive channels (coalesced channels-last rows), fp32 accumulation;
+// fprop and dgrad also in a 4-channels-per-thread form (16/8-byte accesses) for multiplier 1.
 #include "kernels/cuda/conv_igemm.cuh"
 #include "kernels/cuda/conv_internal.h"
 
@@ -20,6 +21,27 @@ template <typename T>
 __global__ void taps_kernel(int K, int trs, const T* __restrict__ w, float* __restrict__ wt) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < std::int64_t{K} * trs; i += std::int64_t{gridDim.x} * blockDim.x)
     wt[(i % trs) * K + i / trs] = to_f(w[i]);
+}
+
+// Calls fn(tap, y position) for every tap whose window covers x position pos; taps that fall
+// between strides or outside the output are skipped.
+template <class Fn>
+__device__ __forceinline__ void for_each_source(const ConvDesc& d, std::int64_t pos, Fn&& fn) {
+  const int iw = static_cast<int>(pos % d.W), ih = static_cast<int>(pos / d.W % d.H), id = static_cast<int>(pos / d.W / d.H % d.D);
+  const int n = static_cast<int>(pos / (std::int64_t{d.W} * d.H * d.D));
+  for (int t = 0, tap = 0; t < d.T; ++t) {
+    const int zs = id + d.pad[0] - t * d.dil[0];
+    const bool zok = zs >= 0 && zs % d.stride[0] == 0 && zs / d.stride[0] < d.Z;
+    for (int r = 0; r < d.R; ++r) {
+      const int ps = ih + d.pad[1] - r * d.dil[1];
+      const bool pok = ps >= 0 && ps % d.stride[1] == 0 && ps / d.stride[1] < d.P;
+      for (int s = 0; s < d.S; ++s, ++tap) {
+        const int qs = iw + d.pad[2] - s * d.dil[2];
+        if (!(zok && pok && qs >= 0 && qs % d.stride[2] == 0 && qs / d.stride[2] < d.Q)) continue;
+        fn(tap, (((std::int64_t)n * d.Z + zs / d.stride[0]) * d.P + ps / d.stride[1]) * d.Q + qs / d.stride[2]);
+      }
+    }
+  }
 }
 
 template <typename T>
@@ -43,26 +65,74 @@ __global__ void dw_dgrad_kernel(ConvDesc d, const T* __restrict__ dy, const floa
   const int K = d.K, C = d.C, m = d.K / d.C;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < d.x_elems(); i += std::int64_t{gridDim.x} * blockDim.x) {
     const int c = static_cast<int>(i % C);
-    std::int64_t pos = i / C;
-    const int iw = static_cast<int>(pos % d.W), ih = static_cast<int>(pos / d.W % d.H), id = static_cast<int>(pos / d.W / d.H % d.D);
-    const int n = static_cast<int>(pos / (std::int64_t{d.W} * d.H * d.D));
     float acc = 0.f;
-    for (int t = 0, tap = 0; t < d.T; ++t) {
-      const int zs = id + d.pad[0] - t * d.dil[0];
-      const bool zok = zs >= 0 && zs % d.stride[0] == 0 && zs / d.stride[0] < d.Z;
-      for (int r = 0; r < d.R; ++r) {
-        const int ps = ih + d.pad[1] - r * d.dil[1];
-        const bool pok = ps >= 0 && ps % d.stride[1] == 0 && ps / d.stride[1] < d.P;
-        for (int s = 0; s < d.S; ++s, ++tap) {
-          const int qs = iw + d.pad[2] - s * d.dil[2];
-          if (!(zok && pok && qs >= 0 && qs % d.stride[2] == 0 && qs / d.stride[2] < d.Q)) continue;
-          const std::int64_t yo =
-              ((((std::int64_t)n * d.Z + zs / d.stride[0]) * d.P + ps / d.stride[1]) * d.Q + qs / d.stride[2]) * K + c * m;
-          for (int j = 0; j < m; ++j) acc = fmaf(to_f(dy[yo + j]), wt[std::int64_t{tap} * K + c * m + j], acc);
-        }
-      }
-    }
+    for_each_source(d, i / C, [&](int tap, std::int64_t ypos) {
+      const std::int64_t yo = ypos * K + c * m;
+      for (int j = 0; j < m; ++j) acc = fmaf(to_f(dy[yo + j]), wt[std::int64_t{tap} * K + c * m + j], acc);
+    });
     dx[i] = from_f<T>(acc);
+  }
+}
+
+// Four consecutive channels as one 16-byte (f32) or 8-byte (bf16) access; callers guarantee the
+// alignment (C % 4 == 0, channel index % 4 == 0, 256-byte aligned tensors).
+struct F4 {
+  float v[4];
+};
+__device__ __forceinline__ F4 load4(const float* p) {
+  const float4 q = *reinterpret_cast<const float4*>(p);
+  return {{q.x, q.y, q.z, q.w}};
+}
+__device__ __forceinline__ F4 load4(const bf16_bits* p) {
+  const uint2 q = *reinterpret_cast<const uint2*>(p);
+  return {{to_f(static_cast<bf16_bits>(q.x & 0xffffu)), to_f(static_cast<bf16_bits>(q.x >> 16)),
+           to_f(static_cast<bf16_bits>(q.y & 0xffffu)), to_f(static_cast<bf16_bits>(q.y >> 16))}};
+}
+__device__ __forceinline__ void store4(float* p, const F4& a) {
+  *reinterpret_cast<float4*>(p) = make_float4(a.v[0], a.v[1], a.v[2], a.v[3]);
+}
+__device__ __forceinline__ void store4(bf16_bits* p, const F4& a) {
+  uint2 q;
+  q.x = static_cast<unsigned>(from_f<bf16_bits>(a.v[0])) | (static_cast<unsigned>(from_f<bf16_bits>(a.v[1])) << 16);
+  q.y = static_cast<unsigned>(from_f<bf16_bits>(a.v[2])) | (static_cast<unsigned>(from_f<bf16_bits>(a.v[3])) << 16);
+  *reinterpret_cast<uint2*>(p) = q;
+}
+
+// Multiplier 1, C % 4 == 0: each thread owns four channels of one output position.
+template <typename T>
+__global__ void dw_fprop_vec4_kernel(ConvDesc d, const T* __restrict__ x, const float* __restrict__ wt, const T* __restrict__ bias,
+                                     T* __restrict__ y) {
+  const int K = d.K, K4 = d.K / 4, trs = d.trs();
+  const std::int64_t n4 = d.y_positions() * K4;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n4; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const int k = static_cast<int>(i % K4) * 4;
+    const std::int64_t pos = i / K4;
+    F4 acc = bias ? load4(bias + k) : F4{{0.f, 0.f, 0.f, 0.f}};
+    for (int tap = 0; tap < trs; ++tap) {
+      const std::int64_t off = igemm::x_tap_offset(d, pos, tap, k);
+      if (off < 0) continue;
+      const F4 xv = load4(x + off), wv = load4(wt + std::int64_t{tap} * K + k);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc.v[j] = fmaf(xv.v[j], wv.v[j], acc.v[j]);
+    }
+    store4(y + pos * K + k, acc);
+  }
+}
+
+template <typename T>
+__global__ void dw_dgrad_vec4_kernel(ConvDesc d, const T* __restrict__ dy, const float* __restrict__ wt, T* __restrict__ dx) {
+  const int C = d.C, C4 = d.C / 4;
+  const std::int64_t n4 = d.x_positions() * C4;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n4; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const int c = static_cast<int>(i % C4) * 4;
+    const std::int64_t pos = i / C4;
+    F4 acc{{0.f, 0.f, 0.f, 0.f}};
+    for_each_source(d, pos, [&](int tap, std::int64_t ypos) {
+      const F4 g = load4(dy + ypos * C + c), wv = load4(wt + std::int64_t{tap} * C + c);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc.v[j] = fmaf(g.v[j], wv.v[j], acc.v[j]);
+    });
+    store4(dx + pos * C + c, acc);
   }
 }
 
@@ -107,9 +177,21 @@ std::size_t depthwise_workspace_bytes(ConvPass pass, const ConvDesc& d) {
   return igemm::align256(static_cast<std::size_t>(depthwise_wgrad_splits(d)) * taps_bytes);
 }
 
-void depthwise_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, const void* bias, void* y, void* ws,
+void depthwise_fprop(const ConvDesc& d, bool bf16, bool vec4, const void* x, const void* w, const void* bias, void* y, void* ws,
                      cudaStream_t stream) {
   const float* wt = taps(d, bf16, w, ws, stream);
+  if (vec4) {
+    CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
+    const int grid = grid_for(d.y_positions() * (d.K / 4));
+    if (bf16)
+      dw_fprop_vec4_kernel<bf16_bits><<<grid, kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias),
+                                                                     static_cast<bf16_bits*>(y));
+    else
+      dw_fprop_vec4_kernel<float><<<grid, kThreads, 0, stream>>>(d, static_cast<const float*>(x), wt, static_cast<const float*>(bias),
+                                                                 static_cast<float*>(y));
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   if (bf16)
     dw_fprop_kernel<bf16_bits><<<grid_for(d.y_elems()), kThreads, 0, stream>>>(
         d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
@@ -119,8 +201,18 @@ void depthwise_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w,
   CUDA_CHECK_LAUNCH();
 }
 
-void depthwise_dgrad(const ConvDesc& d, bool bf16, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream) {
+void depthwise_dgrad(const ConvDesc& d, bool bf16, bool vec4, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream) {
   const float* wt = taps(d, bf16, w, ws, stream);
+  if (vec4) {
+    CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
+    const int grid = grid_for(d.x_positions() * (d.C / 4));
+    if (bf16)
+      dw_dgrad_vec4_kernel<bf16_bits><<<grid, kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(dy), wt, static_cast<bf16_bits*>(dx));
+    else
+      dw_dgrad_vec4_kernel<float><<<grid, kThreads, 0, stream>>>(d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   if (bf16)
     dw_dgrad_kernel<bf16_bits><<<grid_for(d.x_elems()), kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(dy), wt,
                                                                                 static_cast<bf16_bits*>(dx));

@@ -37,7 +37,8 @@ void dgrad_typed(const ConvDesc& d, const ConvVariant& v, const void* dy, const 
 void conv_dgrad(const ConvDesc& d, ConvMath math, const ConvVariant& v, const void* dy, const void* w, void* dx, void* ws,
                 cudaStream_t stream) {
   const bool bf16 = math == ConvMath::bf16;
-  if (v.kind == ConvVariant::Kind::depthwise) return detail::depthwise_dgrad(d, bf16, dy, w, dx, ws, stream);
+  if (v.kind == ConvVariant::Kind::depthwise || v.kind == ConvVariant::Kind::depthwise4)
+    return detail::depthwise_dgrad(d, bf16, v.kind == ConvVariant::Kind::depthwise4, dy, w, dx, ws, stream);
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || (math != ConvMath::fp32 && v.kind != ConvVariant::Kind::stem),
             "conv dgrad: variant " << v.name() << " cannot run with " << conv_math_name(math) << " math");
   if (bf16) dgrad_typed<bf16_bits>(d, v, dy, w, dx, ws, stream);

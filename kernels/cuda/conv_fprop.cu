@@ -71,7 +71,8 @@ void stem_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, cons
 void conv_fprop(const ConvDesc& d, ConvMath math, const ConvVariant& v, const void* x, const void* w, const void* bias,
                 void* y, void* ws, cudaStream_t stream) {
   const bool bf16 = math == ConvMath::bf16;
-  if (v.kind == ConvVariant::Kind::depthwise) return detail::depthwise_fprop(d, bf16, x, w, bias, y, ws, stream);
+  if (v.kind == ConvVariant::Kind::depthwise || v.kind == ConvVariant::Kind::depthwise4)
+    return detail::depthwise_fprop(d, bf16, v.kind == ConvVariant::Kind::depthwise4, x, w, bias, y, ws, stream);
   if (v.kind == ConvVariant::Kind::stem) return detail::stem_fprop(d, bf16, x, w, bias, y, stream);
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || math != ConvMath::fp32,
             "conv fprop: variant " << v.name() << " uses tensor cores but the math is exact fp32");

@@ -17,9 +17,9 @@ int wgrad_splits(const ConvDesc& d, const ConvVariant& v);
 std::int64_t wgrad_k_per_split(const ConvDesc& d, int splits);
 int depthwise_wgrad_splits(const ConvDesc& d);
 
-void depthwise_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, const void* bias, void* y, void* ws,
+void depthwise_fprop(const ConvDesc& d, bool bf16, bool vec4, const void* x, const void* w, const void* bias, void* y, void* ws,
                      cudaStream_t stream);
-void depthwise_dgrad(const ConvDesc& d, bool bf16, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream);
+void depthwise_dgrad(const ConvDesc& d, bool bf16, bool vec4, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream);
 void depthwise_wgrad(const ConvDesc& d, bool bf16, const void* x, const void* dy, void* dw, void* ws, cudaStream_t stream);
 std::size_t depthwise_workspace_bytes(ConvPass pass, const ConvDesc& d);
 

@@ -13,10 +13,11 @@ namespace cmt::cuda {
 
 // One way to run a pass. Kinds: simt (exact fp32 implicit GEMM, any shape, any dtype), tc64 / tc128
 // (tensor-core implicit GEMM, 64x64 or 128x128 block tile; needs C/groups and K/groups multiples of
-// 16 bytes of elements), stem (fprop with C=1), depthwise (groups == C). split_k > 1 splits the wgrad
+// 16 bytes of elements), stem (fprop with C=1), depthwise (groups == C) and depthwise4 (multiplier 1,
+// C % 4 == 0: fprop/dgrad with four channels per thread; wgrad as depthwise). split_k > 1 splits the wgrad
 // reduction over output positions into partial sums reduced in a fixed order (deterministic).
 struct ConvVariant {
-  enum class Kind { simt, tc64, tc128, stem, depthwise };
+  enum class Kind { simt, tc64, tc128, stem, depthwise, depthwise4 };
   Kind kind = Kind::simt;
   int split_k = 1;
   std::string name() const;
@@ -27,7 +28,8 @@ struct ConvVariant {
 std::vector<ConvVariant> conv_variants(ConvPass pass, const ConvDesc& d, ConvMath math);
 std::size_t conv_workspace_bytes(ConvPass pass, const ConvDesc& d, ConvMath math, const ConvVariant& v);
 
-// Device pointers; bias may be null. Each needs conv_workspace_bytes(...) of scratch in ws.
+// Device pointers (256-byte aligned, as the allocator gives); d from ops::conv_desc (positions < 2^31);
+// bias may be null. Each needs conv_workspace_bytes(...) of scratch in ws.
 void conv_fprop(const ConvDesc& d, ConvMath math, const ConvVariant& v, const void* x, const void* w,
                 const void* bias, void* y, void* ws, cudaStream_t stream);
 void conv_dgrad(const ConvDesc& d, ConvMath math, const ConvVariant& v, const void* dy, const void* w, void* dx,

@@ -39,6 +39,7 @@ std::string ConvVariant::name() const {
     case Kind::tc128: k = "tc128x128"; break;
     case Kind::stem: k = "stem"; break;
     case Kind::depthwise: k = "depthwise"; break;
+    case Kind::depthwise4: k = "depthwise-vec4"; break;
   }
   return split_k == 1 ? k : k + "/split" + (split_k == 0 ? std::string("auto") : std::to_string(split_k));
 }
@@ -76,6 +77,7 @@ std::vector<ConvVariant> conv_variants(ConvPass pass, const ConvDesc& d, ConvMat
   std::vector<ConvVariant> out;
   const int split = pass == ConvPass::wgrad ? 0 : 1;
   if (d.depthwise()) {
+    if (d.K == d.C && d.C % 4 == 0 && pass != ConvPass::wgrad) out.push_back({K::depthwise4, 1});
     out.push_back({K::depthwise, 1});
     out.push_back({K::simt, split});
     return out;
@@ -95,7 +97,8 @@ std::vector<ConvVariant> conv_variants(ConvPass pass, const ConvDesc& d, ConvMat
 }
 
 std::size_t conv_workspace_bytes(ConvPass pass, const ConvDesc& d, ConvMath math, const ConvVariant& v) {
-  if (v.kind == ConvVariant::Kind::depthwise) return detail::depthwise_workspace_bytes(pass, d);
+  if (v.kind == ConvVariant::Kind::depthwise || v.kind == ConvVariant::Kind::depthwise4)
+    return detail::depthwise_workspace_bytes(pass, d);
   switch (pass) {
     case ConvPass::fprop: return 0;
     case ConvPass::dgrad: return align256(static_cast<std::size_t>(d.w_elems()) * elem_bytes(math));  // transposed w

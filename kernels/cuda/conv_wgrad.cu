@@ -42,7 +42,8 @@ __global__ void bias_partial_kernel(const T* __restrict__ dy, std::int64_t rows,
 void conv_wgrad(const ConvDesc& d, ConvMath math, const ConvVariant& v, const void* x, const void* dy, void* dw, void* ws,
                 cudaStream_t stream) {
   const bool bf16 = math == ConvMath::bf16;
-  if (v.kind == ConvVariant::Kind::depthwise) return detail::depthwise_wgrad(d, bf16, x, dy, dw, ws, stream);
+  if (v.kind == ConvVariant::Kind::depthwise || v.kind == ConvVariant::Kind::depthwise4)
+    return detail::depthwise_wgrad(d, bf16, x, dy, dw, ws, stream);
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || (math != ConvMath::fp32 && v.kind != ConvVariant::Kind::stem),
             "conv wgrad: variant " << v.name() << " cannot run with " << conv_math_name(math) << " math");
   if (bf16) wgrad_typed<bf16_bits>(d, v, x, dy, dw, ws, stream);
