@@ -1,0 +1,292 @@
+// bench/conv: fprop, dgrad and wgrad of every distinct conv of the 2D/3D backbones, native against
+// cuDNN in the same run and precision, in TFLOP/s and % of a cuBLAS GEMM ceiling measured here;
+// depthwise in GB/s against the copy bandwidth. Without a GPU: a small CPU-backend measurement.
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "common/timing_impl.h"
+#include "engine/allocator.h"
+#include "engine/cuda_runtime.h"
+#include "engine/ops/basic.h"
+#include "engine/ops/conv.h"
+#include "tests/unit/test_conv_shapes.h"  // the backbone layer list, shared with the tests
+#if defined(CMT_WITH_CUDA)
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#endif
+
+using namespace cmt;
+
+namespace {
+
+struct Args {
+  std::string device = "auto", precision = "both", dims = "both";
+  std::vector<int> batch3d{8, 16};
+  int batch2d = 64, res3d = 128, res2d = 512, runs = 5;
+  double budget_s = 170;  // stop starting new layers after this long (keeps a default run ~3 min)
+  bool quick = false, list = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    auto next = [&] {
+      CMT_CHECK(i + 1 < argc, argv[i] << " needs a value");
+      return std::string(argv[++i]);
+    };
+    const std::string s = argv[i];
+    if (s == "--device") a.device = next();
+    else if (s == "--precision") a.precision = next();
+    else if (s == "--dims") a.dims = next();
+    else if (s == "--batch3d") a.batch3d = {std::stoi(next())};
+    else if (s == "--batch2d") a.batch2d = std::stoi(next());
+    else if (s == "--res3d") a.res3d = std::stoi(next());
+    else if (s == "--res2d") a.res2d = std::stoi(next());
+    else if (s == "--runs") a.runs = std::stoi(next());
+    else if (s == "--budget-s") a.budget_s = std::stod(next());
+    else if (s == "--quick") a.quick = true;
+    else if (s == "--list") a.list = true;
+    else
+      CMT_THROW("usage: cmt_bench_conv [--quick] [--list] [--device auto|cpu|cuda:N] [--precision tf32|bf16|both] [--dims 2|3|both] "
+                "[--batch3d N] [--batch2d N] [--res3d N] [--res2d N] [--runs N] [--budget-s S]");
+  }
+  if (a.quick) {  // sized for tests/gpu/run.sh (120 s for the whole step)
+    a.batch3d = {8}, a.res3d = std::min(a.res3d, 64), a.res2d = std::min(a.res2d, 256), a.batch2d = std::min(a.batch2d, 32);
+    a.budget_s = std::min(a.budget_s, 60.0), a.runs = std::min(a.runs, 3);
+  }
+  return a;
+}
+
+struct Problem {
+  std::string name;
+  Shape x, w;
+  ops::ConvParams p;
+};
+
+// The layer list, interleaved across (dims, net) so that a run cut short by the time budget still
+// covers every backbone; --quick keeps every third layer of each list (and every depthwise one of
+// every second).
+std::vector<Problem> problems(const Args& a) {
+  std::vector<std::vector<Problem>> lists;
+  auto add = [&](bool three_d, int n, int res) {
+    std::map<std::string, std::vector<Problem>> by_net;
+    std::map<std::string, int> seen;
+    for (const test::ConvLayer& l : test::backbone_layers(res)) {
+      if (l.pooled) continue;  // squeeze-excitation 1x1 convs on pooled vectors are GEMV-sized
+      Problem pr;
+      pr.name = std::string(l.net) + (three_d ? " 3d" : " 2d") + " n" + std::to_string(n) + " " + std::to_string(l.in) + "^" +
+                (three_d ? "3" : "2") + " C" + std::to_string(l.C) + " K" + std::to_string(l.K) + " k" + std::to_string(l.k) +
+                " s" + std::to_string(l.stride) + (l.groups > 1 ? " dw" : "");
+      pr.x = Shape{n, three_d ? l.in : 1, l.in, l.in, l.C};
+      pr.w = Shape{l.K, three_d ? l.k : 1, l.k, l.k, l.C / l.groups};
+      pr.p.stride = {three_d ? l.stride : 1, l.stride, l.stride};
+      pr.p.padding = {three_d ? l.k / 2 : 0, l.k / 2, l.k / 2};
+      pr.p.groups = l.groups;
+      const int i = seen[std::string(l.net) + (l.groups > 1 ? " dw" : "")]++;
+      if (!a.quick || (l.groups > 1 ? i % 2 == 0 : i % 3 == 0)) by_net[l.net].push_back(pr);
+    }
+    for (auto& [net, list] : by_net) lists.push_back(std::move(list));
+  };
+  if (a.dims != "2")
+    for (int n : a.batch3d) add(true, n, a.res3d);
+  if (a.dims != "3") add(false, a.batch2d, a.res2d);
+  std::vector<Problem> out;
+  for (std::size_t i = 0;; ++i) {
+    bool any = false;
+    for (const auto& l : lists)
+      if (i < l.size()) out.push_back(l[i]), any = true;
+    if (!any) break;
+  }
+  return out;
+}
+
+// Tiny CPU-backend measurement for machines without a GPU.
+int run_cpu() {
+  std::printf("cmt_bench_conv: no GPU; timing the CPU fast path on three small layers (the GPU numbers need a GPU)\n");
+  Context ctx(Device::cpu());
+  nlohmann::json report = bench::report_header(ctx, "conv");
+  const std::vector<Problem> small = {{"3x3 64->64 32^2", {4, 1, 32, 32, 64}, {64, 1, 3, 3, 64}, {{1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1}},
+                                      {"3x3x3 32->32 16^3", {2, 16, 16, 16, 32}, {32, 3, 3, 3, 32}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1}},
+                                      {"dw 5x5x5 96 16^3", {2, 16, 16, 16, 96}, {96, 5, 5, 5, 1}, {{1, 1, 1}, {2, 2, 2}, {1, 1, 1}, 96}}};
+  for (const auto& pr : small) {
+    const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+    Tensor x = Tensor::empty(pr.x, DType::f32), w = Tensor::empty(pr.w, DType::f32);
+    Tensor dy = Tensor::empty(Shape{d.N, d.Z, d.P, d.Q, d.K}, DType::f32);
+    ops::uniform_(ctx, x, 1, 1), ops::uniform_(ctx, w, 1, 2), ops::uniform_(ctx, dy, 1, 3);
+    const double f = bench::time_host([&] { ops::conv_forward(ctx, x, w, Tensor(), pr.p); }, 1, 3).median_ms;
+    const double b = bench::time_host([&] { ops::conv_backward_data(ctx, dy, w, pr.x, pr.p); }, 1, 3).median_ms;
+    const double g = bench::time_host([&] { ops::conv_backward_weight(ctx, x, dy, pr.w, pr.p); }, 1, 3).median_ms;
+    std::printf("%-22s fprop %8.2f ms (%6.1f GFLOP/s)  dgrad %8.2f ms  wgrad %8.2f ms\n", pr.name.c_str(), f, d.flops() / f / 1e6, b, g);
+    report["cpu_rows"].push_back({{"layer", pr.name}, {"fprop_ms", f}, {"dgrad_ms", b}, {"wgrad_ms", g}, {"gflops_fprop", d.flops() / f / 1e6}});
+  }
+  bench::write_report(report, "conv");
+  return 0;
+}
+
+}  // namespace
+
+#if defined(CMT_WITH_CUDA)
+namespace {
+
+Tensor random_tensor(Context& ctx, const Shape& shape, DType t, std::uint32_t stream) {
+  Tensor f = Tensor::empty(shape, DType::f32, ctx.device());
+  ops::uniform_(ctx, f, 7, stream, -1.f, 1.f);
+  return t == DType::f32 ? f : ops::cast(ctx, f, t);
+}
+
+// cuBLAS GEMM ceiling, 8192^3, same precision as the convs (tf32 tensor ops, or bf16 with fp32 accumulation).
+double gemm_ceiling_tflops(Context& ctx, bool bf16) {
+  const int n = 8192;
+  const DType t = bf16 ? DType::bf16 : DType::f32;
+  Tensor a = random_tensor(ctx, Shape{n, n}, t, 1), b = random_tensor(ctx, Shape{n, n}, t, 2);
+  Tensor c = Tensor::empty(Shape{n, n}, DType::f32, ctx.device());
+  cublasHandle_t h = ctx.cublas();
+  const float one = 1.f, zero = 0.f;
+  const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+  const cublasComputeType_t compute = bf16 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
+  const auto timing = bench::time_device(ctx, [&] {
+    CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.raw(), type, n, b.raw(), type, n, &zero, c.raw(),
+                              CUDA_R_32F, n, compute, CUBLAS_GEMM_DEFAULT));
+  }, 3, 10);
+  return 2.0 * n * n * static_cast<double>(n) / (timing.median_ms * 1e9);
+}
+
+double copy_gbs(Context& ctx) {
+  const std::int64_t n = std::int64_t{1} << 28;  // 1 GiB of f32
+  Tensor a = Tensor::empty(Shape{n}, DType::f32, ctx.device()), b = Tensor::empty(Shape{n}, DType::f32, ctx.device());
+  ops::fill(ctx, a, 1.0);
+  const auto t = bench::time_device(ctx, [&] { ops::copy(ctx, a, b); }, 2, 10);
+  return 2.0 * 4 * static_cast<double>(n) / (t.median_ms * 1e6);
+}
+
+Tensor run_pass(Context& ctx, ConvPass pass, const Problem& pr, const Tensor& x, const Tensor& w, const Tensor& dy) {
+  switch (pass) {
+    case ConvPass::fprop: return ops::conv_forward(ctx, x, w, Tensor(), pr.p);
+    case ConvPass::dgrad: return ops::conv_backward_data(ctx, dy, w, pr.x, pr.p);
+    case ConvPass::wgrad: return ops::conv_backward_weight(ctx, x, dy, pr.w, pr.p);
+  }
+  return {};
+}
+
+// Native against cuDNN on a small copy of the layer (N=2, spatial <= 12): max |a-b| / max |b|.
+double check_layer(Context& ctx, ConvPass pass, Problem pr, DType t) {
+  const bool three_d = pr.x[1] > 1;
+  const std::int64_t s = std::min<std::int64_t>(pr.x[2], 12);
+  pr.x = Shape{2, three_d ? s : 1, s, s, pr.x[4]};
+  const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+  Tensor x = random_tensor(ctx, pr.x, t, 11), w = random_tensor(ctx, pr.w, t, 12);
+  Tensor dy = random_tensor(ctx, Shape{d.N, d.Z, d.P, d.Q, d.K}, t, 13);
+  ops::set_conv_backend(ops::ConvBackend::native);
+  const auto a = run_pass(ctx, pass, pr, x, w, dy).to_float_vector();
+  ops::set_conv_backend(ops::ConvBackend::cudnn);
+  const auto b = run_pass(ctx, pass, pr, x, w, dy).to_float_vector();
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::fabs(double(a[i]) - b[i])), scale = std::max(scale, std::fabs(double(b[i])));
+  return diff / std::max(scale, 1e-30);
+}
+
+int run_gpu(const Args& a, Device device) {
+  Context ctx(device);
+  nlohmann::json report = bench::report_header(ctx, "conv");
+  const auto t0 = std::chrono::steady_clock::now();
+  const double copy = copy_gbs(ctx);
+  report["copy_gb_per_s"] = copy;
+  std::vector<std::string> precs;
+  for (const char* p : {"tf32", "bf16"})
+    if (a.precision == "both" || a.precision == p) precs.push_back(p);
+  std::map<std::string, double> ceiling, log_sum, log_sum_dw;
+  std::map<std::string, int> count, count_dw;
+  for (const auto& prec : precs) {
+    ctx.precision = PrecisionPolicy::parse(prec);
+    ceiling[prec] = gemm_ceiling_tflops(ctx, prec == "bf16");
+    report["gemm_ceiling_tflops"][prec] = ceiling[prec];
+    std::printf("cuBLAS GEMM ceiling %s: %.1f TFLOP/s\n", prec.c_str(), ceiling[prec]);
+  }
+  const auto list = problems(a);
+  std::printf("copy bandwidth %.0f GB/s; %zu layers x 3 passes x %zu precisions\n%-50s %-4s %-5s %9s %9s %7s %6s %7s %8s\n", copy,
+              list.size(), precs.size(), "layer", "prec", "pass", "native ms", "cudnn ms", "TFLOP/s", "%ceil", "x cudnn", "check");
+  bool out_of_time = false;
+  for (const Problem& pr : list) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > a.budget_s) {
+      out_of_time = true;
+      break;
+    }
+    const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+    for (const auto& prec : precs) try {
+      ctx.precision = PrecisionPolicy::parse(prec);
+      const bool bf16 = prec == "bf16";
+      const DType t = bf16 ? DType::bf16 : DType::f32;
+      Tensor x = random_tensor(ctx, pr.x, t, 1), w = random_tensor(ctx, pr.w, t, 2);
+      Tensor dy = random_tensor(ctx, Shape{d.N, d.Z, d.P, d.Q, d.K}, t, 3);
+      double dw_native = 0, dw_cudnn = 0;
+      for (ConvPass pass : {ConvPass::fprop, ConvPass::dgrad, ConvPass::wgrad}) {
+        const double err = check_layer(ctx, pass, pr, t);
+        const bool ok = err < (bf16 ? 3e-2 : 1e-2);
+        ops::set_conv_backend(ops::ConvBackend::native);
+        const double tn = bench::time_device(ctx, [&] { run_pass(ctx, pass, pr, x, w, dy); }, 2, a.runs).median_ms;
+        ops::set_conv_backend(ops::ConvBackend::cudnn);
+        const double tc = bench::time_device(ctx, [&] { run_pass(ctx, pass, pr, x, w, dy); }, 2, a.runs).median_ms;
+        const double tflops = d.flops() / (tn * 1e9), ratio = tc / tn;
+        nlohmann::json row = {{"layer", pr.name}, {"precision", prec}, {"pass", conv_pass_name(pass)}, {"native_ms", tn},
+                              {"cudnn_ms", tc}, {"native_tflops", tflops}, {"cudnn_tflops", d.flops() / (tc * 1e9)},
+                              {"fraction_of_gemm_ceiling", tflops / ceiling[prec]}, {"native_over_cudnn_speed", ratio},
+                              {"check_max_rel_diff", err}, {"check_ok", ok}};
+        if (d.depthwise()) {
+          const double bytes = static_cast<double>(d.x_elems() + d.y_elems() + d.w_elems()) * dtype_size(t);
+          row["native_gb_per_s"] = bytes / (tn * 1e6);
+          row["fraction_of_copy"] = bytes / (tn * 1e6) / copy;
+          dw_native += tn, dw_cudnn += tc;
+        } else {
+          log_sum[prec] += std::log(ratio), ++count[prec];
+        }
+        std::printf("%-50s %-4s %-5s %9.3f %9.3f %7.1f %5.1f%% %7.2f %8s\n", pr.name.c_str(), prec.c_str(), conv_pass_name(pass), tn,
+                    tc, tflops, 100 * tflops / ceiling[prec], ratio, ok ? "ok" : "MISMATCH");
+        report["rows"].push_back(row);
+      }
+      if (d.depthwise()) log_sum_dw[prec] += std::log(dw_cudnn / dw_native), ++count_dw[prec];
+    } catch (const std::exception& e) {  // e.g. a shape cuDNN does not support: record it, go on
+      std::printf("%-50s %-4s FAILED: %s\n", pr.name.c_str(), prec.c_str(), e.what());
+      report["failures"].push_back({{"layer", pr.name}, {"precision", prec}, {"error", e.what()}});
+      ctx.synchronize();
+    }
+    device_allocator(ctx.device().index).empty_cache();  // big layers follow small ones: no hoarding
+  }
+  for (const auto& prec : precs) {
+    const double gm = count[prec] ? std::exp(log_sum[prec] / count[prec]) : 0;
+    const double gm_dw = count_dw[prec] ? std::exp(log_sum_dw[prec] / count_dw[prec]) : 0;
+    std::printf("%s geometric mean native/cuDNN speed: %.2f over %d dense passes; depthwise fwd+bwd %.2f over %d layers\n",
+                prec.c_str(), gm, count[prec], gm_dw, count_dw[prec]);
+    report["geomean_native_over_cudnn"][prec] = gm;
+    report["geomean_depthwise_fwd_bwd"][prec] = gm_dw;
+  }
+  if (out_of_time) std::printf("time budget (--budget-s %.0f) reached: later layers were not timed\n", a.budget_s);
+  report["budget_reached"] = out_of_time;
+  report["plans"] = ops::conv_plan_report();
+  std::printf("\nkernel choices:\n%s", ops::conv_plan_report().c_str());
+  bench::write_report(report, "conv");
+  return 0;
+}
+
+}  // namespace
+#endif
+
+int main(int argc, char** argv) {
+  try {
+    const Args a = parse(argc, argv);
+    if (a.list) {  // the layers a run would time, in order
+      for (const auto& pr : problems(a)) std::printf("%s\n", pr.name.c_str());
+      return 0;
+    }
+    const Device device = resolve_device(a.device);
+    if (device.is_cpu()) return run_cpu();
+#if defined(CMT_WITH_CUDA)
+    return run_gpu(a, device);
+#else
+    return run_cpu();
+#endif
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cmt_bench_conv: %s\n", e.what());
+    return 1;
+  }
+}

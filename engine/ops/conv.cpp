@@ -1,0 +1,327 @@
+// The convolution op family: validation, then the CPU fast path, native CUDA kernels or cuDNN.
+#include "engine/ops/conv.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <tuple>
+
+#include "kernels/common/check.h"
+#include "kernels/cpu/conv.h"
+#if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+
+#include <cstdlib>
+
+#include "kernels/cuda/conv_launch.h"
+#endif
+#if defined(CMT_WITH_CUDNN)
+#include "kernels/cudnn/conv_cudnn.h"
+#endif
+
+namespace cmt::ops {
+
+namespace {
+
+std::atomic<ConvBackend> g_backend{ConvBackend::native};
+
+void require_tensor(const Context& ctx, const Tensor& t, const char* op, const char* name) {
+  CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
+  CMT_CHECK(t.device() == ctx.device(),
+            op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
+  CMT_CHECK(t.dtype() == DType::f32 || (t.is_cuda() && t.dtype() == DType::bf16),
+            op << ": '" << name << "' must be f32 (or bf16 on CUDA), got " << t.describe());
+}
+
+void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
+  CMT_CHECK(a.dtype() == b.dtype(), op << ": '" << an << "' is " << a.describe() << " but '" << bn << "' is "
+                                       << b.describe() << " (one dtype per conv)");
+}
+
+#if defined(CMT_WITH_CUDA)
+// The CUDA kernels copy 16-byte chunks (cp.async, vector loads): views must keep that alignment.
+void require_aligned(const Tensor& t, const char* op, const char* name) {
+  CMT_CHECK(!t.defined() || reinterpret_cast<std::uintptr_t>(t.raw()) % 16 == 0,
+            op << ": '" << name << "' " << t.describe() << " is not 16-byte aligned (a view at an odd offset?)");
+}
+
+ConvMath math_for(const Context& ctx, DType t) {
+  if (t == DType::bf16) return ConvMath::bf16;
+  return ctx.precision.compute == ComputePrecision::fp32 ? ConvMath::fp32 : ConvMath::tf32;
+}
+
+// The per-shape choice, made once per (pass, math, shape) and recorded: the heuristic default (the
+// first valid variant), or with CMT_CONV_AUTOTUNE=1 the fastest of all valid variants, timed once on
+// the real arguments (like cudnn.benchmark).
+struct Plan {
+  cuda::ConvVariant variant;
+  std::string how;
+};
+std::mutex g_plan_mu;
+std::map<std::string, Plan>& plans() {
+  static std::map<std::string, Plan> p;
+  return p;
+}
+
+bool autotune_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("CMT_CONV_AUTOTUNE");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
+
+template <typename Run>
+Plan choose(Context& ctx, ConvPass pass, const ConvDesc& d, ConvMath math, Run&& run) {
+  const auto variants = cuda::conv_variants(pass, d, math);
+  CMT_CHECK(!variants.empty(), "conv " << conv_pass_name(pass) << ": no CUDA kernel for " << d.str());
+  if (!autotune_enabled() || variants.size() == 1) return {variants.front(), "heuristic"};
+  cudaStream_t s = ctx.compute_stream();
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  Plan best{variants.front(), ""};
+  float best_ms = -1;
+  std::ostringstream how;
+  how << "autotuned:";
+  for (const auto& v : variants) {
+    run(v);  // warm-up
+    CUDA_CHECK(cudaEventRecord(start, s));
+    for (int i = 0; i < 3; ++i) run(v);
+    CUDA_CHECK(cudaEventRecord(stop, s));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    how << " " << v.name() << "=" << ms / 3 << "ms";
+    if (best_ms < 0 || ms < best_ms) best_ms = ms, best.variant = v;
+  }
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
+  best.how = how.str();
+  return best;
+}
+
+[[maybe_unused]] bool use_cudnn() {
+#if defined(CMT_WITH_CUDNN)
+  return g_backend.load() == ConvBackend::cudnn;
+#else
+  return false;
+#endif
+}
+
+template <typename Native, typename Cudnn>
+void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& native, [[maybe_unused]] Cudnn&& dnn) {
+  const ConvMath math = math_for(ctx, t);
+#if defined(CMT_WITH_CUDNN)
+  if (use_cudnn()) {
+    const std::size_t bytes = cudnn::conv_workspace_bytes(ctx.cudnn(), pass, d, math);
+    dnn(math, bytes ? ctx.workspace(bytes) : nullptr, bytes);
+    return;
+  }
+#endif
+  auto run = [&](const cuda::ConvVariant& v) {
+    const std::size_t bytes = cuda::conv_workspace_bytes(pass, d, math, v);
+    native(math, v, bytes ? ctx.workspace(bytes) : nullptr);
+  };
+  const std::string key = std::string(conv_pass_name(pass)) + " " + conv_math_name(math) + " " + d.str();
+  std::unique_lock<std::mutex> lock(g_plan_mu);
+  auto it = plans().find(key);
+  if (it == plans().end()) it = plans().emplace(key, choose(ctx, pass, d, math, run)).first;
+  const cuda::ConvVariant v = it->second.variant;
+  lock.unlock();
+  run(v);
+}
+#else
+[[noreturn]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
+#endif
+
+}  // namespace
+
+void set_conv_backend(ConvBackend b) {
+#if !defined(CMT_WITH_CUDNN)
+  CMT_CHECK(b != ConvBackend::cudnn, "set_conv_backend: cmt was built without cuDNN (CMT_WITH_CUDNN=OFF)");
+#endif
+  g_backend.store(b);
+}
+ConvBackend conv_backend() { return g_backend.load(); }
+
+ConvBackend parse_conv_backend(const std::string& name) {
+  if (name == "native") return ConvBackend::native;
+  if (name == "cudnn") return ConvBackend::cudnn;
+  CMT_THROW("unknown conv backend '" << name << "' (expected native or cudnn)");
+}
+const char* conv_backend_name(ConvBackend b) { return b == ConvBackend::cudnn ? "cudnn" : "native"; }
+
+ConvDesc conv_desc(const Shape& x, const Shape& w, const ConvParams& p) {
+  CMT_CHECK(x.rank() == 5, "conv: input x must be rank 5 (N,D,H,W,C), got " << x.str());
+  CMT_CHECK(w.rank() == 5, "conv: weight w must be rank 5 (K,T,R,S,C/groups), got " << w.str());
+  for (int i = 0; i < 5; ++i) {
+    CMT_CHECK(x[i] > 0 && x[i] < (std::int64_t{1} << 31), "conv: input x has a bad dimension " << i << " in " << x.str());
+    CMT_CHECK(w[i] > 0 && w[i] < (std::int64_t{1} << 31), "conv: weight w has a bad dimension " << i << " in " << w.str());
+  }
+  CMT_CHECK(p.groups >= 1, "conv: groups must be >= 1, got " << p.groups);
+  ConvDesc d;
+  d.N = static_cast<int>(x[0]), d.D = static_cast<int>(x[1]), d.H = static_cast<int>(x[2]);
+  d.W = static_cast<int>(x[3]), d.C = static_cast<int>(x[4]);
+  d.K = static_cast<int>(w[0]), d.T = static_cast<int>(w[1]), d.R = static_cast<int>(w[2]), d.S = static_cast<int>(w[3]);
+  d.groups = p.groups;
+  CMT_CHECK(d.C % p.groups == 0, "conv: input channels C=" << d.C << " are not divisible by groups=" << p.groups);
+  CMT_CHECK(d.K % p.groups == 0, "conv: output channels K=" << d.K << " are not divisible by groups=" << p.groups);
+  CMT_CHECK(w[4] == d.C / p.groups, "conv: weight " << w.str() << " has " << w[4] << " input channels but x " << x.str()
+                                                    << " with groups=" << p.groups << " needs C/groups=" << d.C / p.groups);
+  const char* dims = "DHW";
+  const int in[3] = {d.D, d.H, d.W}, k[3] = {d.T, d.R, d.S};
+  int out[3];
+  for (int i = 0; i < 3; ++i) {
+    CMT_CHECK(p.stride[i] >= 1, "conv: stride[" << dims[i] << "] must be >= 1, got " << p.stride[i]);
+    CMT_CHECK(p.dilation[i] >= 1, "conv: dilation[" << dims[i] << "] must be >= 1, got " << p.dilation[i]);
+    CMT_CHECK(p.padding[i] >= 0, "conv: padding[" << dims[i] << "] must be >= 0, got " << p.padding[i]);
+    const std::int64_t span = std::int64_t{in[i]} + 2 * std::int64_t{p.padding[i]} - std::int64_t{p.dilation[i]} * (k[i] - 1) - 1;
+    CMT_CHECK(span >= 0, "conv: the " << dims[i] << " window (size " << k[i] << ", dilation " << p.dilation[i]
+                                      << ") does not fit the padded input (size " << in[i] << ", padding "
+                                      << p.padding[i] << ")");
+    out[i] = static_cast<int>(span / p.stride[i] + 1);
+    d.stride[i] = p.stride[i], d.pad[i] = p.padding[i], d.dil[i] = p.dilation[i];
+  }
+  d.Z = out[0], d.P = out[1], d.Q = out[2];
+  // The CUDA gathers decompose positions with 32-bit arithmetic.
+  CMT_CHECK(d.y_positions() < (std::int64_t{1} << 31) && d.x_positions() < (std::int64_t{1} << 31) &&
+                d.gemm_k() < (std::int64_t{1} << 31) && std::int64_t{d.trs()} * d.Kg() < (std::int64_t{1} << 31),
+            "conv: more than 2^31 positions or reduction elements: " << d.str());
+  return d;
+}
+
+Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& p) {
+  const ConvDesc d = conv_desc(x, w, p);
+  return Shape{d.N, d.Z, d.P, d.Q, d.K};
+}
+
+Tensor conv_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, const ConvParams& p) {
+  require_tensor(ctx, x, "conv_forward", "x");
+  require_tensor(ctx, w, "conv_forward", "w");
+  require_same_dtype(x, w, "conv_forward", "x", "w");
+  const ConvDesc d = conv_desc(x.shape(), w.shape(), p);
+  if (bias.defined()) {
+    require_tensor(ctx, bias, "conv_forward", "bias");
+    require_same_dtype(x, bias, "conv_forward", "x", "bias");
+    CMT_CHECK(bias.rank() == 1 && bias.dim(0) == d.K, "conv_forward: bias must be [" << d.K << "], got " << bias.describe());
+  }
+  Tensor y = Tensor::empty(Shape{d.N, d.Z, d.P, d.Q, d.K}, x.dtype(), x.device());
+  if (x.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    const void* b = bias.defined() ? bias.raw() : nullptr;
+    for (const Tensor* t : {&x, &w, &bias}) require_aligned(*t, "conv_forward", t == &x ? "x" : t == &w ? "w" : "bias");
+    run_cuda(
+        ctx, ConvPass::fprop, d, x.dtype(),
+        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_fprop(d, m, v, x.raw(), w.raw(), b, y.raw(), ws, ctx.compute_stream()); },
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+#if defined(CMT_WITH_CUDNN)
+          cudnn::conv_fprop(ctx.cudnn(), d, m, x.raw(), w.raw(), b, y.raw(), ws, n);
+#endif
+        });
+#else
+    no_cuda("conv_forward");
+#endif
+  } else {
+    cpu::conv_fprop(d, x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, y.data<float>());
+  }
+  ctx.debug_check("conv_forward");
+  return y;
+}
+
+Tensor conv_backward_data(Context& ctx, const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvParams& p) {
+  require_tensor(ctx, dy, "conv_backward_data", "dy");
+  require_tensor(ctx, w, "conv_backward_data", "w");
+  require_same_dtype(dy, w, "conv_backward_data", "dy", "w");
+  const ConvDesc d = conv_desc(x_shape, w.shape(), p);
+  const Shape y_shape{d.N, d.Z, d.P, d.Q, d.K};
+  CMT_CHECK(dy.shape() == y_shape,
+            "conv_backward_data: dy " << dy.describe() << " does not match the conv output "
+                                      << y_shape.str() << " of x " << x_shape.str());
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  if (dy.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    require_aligned(dy, "conv_backward_data", "dy");
+    require_aligned(w, "conv_backward_data", "w");
+    run_cuda(
+        ctx, ConvPass::dgrad, d, dy.dtype(),
+        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_dgrad(d, m, v, dy.raw(), w.raw(), dx.raw(), ws, ctx.compute_stream()); },
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+#if defined(CMT_WITH_CUDNN)
+          cudnn::conv_dgrad(ctx.cudnn(), d, m, dy.raw(), w.raw(), dx.raw(), ws, n);
+#endif
+        });
+#else
+    no_cuda("conv_backward_data");
+#endif
+  } else {
+    cpu::conv_dgrad(d, dy.data<float>(), w.data<float>(), dx.data<float>());
+  }
+  ctx.debug_check("conv_backward_data");
+  return dx;
+}
+
+Tensor conv_backward_weight(Context& ctx, const Tensor& x, const Tensor& dy, const Shape& w_shape, const ConvParams& p) {
+  require_tensor(ctx, x, "conv_backward_weight", "x");
+  require_tensor(ctx, dy, "conv_backward_weight", "dy");
+  require_same_dtype(x, dy, "conv_backward_weight", "x", "dy");
+  const ConvDesc d = conv_desc(x.shape(), w_shape, p);
+  const Shape y_shape{d.N, d.Z, d.P, d.Q, d.K};
+  CMT_CHECK(dy.shape() == y_shape,
+            "conv_backward_weight: dy " << dy.describe() << " does not match the conv output "
+                                        << y_shape.str() << " of x " << x.describe());
+  Tensor dw = Tensor::empty(w_shape, x.dtype(), x.device());
+  if (x.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    require_aligned(x, "conv_backward_weight", "x");
+    require_aligned(dy, "conv_backward_weight", "dy");
+    run_cuda(
+        ctx, ConvPass::wgrad, d, x.dtype(),
+        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_wgrad(d, m, v, x.raw(), dy.raw(), dw.raw(), ws, ctx.compute_stream()); },
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+#if defined(CMT_WITH_CUDNN)
+          cudnn::conv_wgrad(ctx.cudnn(), d, m, x.raw(), dy.raw(), dw.raw(), ws, n);
+#endif
+        });
+#else
+    no_cuda("conv_backward_weight");
+#endif
+  } else {
+    cpu::conv_wgrad(d, x.data<float>(), dy.data<float>(), dw.data<float>());
+  }
+  ctx.debug_check("conv_backward_weight");
+  return dw;
+}
+
+Tensor conv_backward_bias(Context& ctx, const Tensor& dy) {
+  require_tensor(ctx, dy, "conv_backward_bias", "dy");
+  CMT_CHECK(dy.rank() == 5, "conv_backward_bias: dy must be rank 5 (N,Z,P,Q,K), got " << dy.describe());
+  const int K = static_cast<int>(dy.dim(4));
+  const std::int64_t rows = dy.numel() / K;
+  Tensor db = Tensor::empty(Shape{K}, dy.dtype(), dy.device());
+  if (dy.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    void* ws = ctx.workspace(cuda::conv_bias_grad_workspace_bytes(rows, K));
+    cuda::conv_bias_grad(rows, K, dy.dtype() == DType::bf16, dy.raw(), db.raw(), ws, ctx.compute_stream());
+#else
+    no_cuda("conv_backward_bias");
+#endif
+  } else {
+    cpu::conv_bias_grad(rows, K, dy.data<float>(), db.data<float>());
+  }
+  ctx.debug_check("conv_backward_bias");
+  return db;
+}
+
+std::string conv_plan_report() {
+  std::ostringstream os;
+#if defined(CMT_WITH_CUDA)
+  std::lock_guard<std::mutex> lock(g_plan_mu);
+  for (const auto& [key, p] : plans()) os << key << " -> " << p.variant.name() << " (" << p.how << ")\n";
+#endif
+  return os.str();
+}
+
+}  // namespace cmt::ops

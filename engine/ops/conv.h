@@ -1,0 +1,42 @@
+// Tensor-level convolution: fprop, dgrad, wgrad and bias gradient on N,D,H,W,C activations and
+// K,T,R,S,C/groups weights; CPU reference backend, native CUDA kernels or cuDNN.
+#pragma once
+#include <array>
+#include <string>
+
+#include "engine/context.h"
+#include "engine/tensor.h"
+#include "kernels/common/conv_desc.h"
+
+namespace cmt::ops {
+
+struct ConvParams {  // per dimension (D, H, W)
+  std::array<int, 3> stride{1, 1, 1}, padding{0, 0, 0}, dilation{1, 1, 1};
+  int groups = 1;
+};
+
+enum class ConvBackend { native, cudnn };
+void set_conv_backend(ConvBackend);  // process-wide default for CUDA tensors (CPU ignores it)
+ConvBackend conv_backend();
+ConvBackend parse_conv_backend(const std::string& name);  // "native" | "cudnn"
+const char* conv_backend_name(ConvBackend);
+
+// Validates the shapes and parameters (clear errors naming the argument) and returns the output
+// shape (N,Z,P,Q,K). x: (N,D,H,W,C), w: (K,T,R,S,C/groups).
+Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& p);
+ConvDesc conv_desc(const Shape& x, const Shape& w, const ConvParams& p);  // validated descriptor
+
+Tensor conv_forward(Context& ctx, const Tensor& x /*N,D,H,W,C*/, const Tensor& w /*K,T,R,S,C/groups*/,
+                    const Tensor& bias /*[K] or undefined*/, const ConvParams& p);  // -> (N,Z,P,Q,K)
+Tensor conv_backward_data(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/, const Tensor& w /*K,T,R,S,C/groups*/,
+                          const Shape& x_shape, const ConvParams& p);  // -> dx (N,D,H,W,C)
+Tensor conv_backward_weight(Context& ctx, const Tensor& x /*N,D,H,W,C*/, const Tensor& dy /*N,Z,P,Q,K*/,
+                            const Shape& w_shape, const ConvParams& p);  // -> dw (K,T,R,S,C/groups)
+Tensor conv_backward_bias(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/);  // -> [K], sum over N,Z,P,Q
+
+// The per-shape kernel choices made so far on CUDA (native backend), one line each:
+// "<pass> <math> <descriptor> -> <variant> (heuristic | autotuned: timings)". Print it to make a run
+// reproducible. The choice is heuristic unless CMT_CONV_AUTOTUNE=1 (then timed once per shape).
+std::string conv_plan_report();
+
+}  // namespace cmt::ops

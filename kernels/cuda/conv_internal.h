@@ -1,0 +1,28 @@
+// Internal pieces of the CUDA conv backend shared between its .cu files (no CUDA headers).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/conv_desc.h"
+#include "kernels/common/stream.h"
+#include "kernels/cuda/conv_launch.h"
+
+namespace cmt::cuda::detail {
+
+constexpr int kSplitAlign = 64;  // reduction length per split is a multiple of every k-tile
+
+// Split count of the wgrad reduction for a variant (v.split_k, or 0 = chosen from the shape), and
+// the reduction length per split.
+int wgrad_splits(const ConvDesc& d, const ConvVariant& v);
+std::int64_t wgrad_k_per_split(const ConvDesc& d, int splits);
+int depthwise_wgrad_splits(const ConvDesc& d);
+
+void depthwise_fprop(const ConvDesc& d, bool bf16, bool vec4, const void* x, const void* w, const void* bias, void* y, void* ws,
+                     cudaStream_t stream);
+void depthwise_dgrad(const ConvDesc& d, bool bf16, bool vec4, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream);
+void depthwise_wgrad(const ConvDesc& d, bool bf16, const void* x, const void* dy, void* dw, void* ws, cudaStream_t stream);
+std::size_t depthwise_workspace_bytes(ConvPass pass, const ConvDesc& d);
+
+void stem_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, const void* bias, void* y, cudaStream_t stream);
+
+}  // namespace cmt::cuda::detail

@@ -1,0 +1,134 @@
+// The three implicit GEMMs of a convolution (fprop, dgrad, wgrad) as operand gathers: which
+// element of x, w or dy is A[m, k] and B[n, k], and where C[m, n] goes. Host and device code, no CUDA
+// headers, so the CPU tests check the indexing and the 16-byte chunk invariants without a GPU.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/conv_desc.h"
+#include "kernels/common/float16.h"
+#include "kernels/common/macros.h"
+
+namespace cmt::cuda::igemm {
+
+// Storage types: float, or std::uint16_t holding bf16 bits.
+using bf16_bits = std::uint16_t;
+CMT_HD float to_f(float v) { return v; }
+CMT_HD float to_f(bf16_bits v) { return num::bf16_to_float(v); }
+template <typename T>
+CMT_HD T from_f(float v);
+template <>
+CMT_HD float from_f<float>(float v) { return v; }
+template <>
+CMT_HD bf16_bits from_f<bf16_bits>(float v) { return num::float_to_bf16(v); }
+
+// Every problem describes C[M, N] = sum_k A[m, k] * B[n, k] for group g through element offsets
+// a_off / b_off (-1 means zero: padding or a skipped stride phase), and stores C through store().
+// kAK / kBK: whether the operand's contiguous global dimension is k (else m resp. n); the tensor-core
+// loader reads 16-byte chunks along that dimension, which the variant checks guarantee are contiguous.
+
+// Positions fit in 31 bits (ops::conv_desc checks it), so the decomposition uses 32-bit division,
+// several times cheaper on the GPU than 64-bit.
+CMT_HD void split_pos(const ConvDesc& d, std::int64_t m64, int& n, int& z, int& p, int& q) {
+  unsigned m = static_cast<unsigned>(m64);
+  q = static_cast<int>(m % static_cast<unsigned>(d.Q));
+  m /= static_cast<unsigned>(d.Q);
+  p = static_cast<int>(m % static_cast<unsigned>(d.P));
+  m /= static_cast<unsigned>(d.P);
+  z = static_cast<int>(m % static_cast<unsigned>(d.Z));
+  n = static_cast<int>(m / static_cast<unsigned>(d.Z));
+}
+
+CMT_HD void split_tap(const ConvDesc& d, int trs, int& t, int& r, int& s) {
+  s = trs % d.S;
+  r = (trs / d.S) % d.R;
+  t = trs / (d.S * d.R);
+}
+
+// Offset of x[n, id, ih, iw, c0] for output position m at tap trs, or -1 outside the input.
+CMT_HD std::int64_t x_tap_offset(const ConvDesc& d, std::int64_t m, int trs, int c0) {
+  int n, z, p, q, t, r, s;
+  split_pos(d, m, n, z, p, q);
+  split_tap(d, trs, t, r, s);
+  const int id = z * d.stride[0] - d.pad[0] + t * d.dil[0];
+  const int ih = p * d.stride[1] - d.pad[1] + r * d.dil[1];
+  const int iw = q * d.stride[2] - d.pad[2] + s * d.dil[2];
+  if (id < 0 || id >= d.D || ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return -1;
+  return ((((std::int64_t)n * d.D + id) * d.H + ih) * d.W + iw) * d.C + c0;
+}
+
+template <typename T>
+struct FpropProblem {  // M = N*Z*P*Q, N = K/groups, K = T*R*S*Cg; A = x gathered, B = w
+  static constexpr bool kAK = true, kBK = true;
+  ConvDesc d;
+  const T* a;  // x (N,D,H,W,C)
+  const T* b;  // w (K,T,R,S,Cg)
+  const T* bias;
+  T* y;  // (N,Z,P,Q,K)
+  CMT_HD std::int64_t M() const { return d.y_positions(); }
+  CMT_HD int N() const { return d.Kg(); }
+  CMT_HD std::int64_t Kd() const { return d.gemm_k(); }
+  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t k) const {
+    const int cg = d.Cg();
+    const int ki = static_cast<int>(k);  // reduction index < 2^31 (checked by ops::conv_desc)
+    return x_tap_offset(d, m, ki / cg, g * cg + ki % cg);
+  }
+  CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t k) const { return (g * std::int64_t{d.Kg()} + n) * Kd() + k; }
+  CMT_HD void store(int g, int, std::int64_t m, int n, float v) const {
+    const int k = g * d.Kg() + n;
+    if (bias) v += to_f(bias[k]);
+    y[m * d.K + k] = from_f<T>(v);
+  }
+};
+
+template <typename T>
+struct DgradProblem {  // M = N*D*H*W, N = Cg, K = T*R*S*Kg; A = dy gathered (stride phases), B = wT
+  static constexpr bool kAK = true, kBK = true;
+  ConvDesc d;
+  const T* a;  // dy (N,Z,P,Q,K)
+  const T* b;  // wT: per group (Cg, T*R*S*Kg), see transpose_weights
+  T* dx;       // (N,D,H,W,C)
+  CMT_HD std::int64_t M() const { return d.x_positions(); }
+  CMT_HD int N() const { return d.Cg(); }
+  CMT_HD std::int64_t Kd() const { return std::int64_t{d.trs()} * d.Kg(); }
+  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t kk) const {
+    const int kg = d.Kg();
+    int t, r, s;
+    split_tap(d, static_cast<int>(kk) / kg, t, r, s);
+    unsigned mm = static_cast<unsigned>(m);  // x positions fit in 31 bits (see split_pos)
+    const int iw = static_cast<int>(mm % static_cast<unsigned>(d.W));
+    mm /= static_cast<unsigned>(d.W);
+    const int ih = static_cast<int>(mm % static_cast<unsigned>(d.H));
+    mm /= static_cast<unsigned>(d.H);
+    const int id = static_cast<int>(mm % static_cast<unsigned>(d.D)), n = static_cast<int>(mm / static_cast<unsigned>(d.D));
+    const int zs = id + d.pad[0] - t * d.dil[0], ps = ih + d.pad[1] - r * d.dil[1], qs = iw + d.pad[2] - s * d.dil[2];
+    if (zs < 0 || ps < 0 || qs < 0 || zs % d.stride[0] || ps % d.stride[1] || qs % d.stride[2]) return -1;
+    const int z = zs / d.stride[0], p = ps / d.stride[1], q = qs / d.stride[2];
+    if (z >= d.Z || p >= d.P || q >= d.Q) return -1;
+    return ((((std::int64_t)n * d.Z + z) * d.P + p) * d.Q + q) * d.K + g * kg + static_cast<int>(kk) % kg;
+  }
+  CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t kk) const { return (g * std::int64_t{d.Cg()} + n) * Kd() + kk; }
+  CMT_HD void store(int g, int, std::int64_t m, int n, float v) const { dx[m * d.C + g * d.Cg() + n] = from_f<T>(v); }
+};
+
+template <typename T>
+struct WgradProblem {  // M = Kg, N = T*R*S*Cg, K = N*Z*P*Q; A = dy (m contiguous), B = x gathered (n contiguous)
+  static constexpr bool kAK = false, kBK = false;
+  ConvDesc d;
+  const T* a;  // dy (N,Z,P,Q,K)
+  const T* b;  // x (N,D,H,W,C)
+  float* partial;
+  CMT_HD std::int64_t M() const { return d.Kg(); }
+  CMT_HD int N() const { return static_cast<int>(d.gemm_k()); }
+  CMT_HD std::int64_t Kd() const { return d.y_positions(); }
+  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t pos) const { return pos * d.K + g * d.Kg() + m; }
+  CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t pos) const {
+    const int cg = d.Cg();
+    const int ni = static_cast<int>(n);
+    return x_tap_offset(d, pos, ni / cg, g * cg + ni % cg);
+  }
+  CMT_HD void store(int g, int split, std::int64_t m, int n, float v) const {
+    partial[(std::int64_t{split} * d.K + g * d.Kg() + m) * d.gemm_k() + n] = v;
+  }
+};
+
+}  // namespace cmt::cuda::igemm

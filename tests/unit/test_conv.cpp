@@ -1,0 +1,136 @@
+// Convolution on the CPU: fast path against the direct reference on every backbone conv (2D, 3D) and
+// the edge cases, the op entry points, and bad descriptors.
+#include <vector>
+
+#include "engine/ops/conv.h"
+#include "kernels/cpu/conv.h"
+#include "support/testing.h"
+#include "unit/test_conv_shapes.h"
+
+using namespace cmt;
+
+namespace {
+
+struct Refs {
+  Tensor y, dx, dw, db;
+};
+
+// The direct reference of all four passes on x, w, bias and an upstream gradient dy.
+Refs direct(const ConvDesc& d, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy) {
+  Refs r;
+  r.y = Tensor::empty(dy.shape(), DType::f32);
+  r.dx = Tensor::empty(x.shape(), DType::f32);
+  r.dw = Tensor::empty(w.shape(), DType::f32);
+  cpu::conv_fprop_direct<float>(d, x.data<float>(), w.data<float>(), b.data<float>(), r.y.data<float>());
+  cpu::conv_dgrad_direct<float>(d, dy.data<float>(), w.data<float>(), r.dx.data<float>());
+  cpu::conv_wgrad_direct<float>(d, x.data<float>(), dy.data<float>(), r.dw.data<float>());
+  return r;
+}
+
+// Small-integer inputs: every sum is an integer below 2^24, so the fast path must match exactly.
+void check_fast_path(const test::ConvCase& c, std::mt19937_64& gen) {
+  INFO(c.name << " x " << c.x.str() << " w " << c.w.str());
+  Context ctx(Device::cpu());
+  const ConvDesc d = ops::conv_desc(c.x, c.w, c.p);
+  Tensor x = test::random_small_ints(c.x, gen, 2);
+  Tensor w = test::random_small_ints(c.w, gen, 2);
+  Tensor b = test::random_small_ints(Shape{d.K}, gen, 3);
+  Tensor dy = test::random_small_ints(ops::conv_output_shape(c.x, c.w, c.p), gen, 2);
+  const Refs want = direct(d, x, w, b, dy);
+  CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, b, c.p), want.y, 0.0, 0.0);
+  CHECK_ALLCLOSE(ops::conv_backward_data(ctx, dy, w, c.x, c.p), want.dx, 0.0, 0.0);
+  CHECK_ALLCLOSE(ops::conv_backward_weight(ctx, x, dy, c.w, c.p), want.dw, 0.0, 0.0);
+}
+
+}  // namespace
+
+TEST_CASE("conv CPU fast path equals the direct reference on every 2D backbone conv") {
+  std::mt19937_64 gen(test::run_seed());
+  const auto cases = test::backbone_cases(false);
+  CHECK(cases.size() > 40);
+  for (const auto& c : cases) check_fast_path(c, gen);
+}
+
+TEST_CASE("conv CPU fast path equals the direct reference on every 3D backbone conv") {
+  std::mt19937_64 gen(test::run_seed() + 1);
+  for (const auto& c : test::backbone_cases(true)) check_fast_path(c, gen);
+}
+
+TEST_CASE("conv CPU fast path equals the direct reference on the edge cases") {
+  std::mt19937_64 gen(test::run_seed() + 2);
+  for (const auto& c : test::edge_cases()) check_fast_path(c, gen);
+}
+
+TEST_CASE("conv CPU fast path with Gaussian inputs and no bias stays within fp32 rounding") {
+  std::mt19937_64 gen(test::run_seed() + 3);
+  Context ctx(Device::cpu());
+  for (const auto& c : test::edge_cases()) {
+    INFO(c.name);
+    const ConvDesc d = ops::conv_desc(c.x, c.w, c.p);
+    Tensor x = test::random_normal(c.x, gen), w = test::random_normal(c.w, gen);
+    Tensor dy = test::random_normal(ops::conv_output_shape(c.x, c.w, c.p), gen);
+    Tensor y = Tensor::empty(dy.shape(), DType::f32);
+    cpu::conv_fprop_direct<float>(d, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
+    const double tol = 1e-5 * static_cast<double>(d.gemm_k());
+    CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, Tensor(), c.p), y, tol, 1e-5);
+  }
+}
+
+TEST_CASE("conv bias gradient sums dy over N, D, H, W") {
+  std::mt19937_64 gen(test::run_seed() + 4);
+  Context ctx(Device::cpu());
+  Tensor dy = test::random_small_ints(Shape{3, 4, 5, 6, 17}, gen, 5);
+  std::vector<float> want(17, 0.f);
+  const auto v = dy.to_vector<float>();
+  for (std::size_t i = 0; i < v.size(); ++i) want[i % 17] += v[i];
+  CHECK_ALLCLOSE(ops::conv_backward_bias(ctx, dy).to_vector<float>(), want, 0.0, 0.0);
+}
+
+TEST_CASE("conv output shape and descriptor") {
+  ops::ConvParams p;
+  p.stride = {1, 2, 2};
+  p.padding = {0, 3, 3};
+  CHECK(ops::conv_output_shape(Shape{4, 1, 513, 512, 1}, Shape{64, 1, 7, 7, 1}, p) == (Shape{4, 1, 257, 256, 64}));
+  p.stride = {2, 2, 2};
+  p.padding = {1, 1, 1};
+  p.dilation = {2, 2, 2};
+  CHECK(ops::conv_output_shape(Shape{1, 9, 10, 11, 8}, Shape{8, 3, 3, 3, 8}, p) == (Shape{1, 4, 4, 5, 8}));
+  const ConvDesc d = ops::conv_desc(Shape{2, 8, 8, 8, 4}, Shape{6, 3, 3, 3, 4}, ops::ConvParams{});
+  CHECK(d.flops() == doctest::Approx(2.0 * 2 * 6 * 6 * 6 * 6 * 27 * 4));
+}
+
+TEST_CASE("conv bad descriptors throw clear errors") {
+  Context ctx(Device::cpu());
+  const Shape x{2, 4, 6, 6, 8}, w{16, 3, 3, 3, 8};
+  ops::ConvParams p;
+  p.padding = {1, -1, 1};
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, w, p), doctest::Contains("padding[H] must be >= 0"), cmt::Error);
+  p = {};
+  p.stride = {1, 0, 1};
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, w, p), doctest::Contains("stride[H] must be >= 1"), cmt::Error);
+  p = {};
+  p.dilation = {0, 1, 1};
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, w, p), doctest::Contains("dilation[D] must be >= 1"), cmt::Error);
+  p = {};
+  p.groups = 3;
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, Shape{15, 3, 3, 3, 2}, p), doctest::Contains("not divisible by groups=3"), cmt::Error);
+  p.groups = 2;
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, Shape{15, 3, 3, 3, 4}, p), doctest::Contains("K=15"), cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, Shape{16, 3, 3, 3, 8}, p), doctest::Contains("needs C/groups=4"), cmt::Error);
+  p = {};
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(x, Shape{16, 5, 3, 3, 8}, p), doctest::Contains("does not fit"), cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(Shape{2, 6, 6, 8}, w, p), doctest::Contains("rank 5"), cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_output_shape(Shape{0, 4, 6, 6, 8}, w, p), doctest::Contains("bad dimension"), cmt::Error);
+  Tensor tx = Tensor::empty(x, DType::f32), tw = Tensor::empty(w, DType::f32);
+  CHECK_THROWS_WITH_AS(ops::conv_forward(ctx, tx, tw, Tensor::empty(Shape{15}, DType::f32), p),
+                       doctest::Contains("bias must be [16]"), cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_forward(ctx, tx, Tensor::empty(w, DType::i32), Tensor(), p), doctest::Contains("'w' must be f32"),
+                       cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_forward(ctx, Tensor(), tw, Tensor(), p), doctest::Contains("undefined"), cmt::Error);
+  Tensor bad_dy = Tensor::empty(Shape{2, 2, 4, 5, 16}, DType::f32);
+  CHECK_THROWS_WITH_AS(ops::conv_backward_data(ctx, bad_dy, tw, x, p), doctest::Contains("does not match the conv output"),
+                       cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::conv_backward_weight(ctx, tx, bad_dy, w, p), doctest::Contains("does not match the conv output"),
+                       cmt::Error);
+  CHECK_THROWS_WITH_AS(ops::parse_conv_backend("fast"), doctest::Contains("unknown conv backend"), cmt::Error);
+}
