@@ -1,0 +1,15 @@
+// Pointwise activations (ReLU, SiLU, sigmoid), forward and backward, on any-shaped f32 tensors.
+#pragma once
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace cmt::ops {
+
+Tensor relu(Context& ctx, const Tensor& x);
+Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y);     // y: relu's output
+Tensor silu(Context& ctx, const Tensor& x);                                // x * sigmoid(x)
+Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x);     // x: silu's input
+Tensor sigmoid(Context& ctx, const Tensor& x);
+Tensor sigmoid_backward(Context& ctx, const Tensor& dy, const Tensor& y);  // y: sigmoid's output
+
+}  // namespace cmt::ops
