@@ -8,6 +8,7 @@ namespace cmt::ops {
 struct CrossEntropyResult {
   Tensor loss;   // f32 [1]
   Tensor probs;  // f32 (N,K), softmax of the logits (for metrics and backward)
+  Tensor weight_sum;  // f32 [1], sum_n w[y_n] (N when unweighted): the loss's denominator, for backward
 };
 
 // logits (N,K) f32, labels (N) i32 in [0,K), class_weights [K] f32 or undefined.
