@@ -53,16 +53,18 @@ void Adam::step(Context& ctx, Tensor& params, const Tensor& grads, float lr, Ten
   }
   ++steps_;
   // Host scalars in double, as torch computes them in Python, then rounded once.
-  const double t = static_cast<double>(steps_);
-  const double bc1 = 1.0 - std::pow(static_cast<double>(config_.beta1), t);
-  const double bc2 = 1.0 - std::pow(static_cast<double>(config_.beta2), t);
-  const cpu::AdamStep s{lr,
-                        config_.beta1,
-                        config_.beta2,
-                        config_.eps,
-                        config_.weight_decay,
-                        static_cast<float>(static_cast<double>(lr) / bc1),
-                        static_cast<float>(std::sqrt(bc2)),
+  const double t = static_cast<double>(steps_), b1 = config_.beta1, b2 = config_.beta2;
+  const double bc1 = 1.0 - std::pow(b1, t), bc2 = 1.0 - std::pow(b2, t);
+  const auto f = [](double v) { return static_cast<float>(v); };
+  const cpu::AdamStep s{f(b1),
+                        f(1.0 - b1),
+                        f(b2),
+                        f(1.0 - b2),
+                        f(config_.eps),
+                        f(config_.weight_decay),
+                        f(1.0 - static_cast<double>(lr) * config_.weight_decay),
+                        f(static_cast<double>(lr) / bc1),
+                        f(std::sqrt(bc2)),
                         config_.decoupled};
   CMT_DISPATCH(ctx, op,
                cuda::adam_step(s, params.data<float>(), grads.data<float>(), m_.data<float>(), v_.data<float>(), bf16,

@@ -7,8 +7,9 @@
 
 namespace cmt {
 
+// Doubles, like torch's Python floats: 1 - beta2 in float would already differ from torch by 1e-5 relative.
 struct AdamConfig {
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
   bool decoupled = false;  // false: Adam (L2 added to the gradient); true: AdamW (p *= 1 - lr*wd)
 };
 

@@ -15,6 +15,9 @@ namespace {
 
 void check_p(float p, const char* op) { CMT_CHECK(p >= 0.f && p < 1.f, op << ": p must be in [0, 1), got " << p); }
 
+// 1 / (1 - p) in double, rounded once.
+float keep_scale(float p) { return static_cast<float>(1.0 / (1.0 - static_cast<double>(p))); }
+
 // y = mask[i / per_mask] ? x * scale : 0.
 Tensor masked(Context& ctx, const Tensor& x, const Tensor& mask, std::int64_t per_mask, float scale, const char* op) {
   Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
@@ -38,7 +41,7 @@ Tensor dropout_forward(Context& ctx, const Tensor& x, float p, std::uint64_t see
   require_f32(ctx, x, op, "x");
   check_p(p, op);
   CMT_CHECK(x.numel() < (std::int64_t{1} << 34), op << ": too many elements for one Philox stream");
-  const float scale = 1.0f / (1.0f - p);
+  const float scale = keep_scale(p);
   const auto rs = rng::Stream::make(seed, epoch, step, static_cast<std::uint32_t>(rng::Op::dropout) * 0x10000u + op_id);
   mask = Tensor::empty(x.shape(), DType::u8, x.device());
   Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
@@ -55,7 +58,7 @@ Tensor dropout_backward(Context& ctx, const Tensor& dy, const Tensor& mask, floa
   check_mask(ctx, mask, op, "mask");
   require_same_shape(dy, mask, op, "dy", "mask");
   check_p(p, op);
-  return masked(ctx, dy, mask, 1, 1.0f / (1.0f - p), op);
+  return masked(ctx, dy, mask, 1, keep_scale(p), op);
 }
 
 Tensor stochastic_depth_forward(Context& ctx, const Tensor& x, float p, std::uint64_t seed, std::uint32_t epoch,
@@ -70,7 +73,7 @@ Tensor stochastic_depth_forward(Context& ctx, const Tensor& x, float p, std::uin
   keep = Tensor::empty(Shape{n}, DType::u8, x.device());
   CMT_DISPATCH(ctx, op, cuda::bernoulli_keep(keep.data<std::uint8_t>(), n, p, rs, ctx.compute_stream()),
                cpu::bernoulli_keep(keep.data<std::uint8_t>(), n, p, rs));
-  return masked(ctx, x, keep, x.numel() / n, 1.0f / (1.0f - p), op);
+  return masked(ctx, x, keep, x.numel() / n, keep_scale(p), op);
 }
 
 Tensor stochastic_depth_backward(Context& ctx, const Tensor& dy, const Tensor& keep, float p) {
@@ -80,7 +83,7 @@ Tensor stochastic_depth_backward(Context& ctx, const Tensor& dy, const Tensor& k
   CMT_CHECK(dy.rank() >= 1 && dy.numel() > 0 && keep.rank() == 1 && keep.dim(0) == dy.dim(0),
             op << ": keep must be u8[N] for dy " << dy.describe() << ", got " << keep.describe());
   check_p(p, op);
-  return masked(ctx, dy, keep, dy.numel() / dy.dim(0), 1.0f / (1.0f - p), op);
+  return masked(ctx, dy, keep, dy.numel() / dy.dim(0), keep_scale(p), op);
 }
 
 }  // namespace cmt::ops

@@ -12,11 +12,11 @@ void adam_step(const AdamStep& s, float* p, const float* g, float* m, float* v, 
   for (std::int64_t i = 0; i < n; ++i) {
     float pi = p[i], gi = g[i];
     if (s.weight_decay != 0.f) {
-      if (s.decoupled) pi = pi * (1.f - s.lr * s.weight_decay);
+      if (s.decoupled) pi = pi * s.decay;
       else gi = gi + s.weight_decay * pi;
     }
-    const float mi = m[i] * s.beta1 + (1.f - s.beta1) * gi;
-    const float vi = v[i] * s.beta2 + (1.f - s.beta2) * gi * gi;
+    const float mi = m[i] * s.beta1 + s.one_minus_beta1 * gi;
+    const float vi = v[i] * s.beta2 + s.one_minus_beta2 * gi * gi;
     const float denom = std::sqrt(vi) / s.bc2_sqrt + s.eps;
     pi = pi - s.step_size * (mi / denom);
     m[i] = mi;

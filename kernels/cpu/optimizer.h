@@ -6,10 +6,12 @@ namespace cmt::cpu {
 
 // Per-step scalars, computed once on the host in double exactly like torch.optim.Adam, then rounded.
 struct AdamStep {
-  float lr, beta1, beta2, eps, weight_decay;
-  float step_size;   // lr / (1 - beta1^t)
-  float bc2_sqrt;    // sqrt(1 - beta2^t)
-  bool decoupled;    // AdamW
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+  float weight_decay;  // Adam: added to the gradient as weight_decay * p
+  float decay;         // AdamW: p *= decay = 1 - lr * weight_decay
+  float step_size;     // lr / (1 - beta1^t)
+  float bc2_sqrt;      // sqrt(1 - beta2^t)
+  bool decoupled;      // AdamW
 };
 
 // Updates p, m, v in place; writes bf16 bits of the new p into p_bf16 when it is not null.

@@ -15,11 +15,11 @@ constexpr int kSqBlocks = 1024;
 
 __device__ __forceinline__ void adam_one(const AdamStep& s, float& p, float g, float& m, float& v) {
   if (s.weight_decay != 0.f) {
-    if (s.decoupled) p = p * (1.f - s.lr * s.weight_decay);
+    if (s.decoupled) p = p * s.decay;
     else g = g + s.weight_decay * p;
   }
-  m = m * s.beta1 + (1.f - s.beta1) * g;
-  v = v * s.beta2 + (1.f - s.beta2) * g * g;
+  m = m * s.beta1 + s.one_minus_beta1 * g;
+  v = v * s.beta2 + s.one_minus_beta2 * g * g;
   const float denom = sqrtf(v) / s.bc2_sqrt + s.eps;
   p = p - s.step_size * (m / denom);
 }
