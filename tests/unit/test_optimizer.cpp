@@ -16,7 +16,8 @@ TEST_CASE("Adam and AdamW follow torch's update rule step by step") {
     cfg.decoupled = decoupled;
     const std::int64_t n = 37;
     Tensor p = test::random_normal(Shape{n}, gen);
-    std::vector<double> pr(p.to_vector<float>().begin(), p.to_vector<float>().end()), m(n, 0.0), v(n, 0.0);
+    const std::vector<float> p0 = p.to_vector<float>();
+    std::vector<double> pr(p0.begin(), p0.end()), m(n, 0.0), v(n, 0.0);
     Adam adam(ctx, n, cfg);
     for (int t = 1; t <= 10; ++t) {
       Tensor g = test::random_normal(Shape{n}, gen);
