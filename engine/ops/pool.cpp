@@ -120,8 +120,7 @@ Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
   check_x(ctx, x, op);
   const std::int64_t n = x.dim(0), c = x.dim(4), sp = x.numel() / (n * c);
   Tensor y = Tensor::empty(Shape{n, c}, DType::f32, x.device());
-  PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});
-  for (int a = 0; a < 3; ++a) d.k[a] = d.s[a] = d.in[a];
+  const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
   CMT_DISPATCH(ctx, op,
                cuda::global_avgpool_forward(x.data<float>(), y.data<float>(), n, sp, c,
                                             ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)),
