@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <utility>
+
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -59,6 +61,19 @@ void linear_forward(cublasLtHandle_t lt, const float* x, const float* w, const f
   CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&s.pref));
   const std::size_t ws = std::min(workspace_bytes, kLtWorkspace);
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(s.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+  // The heuristic assumes 256-byte aligned operands unless told: views (split_rows) can be less aligned.
+  const auto alignment = [](const void* q) {
+    std::uint32_t a = 256;
+    while (a > 4 && reinterpret_cast<std::uintptr_t>(q) % a != 0) a /= 2;
+    return a;
+  };
+  const std::pair<cublasLtMatmulPreferenceAttributes_t, const void*> aligns[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, w}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, x},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, y}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, y}};
+  for (const auto& [attr, ptr] : aligns) {
+    const std::uint32_t a = alignment(ptr);
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(s.pref, attr, &a, sizeof(a)));
+  }
   cublasLtMatmulHeuristicResult_t heur{};
   int found = 0;
   CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt, s.op, s.a, s.b, s.d, s.d, s.pref, 1, &heur, &found));

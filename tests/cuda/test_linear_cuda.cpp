@@ -36,3 +36,13 @@ TEST_CASE("linear CUDA with tf32 stays within tf32 rounding of the CPU") {
   CHECK_ALLCLOSE(ops::linear_forward(gpu, x.to(gpu.device()), w.to(gpu.device()), b.to(gpu.device())),
                  ops::linear_forward(cpu, x, w, b), 2e-2, 2e-2);
 }
+
+TEST_CASE("linear CUDA accepts row views that are not 16-byte aligned") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 50);
+  Tensor all = test::random_small_ints(Shape{9, 3}, gen);
+  Tensor w = test::random_small_ints(Shape{5, 3}, gen), b = test::random_small_ints(Shape{5}, gen);
+  Tensor xg = all.to(gpu.device()).narrow(1, 8);  // starts 12 bytes in
+  CHECK_ALLCLOSE(ops::linear_forward(gpu, xg, w.to(gpu.device()), b.to(gpu.device())),
+                 ops::linear_forward(cpu, all.narrow(1, 8), w, b), 0.0, 0.0);
+}
