@@ -1,4 +1,4 @@
-// CUDA batch normalisation: two-pass statistics by deterministic column reductions, then one apply pass.
+// CUDA batch normalisation: one-read Welford statistics, deterministic column reductions, then one apply pass.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/batchnorm.h"
@@ -8,38 +8,71 @@ namespace cmt::cuda {
 
 namespace {
 
-struct StoreMean {
-  float* mean;
-  std::int64_t m;
-  __device__ void operator()(std::int64_t, std::int64_t col, double sx, double) const {
-    mean[col] = static_cast<float>(sx / static_cast<double>(m));
-  }
-};
+// Batch statistics in one read of x: Welford per thread, Chan's merge across the block's row lanes (in float)
+// and across chunks (in double, fixed order). The counts follow from the row split, so only (mean, M2) are stored.
+__host__ __device__ __forceinline__ std::int64_t lane_count(std::int64_t len, int lane) {
+  return len > lane ? (len - lane + colred::kRows - 1) / colred::kRows : 0;
+}
 
-struct Centered {
-  const float* x;
-  const float* mean;
-  std::int64_t c;
-  __device__ float2 operator()(std::int64_t r, std::int64_t col) const {
-    const float d = x[r * c + col] - mean[col];
-    return make_float2(d * d, 0.f);
+__global__ void welford_partial_kernel(const float* __restrict__ x, std::int64_t rows, std::int64_t c, int chunks,
+                                       float2* __restrict__ partial) {
+  __shared__ float2 sh[colred::kRows][colred::kCols];
+  const std::int64_t col = blockIdx.x * std::int64_t{colred::kCols} + threadIdx.x;
+  const std::int64_t per = (rows + chunks - 1) / chunks;
+  const std::int64_t begin = blockIdx.y * per, end = min(rows, begin + per);
+  float mean = 0.f, m2 = 0.f;
+  if (col < c) {
+    float n = 0.f;
+    for (std::int64_t r = begin + threadIdx.y; r < end; r += colred::kRows) {
+      const float v = x[r * c + col];
+      n += 1.f;
+      const float d = v - mean;
+      mean += d / n;
+      m2 += d * (v - mean);
+    }
   }
-};
+  sh[threadIdx.y][threadIdx.x] = make_float2(mean, m2);
+  __syncthreads();
+  if (threadIdx.y == 0 && col < c) {
+    const std::int64_t len = end > begin ? end - begin : 0;
+    float na = static_cast<float>(lane_count(len, 0));
+    for (int k = 1; k < colred::kRows; ++k) {
+      const float nb = static_cast<float>(lane_count(len, k));
+      if (nb == 0.f) break;  // later lanes have no rows either
+      const float2 b = sh[k][threadIdx.x];
+      const float n = na + nb, delta = b.x - mean;
+      mean += delta * (nb / n);
+      m2 += b.y + delta * delta * (na * nb / n);
+      na = n;
+    }
+    partial[blockIdx.y * c + col] = make_float2(mean, m2);
+  }
+}
 
-struct FinishVar {
-  float momentum, eps;
-  std::int64_t m;
-  const float* mean;
-  float* running_mean;
-  float* running_var;
-  float* invstd;
-  __device__ void operator()(std::int64_t, std::int64_t col, double q, double) const {
-    const double var = q / static_cast<double>(m);
-    invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
-    running_mean[col] = static_cast<float>((1.0 - momentum) * running_mean[col] + momentum * static_cast<double>(mean[col]));
-    running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * q / static_cast<double>(m - 1));
+__global__ void welford_finish_kernel(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c,
+                                      int chunks, float momentum, float eps, float* __restrict__ running_mean,
+                                      float* __restrict__ running_var, float* __restrict__ mean_out,
+                                      float* __restrict__ invstd) {
+  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (col >= c) return;
+  const std::int64_t per = (rows + chunks - 1) / chunks;
+  double na = 0, mean = 0, m2 = 0;
+  for (int k = 0; k < chunks; ++k) {
+    const std::int64_t begin = k * per, end = min(rows, begin + per);
+    if (end <= begin) break;
+    const double nb = static_cast<double>(end - begin);
+    const float2 b = partial[k * c + col];
+    const double n = na + nb, delta = b.x - mean;
+    mean += delta * (nb / n);
+    m2 += b.y + delta * delta * (na * nb / n);
+    na = n;
   }
-};
+  const double var = m2 / static_cast<double>(rows);
+  mean_out[col] = static_cast<float>(mean);
+  invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
+  running_mean[col] = static_cast<float>((1.0 - momentum) * running_mean[col] + momentum * mean);
+  running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / static_cast<double>(rows - 1));
+}
 
 struct GradSums {
   const float* dy;
@@ -104,9 +137,14 @@ std::size_t batchnorm_workspace_bytes(std::int64_t m, std::int64_t c) { return c
 void batchnorm_train_stats(const float* x, std::int64_t m, std::int64_t c, float momentum, float eps,
                            float* running_mean, float* running_var, float* mean, float* invstd, void* workspace,
                            cudaStream_t stream) {
-  colred::run(1, m, c, colred::LoadRows{x, c}, StoreMean{mean, m}, workspace, stream);
-  colred::run(1, m, c, Centered{x, mean, c}, FinishVar{momentum, eps, m, mean, running_mean, running_var, invstd},
-              workspace, stream);
+  const int chunks = colred::chunks_for(1, m, c);
+  auto* partial = static_cast<float2*>(workspace);
+  const dim3 grid(static_cast<unsigned>((c + colred::kCols - 1) / colred::kCols), static_cast<unsigned>(chunks));
+  welford_partial_kernel<<<grid, dim3(colred::kCols, colred::kRows), 0, stream>>>(x, m, c, chunks, partial);
+  CUDA_CHECK_LAUNCH();
+  welford_finish_kernel<<<static_cast<unsigned>((c + 255) / 256), 256, 0, stream>>>(
+      partial, m, c, chunks, momentum, eps, running_mean, running_var, mean, invstd);
+  CUDA_CHECK_LAUNCH();
 }
 
 void batchnorm_apply(const float* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
