@@ -46,3 +46,21 @@ TEST_CASE("batchnorm CUDA refuses N*D*H*W == 1 and CPU tensors") {
   Tensor xc = Tensor::empty(Shape{2, 1, 1, 1, 4}, DType::f32);
   CHECK_THROWS_WITH_AS(ops::batchnorm_forward_eval(gpu, xc, v, v, v, v, 1e-5f), doctest::Contains("'x' is on cpu"), Error);
 }
+
+TEST_CASE("batchnorm CUDA statistics stay accurate when the mean is far from zero") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 51);
+  const Shape s{16, 1, 32, 32, 48};
+  Tensor x = test::random_normal(s, gen);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 50.f;  // Σx² − (Σx)² would lose everything
+  Tensor gamma = test::random_normal(Shape{48}, gen), beta = test::random_normal(Shape{48}, gen);
+  Tensor rm = Tensor::from_vector(std::vector<float>(48, 0.f), Shape{48}), rv = Tensor::from_vector(std::vector<float>(48, 1.f), Shape{48});
+  Tensor rm_g = rm.to(gpu.device()), rv_g = rv.to(gpu.device());
+  ops::BatchNormSaved sc, sg;
+  Tensor yc = ops::batchnorm_forward_train(cpu, x, gamma, beta, rm, rv, 0.1f, 1e-5f, sc);
+  Tensor yg = ops::batchnorm_forward_train(gpu, x.to(gpu.device()), gamma.to(gpu.device()), beta.to(gpu.device()), rm_g,
+                                           rv_g, 0.1f, 1e-5f, sg);
+  CHECK_ALLCLOSE(sg.mean, sc.mean, 1e-5, 1e-6);
+  CHECK_ALLCLOSE(sg.invstd, sc.invstd, 0.0, 1e-3);
+  CHECK_ALLCLOSE(yg, yc, 2e-3, 1e-3);
+}
