@@ -13,23 +13,36 @@ using namespace detail;
 
 namespace {
 
+template <typename T>
+void forward_as(Context& ctx, cpu::Act act, const Tensor& x, Tensor& y, const char* op) {
+  CMT_DISPATCH(ctx, op, cuda::activation_forward(act, elems<T>(x), elems<T>(y), x.numel(), ctx.compute_stream()),
+               cpu::activation_forward(act, elems<T>(x), elems<T>(y), x.numel()));
+}
+
+template <typename T>
+void backward_as(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& saved, Tensor& dx, const char* op) {
+  CMT_DISPATCH(ctx, op,
+               cuda::activation_backward(act, elems<T>(dy), elems<T>(saved), elems<T>(dx), dy.numel(),
+                                         ctx.compute_stream()),
+               cpu::activation_backward(act, elems<T>(dy), elems<T>(saved), elems<T>(dx), dy.numel()));
+}
+
 Tensor forward(Context& ctx, cpu::Act act, const Tensor& x, const char* op) {
-  require_f32(ctx, x, op, "x");
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op, cuda::activation_forward(act, x.data<float>(), y.data<float>(), x.numel(), ctx.compute_stream()),
-               cpu::activation_forward(act, x.data<float>(), y.data<float>(), x.numel()));
+  require_f32_or_bf16(ctx, x, op, "x");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.dtype() == DType::bf16) forward_as<std::uint16_t>(ctx, act, x, y, op);
+  else forward_as<float>(ctx, act, x, y, op);
   return y;
 }
 
 Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& saved, const char* op, const char* name) {
-  require_f32(ctx, dy, op, "dy");
-  require_f32(ctx, saved, op, name);
+  require_f32_or_bf16(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, saved, op, name);
+  require_same_dtype(dy, saved, op, "dy", name);
   require_same_shape(dy, saved, op, "dy", name);
-  Tensor dx = Tensor::empty(dy.shape(), DType::f32, dy.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::activation_backward(act, dy.data<float>(), saved.data<float>(), dx.data<float>(), dy.numel(),
-                                         ctx.compute_stream()),
-               cpu::activation_backward(act, dy.data<float>(), saved.data<float>(), dx.data<float>(), dy.numel()));
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  if (dy.dtype() == DType::bf16) backward_as<std::uint16_t>(ctx, act, dy, saved, dx, op);
+  else backward_as<float>(ctx, act, dy, saved, dx, op);
   return dx;
 }
 

@@ -1,4 +1,5 @@
-// Pointwise activations (ReLU, SiLU, sigmoid), forward and backward, on any-shaped f32 tensors.
+// Pointwise activations (ReLU, SiLU, sigmoid), forward and backward, on any-shaped f32 or bf16 tensors
+// (bf16: computed in float, rounded once; the output has the input's dtype).
 #pragma once
 #include "engine/context.h"
 #include "engine/tensor.h"

@@ -17,14 +17,21 @@ using namespace detail;
 namespace {
 
 void check_pair(const Context& ctx, const Tensor& a, const Tensor& b, const char* op) {
-  require_f32(ctx, a, op, "a");
-  require_f32(ctx, b, op, "b");
+  require_f32_or_bf16(ctx, a, op, "a");
+  require_f32_or_bf16(ctx, b, op, "b");
+  require_same_dtype(a, b, op, "a", "b");
   require_same_shape(a, b, op, "a", "b");
 }
 
+template <typename T>
+void add_as(Context& ctx, const Tensor& a, const Tensor& b, Tensor& y, const char* op) {
+  CMT_DISPATCH(ctx, op, cuda::add(elems<T>(a), elems<T>(b), elems<T>(y), a.numel(), ctx.compute_stream()),
+               cpu::add(elems<T>(a), elems<T>(b), elems<T>(y), a.numel()));
+}
+
 void add_into(Context& ctx, const Tensor& a, const Tensor& b, Tensor& y, const char* op) {
-  CMT_DISPATCH(ctx, op, cuda::add(a.data<float>(), b.data<float>(), y.data<float>(), a.numel(), ctx.compute_stream()),
-               cpu::add(a.data<float>(), b.data<float>(), y.data<float>(), a.numel()));
+  if (a.dtype() == DType::bf16) add_as<std::uint16_t>(ctx, a, b, y, op);
+  else add_as<float>(ctx, a, b, y, op);
 }
 
 // x (N,D,H,W,C) and s (N,C): returns S = D*H*W.
@@ -47,7 +54,7 @@ void check_rows(const Context& ctx, const Tensor& x, float eps, const char* op) 
 
 Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
   check_pair(ctx, a, b, "add");
-  Tensor y = Tensor::empty(a.shape(), DType::f32, a.device());
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
   add_into(ctx, a, b, y, "add");
   return y;
 }

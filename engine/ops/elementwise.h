@@ -7,8 +7,8 @@
 
 namespace cmt::ops {
 
-Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // same shape
-void add_(Context& ctx, Tensor& a, const Tensor& b);         // a += b
+Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // same shape and dtype, f32 or bf16
+void add_(Context& ctx, Tensor& a, const Tensor& b);         // a += b (f32 or bf16)
 Tensor scale(Context& ctx, const Tensor& x, float alpha);    // alpha * x
 
 // y[n,d,h,w,c] = x[n,d,h,w,c] * s[n,c].

@@ -1,5 +1,7 @@
 // Argument checks shared by the layer op families: each names the op and the argument in its message.
 #pragma once
+#include <type_traits>
+
 #include "engine/context.h"
 #include "engine/tensor.h"
 #include "kernels/common/check.h"
@@ -22,6 +24,18 @@ inline void require_f32(const Context& ctx, const Tensor& t, const char* op, con
   require_dtype(t, DType::f32, op, name);
 }
 
+// Defined, on ctx's device, f32 or bf16 (the memory-bound ops that also run on bf16 activations).
+inline void require_f32_or_bf16(const Context& ctx, const Tensor& t, const char* op, const char* name) {
+  require_on(ctx, t, op, name);
+  CMT_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16,
+            op << ": '" << name << "' must be f32 or bf16, got " << t.describe());
+}
+
+inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
+  CMT_CHECK(a.dtype() == b.dtype(),
+            op << ": dtype mismatch, '" << an << "' is " << a.describe() << " but '" << bn << "' is " << b.describe());
+}
+
 inline void require_rank(const Tensor& t, int rank, const char* op, const char* name) {
   CMT_CHECK(t.rank() == rank, op << ": '" << name << "' must have rank " << rank << ", got " << t.describe());
 }
@@ -35,6 +49,13 @@ inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op,
 inline void require_vector(const Context& ctx, const Tensor& t, std::int64_t c, const char* op, const char* name) {
   require_f32(ctx, t, op, name);
   CMT_CHECK(t.rank() == 1 && t.dim(0) == c, op << ": '" << name << "' must be f32[" << c << "], got " << t.describe());
+}
+
+// f32 data as float, bf16 as its bits (the element types the f32/bf16 kernels are instantiated for).
+template <typename T>
+T* elems(const Tensor& t) {
+  if constexpr (std::is_same_v<T, float>) return t.data<float>();
+  else return t.data_u16();
 }
 
 [[noreturn]] inline void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }

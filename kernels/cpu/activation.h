@@ -6,8 +6,11 @@ namespace cmt::cpu {
 
 enum class Act { relu, silu, sigmoid };
 
-void activation_forward(Act act, const float* x, float* y, std::int64_t n);
+// T: float (f32) or std::uint16_t (bf16 bits, computed in float and rounded once).
+template <typename T>
+void activation_forward(Act act, const T* x, T* y, std::int64_t n);
 // `saved` is y for relu and sigmoid, x for silu (what each backward needs).
-void activation_backward(Act act, const float* dy, const float* saved, float* dx, std::int64_t n);
+template <typename T>
+void activation_backward(Act act, const T* dy, const T* saved, T* dx, std::int64_t n);
 
 }  // namespace cmt::cpu

@@ -3,12 +3,17 @@
 
 #include <cmath>
 
+#include "kernels/common/elem.h"
+
 namespace cmt::cpu {
 
-void add(const float* a, const float* b, float* y, std::int64_t n) {
+template <typename T>
+void add(const T* a, const T* b, T* y, std::int64_t n) {
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  for (std::int64_t i = 0; i < n; ++i) elem::store(y[i], elem::load(a[i]) + elem::load(b[i]));
 }
+template void add<float>(const float*, const float*, float*, std::int64_t);
+template void add<std::uint16_t>(const std::uint16_t*, const std::uint16_t*, std::uint16_t*, std::int64_t);
 
 void scale(const float* x, float alpha, float* y, std::int64_t n) {
 #pragma omp parallel for schedule(static) if (n > (1 << 16))

@@ -4,7 +4,8 @@
 
 namespace cmt::cpu {
 
-void add(const float* a, const float* b, float* y, std::int64_t n);  // y may alias a
+template <typename T>  // float or std::uint16_t (bf16 bits)
+void add(const T* a, const T* b, T* y, std::int64_t n);  // y may alias a
 void scale(const float* x, float alpha, float* y, std::int64_t n);
 // x (N, S, C) with S = D*H*W, s (N, C).
 void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c);

@@ -8,7 +8,10 @@
 namespace cmt::cuda {
 
 using cpu::Act;
-void activation_forward(Act act, const float* x, float* y, std::int64_t n, cudaStream_t stream);
-void activation_backward(Act act, const float* dy, const float* saved, float* dx, std::int64_t n, cudaStream_t stream);
+// T: float or std::uint16_t (bf16 bits), as on the CPU.
+template <typename T>
+void activation_forward(Act act, const T* x, T* y, std::int64_t n, cudaStream_t stream);
+template <typename T>
+void activation_backward(Act act, const T* dy, const T* saved, T* dx, std::int64_t n, cudaStream_t stream);
 
 }  // namespace cmt::cuda

@@ -1,6 +1,7 @@
 // CUDA elementwise and row ops: grid-stride loops; row norms by one block per row with a fixed-order reduction.
 #include <cuda_runtime.h>
 
+#include "kernels/common/elem.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -10,9 +11,10 @@ namespace {
 
 constexpr int kRowThreads = 256;
 
-__global__ void add_kernel(const float* a, const float* b, float* y, std::int64_t n) {
+template <typename T>
+__global__ void add_kernel(const T* a, const T* b, T* y, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
-    y[i] = a[i] + b[i];
+    elem::store(y[i], elem::load(a[i]) + elem::load(b[i]));
 }
 
 __global__ void scale_kernel(const float* __restrict__ x, float alpha, float* __restrict__ y, std::int64_t n) {
@@ -91,7 +93,8 @@ __global__ void l2_normalize_backward_kernel(const float* __restrict__ dy, const
 
 }  // namespace
 
-void add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream) {
+template <typename T>
+void add(const T* a, const T* b, T* y, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   add_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(a, b, y, n);
   CUDA_CHECK_LAUNCH();
@@ -134,5 +137,8 @@ void l2_normalize_rows_backward(const float* dy, const float* x, float* dx, std:
   l2_normalize_backward_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream>>>(dy, x, dx, k, eps);
   CUDA_CHECK_LAUNCH();
 }
+
+template void add<float>(const float*, const float*, float*, std::int64_t, cudaStream_t);
+template void add<std::uint16_t>(const std::uint16_t*, const std::uint16_t*, std::uint16_t*, std::int64_t, cudaStream_t);
 
 }  // namespace cmt::cuda

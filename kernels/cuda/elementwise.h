@@ -7,7 +7,8 @@
 
 namespace cmt::cuda {
 
-void add(const float* a, const float* b, float* y, std::int64_t n, cudaStream_t stream);
+template <typename T>  // float or std::uint16_t (bf16 bits)
+void add(const T* a, const T* b, T* y, std::int64_t n, cudaStream_t stream);
 void scale(const float* x, float alpha, float* y, std::int64_t n, cudaStream_t stream);
 void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c,
                    cudaStream_t stream);

@@ -1,5 +1,6 @@
 // Activations, elementwise and row ops on CUDA against the CPU backend.
 #include "engine/ops/activation.h"
+#include "engine/ops/basic.h"
 #include "engine/ops/elementwise.h"
 #include "support/testing.h"
 
@@ -47,4 +48,18 @@ TEST_CASE("add, scale, channel scale, concat and L2-normalise CUDA match the CPU
     CHECK_ALLCLOSE(ops::l2_normalize_rows_backward(gpu, G(dy), G(x), 1e-12f),
                    ops::l2_normalize_rows_backward(cpu, dy, x, 1e-12f), 1e-6, 1e-4);
   }
+}
+
+TEST_CASE("bf16 activations and add CUDA match the CPU") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 52);
+  const auto G = [&](const Tensor& t) { return t.to(gpu.device()); };
+  Tensor x = ops::cast(cpu, test::random_normal(Shape{1000003}, gen, 3.f), DType::bf16);
+  Tensor dy = ops::cast(cpu, test::random_normal(Shape{1000003}, gen), DType::bf16);
+  CHECK_ALLCLOSE(ops::relu(gpu, G(x)), ops::relu(cpu, x), 0.0, 0.0);
+  CHECK_ALLCLOSE(ops::add(gpu, G(x), G(dy)), ops::add(cpu, x, dy), 0.0, 0.0);
+  // expf differs from the host's exp by an ulp of float: at most one bf16 rounding step apart.
+  CHECK_ALLCLOSE(ops::silu(gpu, G(x)), ops::silu(cpu, x), 1e-6, 8e-3);
+  CHECK_ALLCLOSE(ops::sigmoid(gpu, G(x)), ops::sigmoid(cpu, x), 1e-6, 8e-3);
+  CHECK_ALLCLOSE(ops::silu_backward(gpu, G(dy), G(x)), ops::silu_backward(cpu, dy, x), 1e-6, 8e-3);
 }

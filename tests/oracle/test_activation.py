@@ -25,4 +25,11 @@ dy = torch.randn(9)
 for kind, ref in refs.items():
     out = harness.run_op("activation", {"x": x, "dy": dy}, kind=kind)
     harness.assert_close(out["dx"], numeric_grad(ref, [x], 0, dy), 1e-5, 1e-4, f"{kind} dx vs finite differences")
+# bf16: computed in float and rounded once, like torch's bf16 kernels (one rounding step of slack for exp).
+x, dy = (torch.randn(4097) * 3).to(torch.bfloat16), torch.randn(4097).to(torch.bfloat16)
+for kind, ref in refs.items():
+    out = harness.run_op("activation", {"x": x, "dy": dy}, kind=kind)
+    want = ref(x.float()).to(torch.bfloat16)
+    exact = kind == "relu"
+    harness.assert_close(out["y"].float(), want.float(), 0 if exact else 1e-6, 0 if exact else 8e-3, f"{kind} bf16 y")
 harness.finish()
