@@ -1,0 +1,16 @@
+// Pointwise activations (ReLU, SiLU, sigmoid), forward and backward, on any-shaped f32 or bf16 tensors
+// (bf16: computed in float, rounded once; the output has the input's dtype).
+#pragma once
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace cmt::ops {
+
+Tensor relu(Context& ctx, const Tensor& x);
+Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y);     // y: relu's output
+Tensor silu(Context& ctx, const Tensor& x);                                // x * sigmoid(x)
+Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x);     // x: silu's input
+Tensor sigmoid(Context& ctx, const Tensor& x);
+Tensor sigmoid_backward(Context& ctx, const Tensor& dy, const Tensor& y);  // y: sigmoid's output
+
+}  // namespace cmt::ops

@@ -1,0 +1,28 @@
+// Batch normalisation over N,D,H,W,C tensors (2D is D=1): training, eval and backward, like torch.nn.BatchNorm3d.
+#pragma once
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace cmt::ops {
+
+struct BatchNormSaved {
+  Tensor mean, invstd;  // batch statistics kept for backward, [C]
+};
+
+// x (N,D,H,W,C) f32; gamma/beta/running stats [C]. Normalises with the biased batch variance and updates
+// running_mean/running_var in place: r = (1 - momentum) * r + momentum * batch (var unbiased, like torch).
+// Refuses N*D*H*W == 1, as torch does.
+Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                               Tensor& running_mean, Tensor& running_var, float momentum, float eps,
+                               BatchNormSaved& saved);
+Tensor batchnorm_forward_eval(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                              const Tensor& running_mean, const Tensor& running_var, float eps);
+
+struct BatchNormGrads {
+  Tensor dx /*(N,D,H,W,C)*/, dgamma /*[C]*/, dbeta /*[C]*/;
+};
+// Backward of the training-mode forward (batch statistics in `saved`).
+BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& gamma,
+                                  const BatchNormSaved& saved);
+
+}  // namespace cmt::ops

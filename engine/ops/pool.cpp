@@ -1,0 +1,171 @@
+// Pooling: validation, output shapes and dispatch.
+#include "engine/ops/pool.h"
+
+#include "engine/ops/validate.h"
+#include "kernels/cpu/pool.h"
+#if defined(CMT_WITH_CUDA)
+#include "kernels/cuda/pool.h"
+#endif
+
+namespace cmt::ops {
+
+using namespace detail;
+
+namespace {
+
+void check_x(const Context& ctx, const Tensor& x, const char* op) {
+  require_f32(ctx, x, op, "x");
+  require_rank(x, 5, op, "x");
+  CMT_CHECK(x.numel() > 0, op << ": 'x' is empty " << x.describe());
+}
+
+void check_x_shape(const Shape& s, const char* op) {
+  CMT_CHECK(s.rank() == 5 && s.numel() > 0, op << ": x_shape must be a non-empty (N,D,H,W,C) shape, got " << s.str());
+}
+
+PoolDesc make_desc(const Shape& x, const Shape& y) {
+  PoolDesc d;
+  d.n = x[0];
+  d.c = x[4];
+  for (int a = 0; a < 3; ++a) {
+    d.in[a] = static_cast<int>(x[a + 1]);
+    d.out[a] = static_cast<int>(y[a + 1]);
+  }
+  return d;
+}
+
+PoolDesc make_desc(const Shape& x, const PoolParams& p) {
+  PoolDesc d = make_desc(x, pool_output_shape(x, p));
+  for (int a = 0; a < 3; ++a) {
+    d.k[a] = p.kernel[static_cast<std::size_t>(a)];
+    d.s[a] = p.stride[static_cast<std::size_t>(a)];
+    d.p[a] = p.padding[static_cast<std::size_t>(a)];
+  }
+  return d;
+}
+
+}  // namespace
+
+Shape pool_output_shape(const Shape& x, const PoolParams& p) {
+  CMT_CHECK(x.rank() == 5, "pool: input must be (N,D,H,W,C), got " << x.str());
+  Shape y = x;
+  for (std::size_t a = 0; a < 3; ++a) {
+    const int k = p.kernel[a], s = p.stride[a], pad = p.padding[a];
+    CMT_CHECK(k >= 1 && s >= 1 && pad >= 0, "pool: kernel " << k << ", stride " << s << ", padding " << pad
+                                                              << " in dim " << a << " (need k >= 1, s >= 1, p >= 0)");
+    CMT_CHECK(2 * pad <= k, "pool: padding " << pad << " must be at most half the kernel " << k << " (dim " << a << ")");
+    const std::int64_t span = x[static_cast<int>(a) + 1] + 2 * pad - k;
+    CMT_CHECK(span >= 0, "pool: kernel " << k << " is larger than the padded input " << x.str() << " in dim " << a);
+    y[static_cast<int>(a) + 1] = span / s + 1;
+  }
+  return y;
+}
+
+Tensor maxpool_forward(Context& ctx, const Tensor& x, const PoolParams& p, Tensor& argmax) {
+  const char* op = "maxpool_forward";
+  check_x(ctx, x, op);
+  const PoolDesc d = make_desc(x.shape(), p);
+  const Shape ys = pool_output_shape(x.shape(), p);
+  CMT_CHECK(d.in_volume() < (std::int64_t{1} << 31), op << ": spatial volume too large for i32 indices");
+  Tensor y = Tensor::empty(ys, DType::f32, x.device());
+  argmax = Tensor::empty(ys, DType::i32, x.device());
+  CMT_DISPATCH(ctx, op,
+               cuda::maxpool_forward(d, x.data<float>(), y.data<float>(), argmax.data<std::int32_t>(), ctx.compute_stream()),
+               cpu::maxpool_forward(d, x.data<float>(), y.data<float>(), argmax.data<std::int32_t>()));
+  return y;
+}
+
+Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape) {
+  const char* op = "maxpool_backward";
+  check_x_shape(x_shape, op);
+  require_f32(ctx, dy, op, "dy");
+  require_on(ctx, argmax, op, "argmax");
+  require_dtype(argmax, DType::i32, op, "argmax");
+  require_same_shape(dy, argmax, op, "dy", "argmax");
+  CMT_CHECK(dy.rank() == 5 && dy.dim(0) == x_shape[0] && dy.dim(4) == x_shape[4],
+            op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
+  const PoolDesc d = make_desc(x_shape, dy.shape());  // the scatter needs only the shapes
+  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
+  CMT_DISPATCH(ctx, op,
+               cuda::maxpool_backward(d, dy.data<float>(), argmax.data<std::int32_t>(), dx.data<float>(), ctx.compute_stream()),
+               cpu::maxpool_backward(d, dy.data<float>(), argmax.data<std::int32_t>(), dx.data<float>()));
+  return dx;
+}
+
+Tensor avgpool_forward(Context& ctx, const Tensor& x, const PoolParams& p) {
+  const char* op = "avgpool_forward";
+  check_x(ctx, x, op);
+  const PoolDesc d = make_desc(x.shape(), p);
+  Tensor y = Tensor::empty(pool_output_shape(x.shape(), p), DType::f32, x.device());
+  CMT_DISPATCH(ctx, op, cuda::avgpool_forward(d, x.data<float>(), y.data<float>(), ctx.compute_stream()),
+               cpu::avgpool_forward(d, x.data<float>(), y.data<float>()));
+  return y;
+}
+
+Tensor avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape, const PoolParams& p) {
+  const char* op = "avgpool_backward";
+  check_x_shape(x_shape, op);
+  require_f32(ctx, dy, op, "dy");
+  CMT_CHECK(dy.shape() == pool_output_shape(x_shape, p),
+            op << ": dy " << dy.describe() << " is not the pooled shape of x " << x_shape.str());
+  const PoolDesc d = make_desc(x_shape, p);
+  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
+  CMT_DISPATCH(ctx, op, cuda::avgpool_backward(d, dy.data<float>(), dx.data<float>(), ctx.compute_stream()),
+               cpu::avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  return dx;
+}
+
+Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
+  const char* op = "global_avgpool_forward";
+  check_x(ctx, x, op);
+  const std::int64_t n = x.dim(0), c = x.dim(4), sp = x.numel() / (n * c);
+  Tensor y = Tensor::empty(Shape{n, c}, DType::f32, x.device());
+  const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
+  CMT_DISPATCH(ctx, op,
+               cuda::global_avgpool_forward(x.data<float>(), y.data<float>(), n, sp, c,
+                                            ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)),
+                                            ctx.compute_stream()),
+               cpu::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>()));
+  return y;
+}
+
+Tensor global_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape) {
+  const char* op = "global_avgpool_backward";
+  check_x_shape(x_shape, op);
+  require_f32(ctx, dy, op, "dy");
+  CMT_CHECK(dy.rank() == 2 && dy.dim(0) == x_shape[0] && dy.dim(1) == x_shape[4],
+            op << ": dy must be (N,C) = (" << x_shape[0] << ", " << x_shape[4] << "), got " << dy.describe());
+  const std::int64_t n = x_shape[0], c = x_shape[4], sp = x_shape.numel() / (n * c);
+  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
+  const PoolDesc d = make_desc(x_shape, Shape{n, 1, 1, 1, c});
+  CMT_DISPATCH(ctx, op, cuda::global_avgpool_backward(dy.data<float>(), dx.data<float>(), n, sp, c, ctx.compute_stream()),
+               cpu::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  return dx;
+}
+
+Tensor adaptive_avgpool_forward(Context& ctx, const Tensor& x, std::array<int, 3> out_dhw) {
+  const char* op = "adaptive_avgpool_forward";
+  check_x(ctx, x, op);
+  for (int o : out_dhw) CMT_CHECK(o >= 1, op << ": output sizes must be positive, got " << o);
+  const Shape ys{x.dim(0), out_dhw[0], out_dhw[1], out_dhw[2], x.dim(4)};
+  const PoolDesc d = make_desc(x.shape(), ys);
+  Tensor y = Tensor::empty(ys, DType::f32, x.device());
+  CMT_DISPATCH(ctx, op, cuda::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>(), ctx.compute_stream()),
+               cpu::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>()));
+  return y;
+}
+
+Tensor adaptive_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape) {
+  const char* op = "adaptive_avgpool_backward";
+  check_x_shape(x_shape, op);
+  require_f32(ctx, dy, op, "dy");
+  CMT_CHECK(dy.rank() == 5 && dy.dim(0) == x_shape[0] && dy.dim(4) == x_shape[4],
+            op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
+  const PoolDesc d = make_desc(x_shape, dy.shape());
+  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
+  CMT_DISPATCH(ctx, op, cuda::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>(), ctx.compute_stream()),
+               cpu::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  return dx;
+}
+
+}  // namespace cmt::ops

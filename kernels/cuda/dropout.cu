@@ -1,0 +1,62 @@
+// CUDA dropout and stochastic depth: one Philox block gives the draws of four consecutive elements.
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/reduce.cuh"
+
+namespace cmt::cuda {
+
+namespace {
+
+__global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ y, std::uint8_t* __restrict__ mask,
+                               std::int64_t n, float p, float scale, rng::Stream rs) {
+  const std::int64_t blocks = (n + 3) / 4;
+  for (std::int64_t b = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; b < blocks;
+       b += std::int64_t{gridDim.x} * blockDim.x) {
+    const rng::Words4 w = rs.draw(static_cast<std::uint32_t>(b));
+#pragma unroll
+    for (int l = 0; l < 4; ++l) {
+      const std::int64_t i = b * 4 + l;
+      if (i < n) {
+        const bool keep = rng::uniform01(w.w[l]) >= p;
+        mask[i] = keep ? 1 : 0;
+        y[i] = keep ? x[i] * scale : 0.f;
+      }
+    }
+  }
+}
+
+__global__ void masked_scale_kernel(const float* __restrict__ x, const std::uint8_t* __restrict__ mask,
+                                    float* __restrict__ y, std::int64_t n, std::int64_t per_mask, float scale) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] = mask[i / per_mask] ? x[i] * scale : 0.f;
+}
+
+__global__ void keep_kernel(std::uint8_t* keep, std::int64_t samples, float p, rng::Stream rs) {
+  const std::int64_t s = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (s < samples) keep[s] = rng::uniform01(rs.word(static_cast<std::uint64_t>(s))) >= p;
+}
+
+}  // namespace
+
+void dropout_forward(const float* x, float* y, std::uint8_t* mask, std::int64_t n, float p, float scale,
+                     rng::Stream rs, cudaStream_t stream) {
+  if (n == 0) return;
+  dropout_kernel<<<colred::grid_1d((n + 3) / 4), 256, 0, stream>>>(x, y, mask, n, p, scale, rs);
+  CUDA_CHECK_LAUNCH();
+}
+
+void masked_scale(const float* x, const std::uint8_t* mask, float* y, std::int64_t n, std::int64_t per_mask,
+                  float scale, cudaStream_t stream) {
+  if (n == 0) return;
+  masked_scale_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(x, mask, y, n, per_mask, scale);
+  CUDA_CHECK_LAUNCH();
+}
+
+void bernoulli_keep(std::uint8_t* keep, std::int64_t samples, float p, rng::Stream rs, cudaStream_t stream) {
+  if (samples == 0) return;
+  keep_kernel<<<static_cast<unsigned>((samples + 255) / 256), 256, 0, stream>>>(keep, samples, p, rs);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cmt::cuda

@@ -1,0 +1,22 @@
+// CUDA launchers of the elementwise and row ops; same contract as kernels/cpu/elementwise.h.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/stream.h"
+
+namespace cmt::cuda {
+
+template <typename T>  // float or std::uint16_t (bf16 bits)
+void add(const T* a, const T* b, T* y, std::int64_t n, cudaStream_t stream);
+void scale(const float* x, float alpha, float* y, std::int64_t n, cudaStream_t stream);
+void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c,
+                   cudaStream_t stream);
+std::size_t channel_scale_workspace_bytes(std::int64_t n, std::int64_t sp, std::int64_t c);
+void channel_scale_backward(const float* dy, const float* x, const float* s, float* dx, float* ds, std::int64_t n,
+                            std::int64_t sp, std::int64_t c, void* workspace, cudaStream_t stream);
+void l2_normalize_rows(const float* x, float* y, std::int64_t n, std::int64_t k, float eps, cudaStream_t stream);
+void l2_normalize_rows_backward(const float* dy, const float* x, float* dx, std::int64_t n, std::int64_t k, float eps,
+                                cudaStream_t stream);
+
+}  // namespace cmt::cuda

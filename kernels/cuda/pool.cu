@@ -1,0 +1,207 @@
+// CUDA pooling: one thread per output (forward) or input (average backward) element, channels fastest so
+// neighbouring threads read neighbouring addresses; the average backward passes gather in the CPU's order.
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/pool.h"
+#include "kernels/cuda/reduce.cuh"
+
+namespace cmt::cuda {
+
+namespace {
+
+// Splits a flat index over (n, a, b, e, c) of extents (., s0, s1, s2, c).
+struct Pos {
+  std::int64_t n, c;
+  int p[3];
+};
+__device__ __forceinline__ Pos split(std::int64_t i, const int* ext, std::int64_t c) {
+  Pos r;
+  r.c = i % c;
+  i /= c;
+  r.p[2] = static_cast<int>(i % ext[2]);
+  i /= ext[2];
+  r.p[1] = static_cast<int>(i % ext[1]);
+  i /= ext[1];
+  r.p[0] = static_cast<int>(i % ext[0]);
+  r.n = i / ext[0];
+  return r;
+}
+
+__device__ __forceinline__ std::int64_t out_at(const PoolDesc& d, std::int64_t n, int a, int b, int e, std::int64_t c) {
+  return (((n * d.out[0] + a) * d.out[1] + b) * d.out[2] + e) * d.c + c;
+}
+
+template <bool Max>
+__global__ void window_forward_kernel(PoolDesc d, const float* __restrict__ x, float* __restrict__ y,
+                                      std::int32_t* __restrict__ argmax) {
+  const std::int64_t total = d.n * d.out_volume() * d.c;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const Pos o = split(i, d.out, d.c);
+    int lo[3], hi[3];
+    for (int a = 0; a < 3; ++a) {
+      const int start = o.p[a] * d.s[a] - d.p[a];
+      lo[a] = max(start, 0);
+      hi[a] = min(start + d.k[a], d.in[a]);
+    }
+    const float* xn = x + o.n * d.in_volume() * d.c + o.c;
+    float acc = Max ? -INFINITY : 0.f;
+    std::int32_t arg = (lo[0] * d.in[1] + lo[1]) * d.in[2] + lo[2];
+    for (int a = lo[0]; a < hi[0]; ++a)
+      for (int b = lo[1]; b < hi[1]; ++b)
+        for (int e = lo[2]; e < hi[2]; ++e) {
+          const std::int32_t idx = (a * d.in[1] + b) * d.in[2] + e;
+          const float v = xn[static_cast<std::int64_t>(idx) * d.c];
+          if constexpr (Max) {
+            if (v > acc || isnan(v)) {
+              acc = v;
+              arg = idx;
+            }
+          } else {
+            acc += v;
+          }
+        }
+    if constexpr (Max) {
+      y[i] = acc;
+      argmax[i] = arg;
+    } else {
+      y[i] = acc * (1.0f / static_cast<float>(d.k[0] * d.k[1] * d.k[2]));
+    }
+  }
+}
+
+__global__ void zero_kernel(float* p, std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
+    p[i] = 0.f;
+}
+
+// Scatter: overlapping windows can pick the same input, hence the atomics.
+__global__ void max_backward_kernel(PoolDesc d, const float* __restrict__ dy, const std::int32_t* __restrict__ argmax,
+                                    float* __restrict__ dx) {
+  const std::int64_t total = d.n * d.out_volume() * d.c;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const std::int64_t c = i % d.c, n = i / (d.out_volume() * d.c);
+    atomicAdd(dx + (n * d.in_volume() + argmax[i]) * d.c + c, dy[i]);
+  }
+}
+
+__global__ void avg_backward_kernel(PoolDesc d, const float* __restrict__ dy, float* __restrict__ dx) {
+  const std::int64_t total = d.n * d.in_volume() * d.c;
+  const float inv = 1.0f / static_cast<float>(d.k[0] * d.k[1] * d.k[2]);
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const Pos q = split(i, d.in, d.c);
+    int lo[3], hi[3];
+    for (int a = 0; a < 3; ++a) pool_out_range(q.p[a], d.k[a], d.s[a], d.p[a], d.out[a], lo[a], hi[a]);
+    float acc = 0.f;
+    for (int a = lo[0]; a < hi[0]; ++a)
+      for (int b = lo[1]; b < hi[1]; ++b)
+        for (int e = lo[2]; e < hi[2]; ++e) acc += dy[out_at(d, q.n, a, b, e, q.c)];
+    dx[i] = acc * inv;
+  }
+}
+
+__global__ void adaptive_forward_kernel(PoolDesc d, const float* __restrict__ x, float* __restrict__ y) {
+  const std::int64_t total = d.n * d.out_volume() * d.c;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const Pos o = split(i, d.out, d.c);
+    int lo[3], hi[3];
+    for (int a = 0; a < 3; ++a) {
+      lo[a] = adaptive_start(o.p[a], d.in[a], d.out[a]);
+      hi[a] = adaptive_end(o.p[a], d.in[a], d.out[a]);
+    }
+    const float* xn = x + o.n * d.in_volume() * d.c + o.c;
+    float acc = 0.f;
+    for (int a = lo[0]; a < hi[0]; ++a)
+      for (int b = lo[1]; b < hi[1]; ++b)
+        for (int e = lo[2]; e < hi[2]; ++e) acc += xn[((static_cast<std::int64_t>(a) * d.in[1] + b) * d.in[2] + e) * d.c];
+    y[i] = acc * (1.0f / static_cast<float>((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2])));
+  }
+}
+
+__global__ void adaptive_backward_kernel(PoolDesc d, const float* __restrict__ dy, float* __restrict__ dx) {
+  const std::int64_t total = d.n * d.in_volume() * d.c;
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
+    const Pos q = split(i, d.in, d.c);
+    float acc = 0.f;
+    for (int a = 0; a < d.out[0]; ++a) {
+      const int la = adaptive_start(a, d.in[0], d.out[0]), ha = adaptive_end(a, d.in[0], d.out[0]);
+      if (q.p[0] < la || q.p[0] >= ha) continue;
+      for (int b = 0; b < d.out[1]; ++b) {
+        const int lb = adaptive_start(b, d.in[1], d.out[1]), hb = adaptive_end(b, d.in[1], d.out[1]);
+        if (q.p[1] < lb || q.p[1] >= hb) continue;
+        for (int e = 0; e < d.out[2]; ++e) {
+          const int le = adaptive_start(e, d.in[2], d.out[2]), he = adaptive_end(e, d.in[2], d.out[2]);
+          if (q.p[2] < le || q.p[2] >= he) continue;
+          acc += dy[out_at(d, q.n, a, b, e, q.c)] * (1.0f / static_cast<float>((ha - la) * (hb - lb) * (he - le)));
+        }
+      }
+    }
+    dx[i] = acc;
+  }
+}
+
+struct StoreMeanNC {
+  float* y;
+  std::int64_t c, sp;
+  __device__ void operator()(std::int64_t g, std::int64_t col, double s, double) const {
+    y[g * c + col] = static_cast<float>(s / static_cast<double>(sp));
+  }
+};
+
+__global__ void global_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx, std::int64_t n,
+                                       std::int64_t sp, std::int64_t c) {
+  const std::int64_t total = n * sp * c;
+  const float inv = 1.0f / static_cast<float>(sp);
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x)
+    dx[i] = dy[(i / (sp * c)) * c + i % c] * inv;
+}
+
+}  // namespace
+
+void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* argmax, cudaStream_t stream) {
+  window_forward_kernel<true><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, argmax);
+  CUDA_CHECK_LAUNCH();
+}
+
+void maxpool_backward(const PoolDesc& d, const float* dy, const std::int32_t* argmax, float* dx, cudaStream_t stream) {
+  zero_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(dx, d.n * d.in_volume() * d.c);
+  CUDA_CHECK_LAUNCH();
+  max_backward_kernel<<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, dy, argmax, dx);
+  CUDA_CHECK_LAUNCH();
+}
+
+void avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream) {
+  window_forward_kernel<false><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, nullptr);
+  CUDA_CHECK_LAUNCH();
+}
+
+void avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream) {
+  avg_backward_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+  CUDA_CHECK_LAUNCH();
+}
+
+void adaptive_avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream) {
+  adaptive_forward_kernel<<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y);
+  CUDA_CHECK_LAUNCH();
+}
+
+void adaptive_avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream) {
+  adaptive_backward_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+  CUDA_CHECK_LAUNCH();
+}
+
+std::size_t global_avgpool_workspace_bytes(std::int64_t n, std::int64_t sp, std::int64_t c) {
+  return colred::workspace_bytes(n, sp, c);
+}
+
+void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64_t sp, std::int64_t c, void* workspace,
+                            cudaStream_t stream) {
+  colred::run(n, sp, c, colred::LoadRows{x, c}, StoreMeanNC{y, c, sp}, workspace, stream);
+}
+
+void global_avgpool_backward(const float* dy, float* dx, std::int64_t n, std::int64_t sp, std::int64_t c,
+                             cudaStream_t stream) {
+  global_backward_kernel<<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(dy, dx, n, sp, c);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cmt::cuda

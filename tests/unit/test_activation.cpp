@@ -1,0 +1,52 @@
+// Activations on the CPU backend: values, backward formulas against finite differences, validation.
+#include <cmath>
+
+#include "engine/ops/activation.h"
+#include "engine/ops/basic.h"
+#include "engine/ops/elementwise.h"
+#include "support/testing.h"
+
+using namespace cmt;
+
+TEST_CASE("relu/silu/sigmoid values and their backward passes match finite differences") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 14);
+  Tensor x = test::random_normal(Shape{3, 77}, gen, 3.f), dy = test::random_normal(Shape{3, 77}, gen);
+  const auto xv = x.to_vector<float>();
+  Tensor r = ops::relu(ctx, x), s = ops::silu(ctx, x), g = ops::sigmoid(ctx, x);
+  Tensor dr = ops::relu_backward(ctx, dy, r), ds = ops::silu_backward(ctx, dy, x), dg = ops::sigmoid_backward(ctx, dy, g);
+  const double h = 1e-3;
+  const auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  for (std::size_t i = 0; i < xv.size(); ++i) {
+    const double v = xv[i], d = dy.data<float>()[i];
+    CHECK(r.data<float>()[i] == (v > 0 ? static_cast<float>(v) : 0.f));
+    CHECK(s.data<float>()[i] == doctest::Approx(v * sig(v)).epsilon(1e-6).scale(1.0));
+    CHECK(g.data<float>()[i] == doctest::Approx(sig(v)).epsilon(1e-6));
+    CHECK(dr.data<float>()[i] == (v > 0 ? static_cast<float>(d) : 0.f));
+    const double fs = ((v + h) * sig(v + h) - (v - h) * sig(v - h)) / (2 * h);
+    CHECK(ds.data<float>()[i] == doctest::Approx(d * fs).epsilon(1e-4).scale(1.0));
+    CHECK(dg.data<float>()[i] == doctest::Approx(d * (sig(v + h) - sig(v - h)) / (2 * h)).epsilon(1e-4).scale(1.0));
+  }
+  CHECK_THROWS_WITH_AS(ops::relu_backward(ctx, dy, Tensor::empty(Shape{3, 76}, DType::f32)),
+                       doctest::Contains("shape mismatch"), Error);
+  CHECK_THROWS_WITH_AS(ops::relu(ctx, Tensor::empty(Shape{3}, DType::i32)), doctest::Contains("must be f32"), Error);
+}
+
+TEST_CASE("bf16 activations and add compute in float and round once") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 22);
+  Tensor x32 = test::random_normal(Shape{2, 3, 4, 5, 6}, gen, 3.f), d32 = test::random_normal(Shape{2, 3, 4, 5, 6}, gen);
+  Tensor x = ops::cast(ctx, x32, DType::bf16), dy = ops::cast(ctx, d32, DType::bf16);
+  Tensor xw = ops::cast(ctx, x, DType::f32), dw = ops::cast(ctx, dy, DType::f32);  // the exact bf16 values
+  const auto same = [&](const Tensor& got, const Tensor& want_f32) {
+    CHECK(got.dtype() == DType::bf16);
+    CHECK_ALLCLOSE(got, ops::cast(ctx, want_f32, DType::bf16), 0.0, 0.0);
+  };
+  same(ops::relu(ctx, x), ops::relu(ctx, xw));
+  same(ops::silu(ctx, x), ops::silu(ctx, xw));
+  same(ops::sigmoid(ctx, x), ops::sigmoid(ctx, xw));
+  same(ops::silu_backward(ctx, dy, x), ops::silu_backward(ctx, dw, xw));
+  same(ops::relu_backward(ctx, dy, x), ops::relu_backward(ctx, dw, xw));
+  same(ops::add(ctx, x, dy), ops::add(ctx, xw, dw));
+  CHECK_THROWS_WITH_AS(ops::relu_backward(ctx, dy, xw), doctest::Contains("dtype mismatch"), Error);
+}

@@ -1,0 +1,88 @@
+// Batch normalisation on the CPU backend: normalised statistics, running stats, finite differences, errors.
+#include <cmath>
+
+#include "engine/ops/batchnorm.h"
+#include "support/testing.h"
+
+using namespace cmt;
+
+namespace {
+Tensor filled(std::int64_t c, float v) {
+  return Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(c), v), Shape{c});
+}
+}  // namespace
+
+TEST_CASE("batchnorm train normalises each channel and updates the running stats like torch") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 10);
+  const Shape s{3, 2, 5, 4, 6};
+  Tensor x = test::random_normal(s, gen, 3.f);
+  Tensor rm = filled(6, 0.5f), rv = filled(6, 2.f);
+  ops::BatchNormSaved saved;
+  Tensor y = ops::batchnorm_forward_train(ctx, x, filled(6, 1.f), filled(6, 0.f), rm, rv, 0.1f, 1e-5f, saved);
+  const auto xv = x.to_vector<float>(), yv = y.to_vector<float>();
+  const std::int64_t m = x.numel() / 6;
+  for (std::int64_t c = 0; c < 6; ++c) {
+    double mean = 0, var = 0, ym = 0, yq = 0;
+    for (std::int64_t r = 0; r < m; ++r) mean += xv[r * 6 + c];
+    mean /= m;
+    for (std::int64_t r = 0; r < m; ++r) {
+      var += (xv[r * 6 + c] - mean) * (xv[r * 6 + c] - mean);
+      ym += yv[r * 6 + c];
+      yq += yv[r * 6 + c] * yv[r * 6 + c];
+    }
+    CHECK(ym / m == doctest::Approx(0.0).scale(1.0).epsilon(1e-5));
+    CHECK(yq / m == doctest::Approx(var / m / (var / m + 1e-5)).epsilon(1e-4));
+    CHECK(rm.data<float>()[c] == doctest::Approx(0.9 * 0.5 + 0.1 * mean).epsilon(1e-6));
+    CHECK(rv.data<float>()[c] == doctest::Approx(0.9 * 2.0 + 0.1 * var / (m - 1)).epsilon(1e-6));
+    CHECK(saved.invstd.data<float>()[c] == doctest::Approx(1.0 / std::sqrt(var / m + 1e-5)).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("batchnorm backward matches finite differences of the forward") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 11);
+  const Shape s{2, 1, 3, 2, 3};
+  Tensor x = test::random_normal(s, gen), dy = test::random_normal(s, gen);
+  Tensor gamma = test::random_normal(Shape{3}, gen), beta = test::random_normal(Shape{3}, gen);
+  const auto loss = [&](const Tensor& xx, const Tensor& g, const Tensor& b) {
+    Tensor rm = filled(3, 0.f), rv = filled(3, 1.f);
+    ops::BatchNormSaved sv;
+    const auto y = ops::batchnorm_forward_train(ctx, xx, g, b, rm, rv, 0.1f, 1e-5f, sv).to_vector<float>();
+    double l = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) l += static_cast<double>(y[i]) * dy.data<float>()[i];
+    return l;
+  };
+  Tensor rm = filled(3, 0.f), rv = filled(3, 1.f);
+  ops::BatchNormSaved saved;
+  ops::batchnorm_forward_train(ctx, x, gamma, beta, rm, rv, 0.1f, 1e-5f, saved);
+  auto grads = ops::batchnorm_backward(ctx, dy, x, gamma, saved);
+  const float h = 1e-2f;
+  for (auto [t, g] : {std::pair<Tensor*, Tensor*>{&x, &grads.dx}, {&gamma, &grads.dgamma}, {&beta, &grads.dbeta}}) {
+    for (std::int64_t i = 0; i < t->numel(); ++i) {
+      float& v = t->data<float>()[i];
+      const float old = v;
+      v = old + h;
+      const double up = loss(x, gamma, beta);
+      v = old - h;
+      const double down = loss(x, gamma, beta);
+      v = old;
+      CHECK(g->data<float>()[i] == doctest::Approx((up - down) / (2 * h)).epsilon(2e-2).scale(1.0));
+    }
+  }
+}
+
+TEST_CASE("batchnorm validates its arguments with clear errors") {
+  Context ctx(Device::cpu());
+  ops::BatchNormSaved saved;
+  Tensor one = Tensor::from_vector<float>({1.f, 2.f}, Shape{1, 1, 1, 1, 2});
+  Tensor rm = filled(2, 0.f), rv = filled(2, 1.f);
+  CHECK_THROWS_WITH_AS(ops::batchnorm_forward_train(ctx, one, filled(2, 1.f), filled(2, 0.f), rm, rv, 0.1f, 1e-5f, saved),
+                       doctest::Contains("more than 1 value per channel"), Error);
+  Tensor x = Tensor::empty(Shape{2, 1, 2, 2, 2}, DType::f32);
+  CHECK_THROWS_WITH_AS(ops::batchnorm_forward_eval(ctx, x, filled(3, 1.f), filled(2, 0.f), rm, rv, 1e-5f),
+                       doctest::Contains("'gamma' must be f32[2]"), Error);
+  CHECK_THROWS_WITH_AS(ops::batchnorm_forward_eval(ctx, Tensor::empty(Shape{2, 2}, DType::f32), filled(2, 1.f),
+                                                   filled(2, 0.f), rm, rv, 1e-5f),
+                       doctest::Contains("rank 5"), Error);
+}
