@@ -1,4 +1,4 @@
-// Batch normalisation: validation and dispatch to kernels/cpu or kernels/cuda.
+// Batch normalisation: validation and dispatch to kernels/cpu or kernels/cuda (f32 or bf16 data, f32 parameters).
 #include "engine/ops/batchnorm.h"
 
 #include "engine/ops/validate.h"
@@ -13,12 +13,65 @@ using namespace detail;
 
 namespace {
 
-// x must be a non-empty (N,D,H,W,C) f32 tensor; returns C.
+// x must be a non-empty (N,D,H,W,C) f32 or bf16 tensor; returns C.
 std::int64_t check_x(const Context& ctx, const Tensor& x, const char* op) {
-  require_f32(ctx, x, op, "x");
+  require_f32_or_bf16(ctx, x, op, "x");
   require_rank(x, 5, op, "x");
   CMT_CHECK(x.numel() > 0, op << ": 'x' is empty " << x.describe());
   return x.dim(4);
+}
+
+void check_params(const Context& ctx, std::int64_t c, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
+                  const Tensor& rv, const char* op) {
+  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&gamma, "gamma"}, {&beta, "beta"}, {&rm, "running_mean"},
+                         {&rv, "running_var"}})
+    require_vector(ctx, *t, c, op, name);
+}
+
+template <typename T>
+void train_as(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& rm, Tensor& rv,
+              float momentum, float eps, BatchNormSaved& saved, Tensor& y, const char* op) {
+  const std::int64_t c = x.dim(4), m = x.numel() / c;
+  float *mean = saved.mean.data<float>(), *invstd = saved.invstd.data<float>();
+  CMT_DISPATCH(ctx, op,
+               {
+                 void* ws = ctx.workspace(cuda::batchnorm_workspace_bytes(m, c));
+                 cuda::batchnorm_train_stats(elems<T>(x), m, c, momentum, eps, rm.data<float>(), rv.data<float>(), mean,
+                                             invstd, ws, ctx.compute_stream());
+                 cuda::batchnorm_apply(elems<T>(x), m, c, mean, invstd, gamma.data<float>(), beta.data<float>(),
+                                       elems<T>(y), ctx.compute_stream());
+               },
+               {
+                 cpu::batchnorm_train_stats(elems<T>(x), m, c, momentum, eps, rm.data<float>(), rv.data<float>(), mean,
+                                            invstd);
+                 cpu::batchnorm_apply(elems<T>(x), m, c, mean, invstd, gamma.data<float>(), beta.data<float>(),
+                                      elems<T>(y));
+               });
+}
+
+template <typename T>
+void eval_as(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
+             const Tensor& rv, float eps, Tensor& y, const char* op) {
+  const std::int64_t c = x.dim(4), m = x.numel() / c;
+  CMT_DISPATCH(ctx, op,
+               cuda::batchnorm_eval(elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps, gamma.data<float>(),
+                                    beta.data<float>(), elems<T>(y), ctx.compute_stream()),
+               cpu::batchnorm_eval(elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps, gamma.data<float>(),
+                                   beta.data<float>(), elems<T>(y)));
+}
+
+template <typename T>
+void backward_as(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& gamma, const BatchNormSaved& saved,
+                 BatchNormGrads& g, const char* op) {
+  const std::int64_t c = x.dim(4), m = x.numel() / c;
+  CMT_DISPATCH(ctx, op,
+               cuda::batchnorm_backward(elems<T>(dy), elems<T>(x), m, c, saved.mean.data<float>(),
+                                        saved.invstd.data<float>(), gamma.data<float>(), elems<T>(g.dx),
+                                        g.dgamma.data<float>(), g.dbeta.data<float>(),
+                                        ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.compute_stream()),
+               cpu::batchnorm_backward(elems<T>(dy), elems<T>(x), m, c, saved.mean.data<float>(),
+                                       saved.invstd.data<float>(), gamma.data<float>(), elems<T>(g.dx),
+                                       g.dgamma.data<float>(), g.dbeta.data<float>()));
 }
 
 }  // namespace
@@ -28,32 +81,16 @@ Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamm
                                BatchNormSaved& saved) {
   const char* op = "batchnorm_forward_train";
   const std::int64_t c = check_x(ctx, x, op);
-  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&gamma, "gamma"}, {&beta, "beta"},
-                         {&running_mean, "running_mean"}, {&running_var, "running_var"}})
-    require_vector(ctx, *t, c, op, name);
-  const std::int64_t m = x.numel() / c;
-  CMT_CHECK(m > 1, op << ": expected more than 1 value per channel when training, got input " << x.describe()
-                      << " (N*D*H*W = 1; torch refuses this too)");
+  check_params(ctx, c, gamma, beta, running_mean, running_var, op);
+  CMT_CHECK(x.numel() / c > 1, op << ": expected more than 1 value per channel when training, got input "
+                                  << x.describe() << " (N*D*H*W = 1; torch refuses this too)");
   CMT_CHECK(eps > 0 && momentum >= 0 && momentum <= 1, op << ": bad eps " << eps << " or momentum " << momentum);
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   saved.mean = Tensor::empty(Shape{c}, DType::f32, x.device());
   saved.invstd = Tensor::empty(Shape{c}, DType::f32, x.device());
-  CMT_DISPATCH(ctx, op,
-               {
-                 void* ws = ctx.workspace(cuda::batchnorm_workspace_bytes(m, c));
-                 cuda::batchnorm_train_stats(x.data<float>(), m, c, momentum, eps, running_mean.data<float>(),
-                                             running_var.data<float>(), saved.mean.data<float>(),
-                                             saved.invstd.data<float>(), ws, ctx.compute_stream());
-                 cuda::batchnorm_apply(x.data<float>(), m, c, saved.mean.data<float>(), saved.invstd.data<float>(),
-                                       gamma.data<float>(), beta.data<float>(), y.data<float>(), ctx.compute_stream());
-               },
-               {
-                 cpu::batchnorm_train_stats(x.data<float>(), m, c, momentum, eps, running_mean.data<float>(),
-                                            running_var.data<float>(), saved.mean.data<float>(),
-                                            saved.invstd.data<float>());
-                 cpu::batchnorm_apply(x.data<float>(), m, c, saved.mean.data<float>(), saved.invstd.data<float>(),
-                                      gamma.data<float>(), beta.data<float>(), y.data<float>());
-               });
+  if (x.dtype() == DType::bf16)
+    train_as<std::uint16_t>(ctx, x, gamma, beta, running_mean, running_var, momentum, eps, saved, y, op);
+  else train_as<float>(ctx, x, gamma, beta, running_mean, running_var, momentum, eps, saved, y, op);
   return y;
 }
 
@@ -61,17 +98,11 @@ Tensor batchnorm_forward_eval(Context& ctx, const Tensor& x, const Tensor& gamma
                               const Tensor& running_mean, const Tensor& running_var, float eps) {
   const char* op = "batchnorm_forward_eval";
   const std::int64_t c = check_x(ctx, x, op);
-  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&gamma, "gamma"}, {&beta, "beta"},
-                         {&running_mean, "running_mean"}, {&running_var, "running_var"}})
-    require_vector(ctx, *t, c, op, name);
+  check_params(ctx, c, gamma, beta, running_mean, running_var, op);
   CMT_CHECK(eps > 0, op << ": eps must be positive, got " << eps);
-  const std::int64_t m = x.numel() / c;
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::batchnorm_eval(x.data<float>(), m, c, running_mean.data<float>(), running_var.data<float>(), eps,
-                                    gamma.data<float>(), beta.data<float>(), y.data<float>(), ctx.compute_stream()),
-               cpu::batchnorm_eval(x.data<float>(), m, c, running_mean.data<float>(), running_var.data<float>(), eps,
-                                   gamma.data<float>(), beta.data<float>(), y.data<float>()));
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.dtype() == DType::bf16) eval_as<std::uint16_t>(ctx, x, gamma, beta, running_mean, running_var, eps, y, op);
+  else eval_as<float>(ctx, x, gamma, beta, running_mean, running_var, eps, y, op);
   return y;
 }
 
@@ -79,22 +110,16 @@ BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& 
                                   const BatchNormSaved& saved) {
   const char* op = "batchnorm_backward";
   const std::int64_t c = check_x(ctx, x, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
+  require_same_dtype(dy, x, op, "dy", "x");
   require_same_shape(dy, x, op, "dy", "x");
   require_vector(ctx, gamma, c, op, "gamma");
   require_vector(ctx, saved.mean, c, op, "saved.mean");
   require_vector(ctx, saved.invstd, c, op, "saved.invstd");
-  const std::int64_t m = x.numel() / c;
-  BatchNormGrads g{Tensor::empty(x.shape(), DType::f32, x.device()), Tensor::empty(Shape{c}, DType::f32, x.device()),
+  BatchNormGrads g{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(Shape{c}, DType::f32, x.device()),
                    Tensor::empty(Shape{c}, DType::f32, x.device())};
-  CMT_DISPATCH(ctx, op,
-               cuda::batchnorm_backward(dy.data<float>(), x.data<float>(), m, c, saved.mean.data<float>(),
-                                        saved.invstd.data<float>(), gamma.data<float>(), g.dx.data<float>(),
-                                        g.dgamma.data<float>(), g.dbeta.data<float>(),
-                                        ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.compute_stream()),
-               cpu::batchnorm_backward(dy.data<float>(), x.data<float>(), m, c, saved.mean.data<float>(),
-                                       saved.invstd.data<float>(), gamma.data<float>(), g.dx.data<float>(),
-                                       g.dgamma.data<float>(), g.dbeta.data<float>()));
+  if (x.dtype() == DType::bf16) backward_as<std::uint16_t>(ctx, dy, x, gamma, saved, g, op);
+  else backward_as<float>(ctx, dy, x, gamma, saved, g, op);
   return g;
 }
 

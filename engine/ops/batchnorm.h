@@ -9,7 +9,8 @@ struct BatchNormSaved {
   Tensor mean, invstd;  // batch statistics kept for backward, [C]
 };
 
-// x (N,D,H,W,C) f32; gamma/beta/running stats [C]. Normalises with the biased batch variance and updates
+// x (N,D,H,W,C) f32 or bf16 (y and dx in the same dtype; math in float); gamma/beta/running stats f32 [C].
+// Normalises with the biased batch variance and updates
 // running_mean/running_var in place: r = (1 - momentum) * r + momentum * batch (var unbiased, like torch).
 // Refuses N*D*H*W == 1, as torch does.
 Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -1,20 +1,23 @@
-// CPU reference of batch normalisation: per-channel sums accumulated in double over the M rows.
+// CPU reference of batch normalisation: per-channel sums accumulated in double over the M rows (f32 or bf16 data).
 #include "kernels/cpu/batchnorm.h"
 
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/elem.h"
+
 namespace cmt::cpu {
 
-void batchnorm_train_stats(const float* x, std::int64_t m, std::int64_t c, float momentum, float eps,
+template <typename T>
+void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
                            float* running_mean, float* running_var, float* mean, float* invstd) {
   std::vector<double> s(static_cast<std::size_t>(c), 0.0), q(static_cast<std::size_t>(c), 0.0);
   for (std::int64_t r = 0; r < m; ++r)
-    for (std::int64_t j = 0; j < c; ++j) s[j] += x[r * c + j];
+    for (std::int64_t j = 0; j < c; ++j) s[j] += elem::load(x[r * c + j]);
   for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
   for (std::int64_t r = 0; r < m; ++r)
     for (std::int64_t j = 0; j < c; ++j) {
-      const double d = x[r * c + j] - s[j];
+      const double d = elem::load(x[r * c + j]) - s[j];
       q[j] += d * d;
     }
   for (std::int64_t j = 0; j < c; ++j) {
@@ -27,28 +30,32 @@ void batchnorm_train_stats(const float* x, std::int64_t m, std::int64_t c, float
   }
 }
 
-void batchnorm_apply(const float* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
-                     const float* gamma, const float* beta, float* y) {
+template <typename T>
+void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+                     const float* gamma, const float* beta, T* y) {
 #pragma omp parallel for schedule(static) if (m * c > (1 << 16))
   for (std::int64_t r = 0; r < m; ++r)
-    for (std::int64_t j = 0; j < c; ++j) y[r * c + j] = (x[r * c + j] - mean[j]) * invstd[j] * gamma[j] + beta[j];
+    for (std::int64_t j = 0; j < c; ++j)
+      elem::store(y[r * c + j], (elem::load(x[r * c + j]) - mean[j]) * invstd[j] * gamma[j] + beta[j]);
 }
 
-void batchnorm_eval(const float* x, std::int64_t m, std::int64_t c, const float* running_mean,
-                    const float* running_var, float eps, const float* gamma, const float* beta, float* y) {
+template <typename T>
+void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
+                    const float* running_var, float eps, const float* gamma, const float* beta, T* y) {
   std::vector<float> invstd(static_cast<std::size_t>(c));
   for (std::int64_t j = 0; j < c; ++j) invstd[j] = 1.0f / std::sqrt(running_var[j] + eps);
   batchnorm_apply(x, m, c, running_mean, invstd.data(), gamma, beta, y);
 }
 
-void batchnorm_backward(const float* dy, const float* x, std::int64_t m, std::int64_t c, const float* mean,
-                        const float* invstd, const float* gamma, float* dx, float* dgamma, float* dbeta) {
+template <typename T>
+void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+                        const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta) {
   std::vector<double> sb(static_cast<std::size_t>(c), 0.0), sg(static_cast<std::size_t>(c), 0.0);
   for (std::int64_t r = 0; r < m; ++r)
     for (std::int64_t j = 0; j < c; ++j) {
-      const double g = dy[r * c + j];
+      const double g = elem::load(dy[r * c + j]);
       sb[j] += g;
-      sg[j] += g * ((x[r * c + j] - mean[j]) * invstd[j]);
+      sg[j] += g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j]);
     }
   for (std::int64_t j = 0; j < c; ++j) {
     dbeta[j] = static_cast<float>(sb[j]);
@@ -58,9 +65,23 @@ void batchnorm_backward(const float* dy, const float* x, std::int64_t m, std::in
 #pragma omp parallel for schedule(static) if (m * c > (1 << 16))
   for (std::int64_t r = 0; r < m; ++r)
     for (std::int64_t j = 0; j < c; ++j) {
-      const float xhat = (x[r * c + j] - mean[j]) * invstd[j];
-      dx[r * c + j] = gamma[j] * invstd[j] * (dy[r * c + j] - (dbeta[j] + xhat * dgamma[j]) * inv_m);
+      const float xhat = (elem::load(x[r * c + j]) - mean[j]) * invstd[j];
+      const float g = elem::load(dy[r * c + j]);
+      elem::store(dx[r * c + j], gamma[j] * invstd[j] * (g - (dbeta[j] + xhat * dgamma[j]) * inv_m));
     }
 }
+
+#define CMT_BN_INSTANTIATE(T)                                                                               \
+  template void batchnorm_train_stats<T>(const T*, std::int64_t, std::int64_t, float, float, float*, float*, float*, \
+                                         float*);                                                                     \
+  template void batchnorm_apply<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, const float*,   \
+                                   const float*, T*);                                                                 \
+  template void batchnorm_eval<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, float,           \
+                                  const float*, const float*, T*);                                                    \
+  template void batchnorm_backward<T>(const T*, const T*, std::int64_t, std::int64_t, const float*, const float*,    \
+                                      const float*, T*, float*, float*);
+CMT_BN_INSTANTIATE(float)
+CMT_BN_INSTANTIATE(std::uint16_t)
+#undef CMT_BN_INSTANTIATE
 
 }  // namespace cmt::cpu

@@ -1,6 +1,7 @@
 // CUDA batch normalisation: one-read Welford statistics, deterministic column reductions, then one apply pass.
 #include <cuda_runtime.h>
 
+#include "kernels/common/elem.h"
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -14,7 +15,8 @@ __host__ __device__ __forceinline__ std::int64_t lane_count(std::int64_t len, in
   return len > lane ? (len - lane + colred::kRows - 1) / colred::kRows : 0;
 }
 
-__global__ void welford_partial_kernel(const float* __restrict__ x, std::int64_t rows, std::int64_t c, int chunks,
+template <typename T>
+__global__ void welford_partial_kernel(const T* __restrict__ x, std::int64_t rows, std::int64_t c, int chunks,
                                        float2* __restrict__ partial) {
   __shared__ float2 sh[colred::kRows][colred::kCols];
   const std::int64_t col = blockIdx.x * std::int64_t{colred::kCols} + threadIdx.x;
@@ -24,7 +26,7 @@ __global__ void welford_partial_kernel(const float* __restrict__ x, std::int64_t
   if (col < c) {
     float n = 0.f;
     for (std::int64_t r = begin + threadIdx.y; r < end; r += colred::kRows) {
-      const float v = x[r * c + col];
+      const float v = elem::load(x[r * c + col]);
       n += 1.f;
       const float d = v - mean;
       mean += d / n;
@@ -74,15 +76,16 @@ __global__ void welford_finish_kernel(const float2* __restrict__ partial, std::i
   running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / static_cast<double>(rows - 1));
 }
 
+template <typename T>
 struct GradSums {
-  const float* dy;
-  const float* x;
+  const T* dy;
+  const T* x;
   const float* mean;
   const float* invstd;
   std::int64_t c;
   __device__ float2 operator()(std::int64_t r, std::int64_t col) const {
-    const float g = dy[r * c + col];
-    return make_float2(g, g * ((x[r * c + col] - mean[col]) * invstd[col]));
+    const float g = elem::load(dy[r * c + col]);
+    return make_float2(g, g * ((elem::load(x[r * c + col]) - mean[col]) * invstd[col]));
   }
 };
 
@@ -96,37 +99,40 @@ struct StoreGrads {
 };
 
 // Channel index of element i: the grid-stride loop keeps consecutive threads on consecutive channels.
-__global__ void apply_kernel(const float* __restrict__ x, std::int64_t total, std::int64_t c,
+template <typename T>
+__global__ void apply_kernel(const T* __restrict__ x, std::int64_t total, std::int64_t c,
                              const float* __restrict__ mean, const float* __restrict__ invstd,
-                             const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y) {
+                             const float* __restrict__ gamma, const float* __restrict__ beta, T* __restrict__ y) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
        i += std::int64_t{gridDim.x} * blockDim.x) {
     const std::int64_t j = i % c;
-    y[i] = (x[i] - mean[j]) * invstd[j] * gamma[j] + beta[j];
+    elem::store(y[i], (elem::load(x[i]) - mean[j]) * invstd[j] * gamma[j] + beta[j]);
   }
 }
 
-__global__ void eval_kernel(const float* __restrict__ x, std::int64_t total, std::int64_t c,
+template <typename T>
+__global__ void eval_kernel(const T* __restrict__ x, std::int64_t total, std::int64_t c,
                             const float* __restrict__ rmean, const float* __restrict__ rvar, float eps,
-                            const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y) {
+                            const float* __restrict__ gamma, const float* __restrict__ beta, T* __restrict__ y) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
        i += std::int64_t{gridDim.x} * blockDim.x) {
     const std::int64_t j = i % c;
     const float invstd = 1.0f / sqrtf(rvar[j] + eps);
-    y[i] = (x[i] - rmean[j]) * invstd * gamma[j] + beta[j];
+    elem::store(y[i], (elem::load(x[i]) - rmean[j]) * invstd * gamma[j] + beta[j]);
   }
 }
 
-__global__ void backward_kernel(const float* __restrict__ dy, const float* __restrict__ x, std::int64_t total,
+template <typename T>
+__global__ void backward_kernel(const T* __restrict__ dy, const T* __restrict__ x, std::int64_t total,
                                 std::int64_t c, float inv_m, const float* __restrict__ mean,
                                 const float* __restrict__ invstd, const float* __restrict__ gamma,
                                 const float* __restrict__ dgamma, const float* __restrict__ dbeta,
-                                float* __restrict__ dx) {
+                                T* __restrict__ dx) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
        i += std::int64_t{gridDim.x} * blockDim.x) {
     const std::int64_t j = i % c;
-    const float xhat = (x[i] - mean[j]) * invstd[j];
-    dx[i] = gamma[j] * invstd[j] * (dy[i] - (dbeta[j] + xhat * dgamma[j]) * inv_m);
+    const float xhat = (elem::load(x[i]) - mean[j]) * invstd[j];
+    elem::store(dx[i], gamma[j] * invstd[j] * (elem::load(dy[i]) - (dbeta[j] + xhat * dgamma[j]) * inv_m));
   }
 }
 
@@ -134,7 +140,8 @@ __global__ void backward_kernel(const float* __restrict__ dy, const float* __res
 
 std::size_t batchnorm_workspace_bytes(std::int64_t m, std::int64_t c) { return colred::workspace_bytes(1, m, c); }
 
-void batchnorm_train_stats(const float* x, std::int64_t m, std::int64_t c, float momentum, float eps,
+template <typename T>
+void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
                            float* running_mean, float* running_var, float* mean, float* invstd, void* workspace,
                            cudaStream_t stream) {
   const int chunks = colred::chunks_for(1, m, c);
@@ -147,26 +154,42 @@ void batchnorm_train_stats(const float* x, std::int64_t m, std::int64_t c, float
   CUDA_CHECK_LAUNCH();
 }
 
-void batchnorm_apply(const float* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
-                     const float* gamma, const float* beta, float* y, cudaStream_t stream) {
+template <typename T>
+void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+                     const float* gamma, const float* beta, T* y, cudaStream_t stream) {
   apply_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(x, m * c, c, mean, invstd, gamma, beta, y);
   CUDA_CHECK_LAUNCH();
 }
 
-void batchnorm_eval(const float* x, std::int64_t m, std::int64_t c, const float* running_mean,
-                    const float* running_var, float eps, const float* gamma, const float* beta, float* y,
+template <typename T>
+void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
+                    const float* running_var, float eps, const float* gamma, const float* beta, T* y,
                     cudaStream_t stream) {
   eval_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(x, m * c, c, running_mean, running_var, eps, gamma, beta, y);
   CUDA_CHECK_LAUNCH();
 }
 
-void batchnorm_backward(const float* dy, const float* x, std::int64_t m, std::int64_t c, const float* mean,
-                        const float* invstd, const float* gamma, float* dx, float* dgamma, float* dbeta,
+template <typename T>
+void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+                        const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta,
                         void* workspace, cudaStream_t stream) {
-  colred::run(1, m, c, GradSums{dy, x, mean, invstd, c}, StoreGrads{dbeta, dgamma}, workspace, stream);
+  colred::run(1, m, c, GradSums<T>{dy, x, mean, invstd, c}, StoreGrads{dbeta, dgamma}, workspace, stream);
   backward_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(dy, x, m * c, c, 1.0f / static_cast<float>(m), mean,
                                                                invstd, gamma, dgamma, dbeta, dx);
   CUDA_CHECK_LAUNCH();
 }
+
+#define CMT_BN_INSTANTIATE(T)                                                                                \
+  template void batchnorm_train_stats<T>(const T*, std::int64_t, std::int64_t, float, float, float*, float*, float*,  \
+                                         float*, void*, cudaStream_t);                                                 \
+  template void batchnorm_apply<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, const float*,    \
+                                   const float*, T*, cudaStream_t);                                                    \
+  template void batchnorm_eval<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, float,            \
+                                  const float*, const float*, T*, cudaStream_t);                                       \
+  template void batchnorm_backward<T>(const T*, const T*, std::int64_t, std::int64_t, const float*, const float*,     \
+                                      const float*, T*, float*, float*, void*, cudaStream_t);
+CMT_BN_INSTANTIATE(float)
+CMT_BN_INSTANTIATE(std::uint16_t)
+#undef CMT_BN_INSTANTIATE
 
 }  // namespace cmt::cuda

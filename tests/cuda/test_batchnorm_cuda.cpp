@@ -1,4 +1,5 @@
 // Batch normalisation on CUDA against the CPU backend: forward (train, eval), running stats, backward.
+#include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "support/testing.h"
 
@@ -63,4 +64,26 @@ TEST_CASE("batchnorm CUDA statistics stay accurate when the mean is far from zer
   CHECK_ALLCLOSE(sg.mean, sc.mean, 1e-5, 1e-6);
   CHECK_ALLCLOSE(sg.invstd, sc.invstd, 0.0, 1e-3);
   CHECK_ALLCLOSE(yg, yc, 2e-3, 1e-3);
+}
+
+TEST_CASE("batchnorm CUDA on bf16 data matches the CPU within one bf16 rounding") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 53);
+  const Shape s{8, 1, 28, 28, 96};
+  Tensor x = ops::cast(cpu, test::random_normal(s, gen, 2.f), DType::bf16);
+  Tensor dy = ops::cast(cpu, test::random_normal(s, gen), DType::bf16);
+  Tensor gamma = test::random_normal(Shape{96}, gen), beta = test::random_normal(Shape{96}, gen);
+  const auto G = [&](const Tensor& t) { return t.to(gpu.device()); };
+  Tensor rm = Tensor::from_vector(std::vector<float>(96, 0.f), Shape{96}), rv = Tensor::from_vector(std::vector<float>(96, 1.f), Shape{96});
+  Tensor rm_g = G(rm), rv_g = G(rv);
+  ops::BatchNormSaved sc, sg;
+  Tensor yc = ops::batchnorm_forward_train(cpu, x, gamma, beta, rm, rv, 0.1f, 1e-5f, sc);
+  Tensor yg = ops::batchnorm_forward_train(gpu, G(x), G(gamma), G(beta), rm_g, rv_g, 0.1f, 1e-5f, sg);
+  CHECK(yg.dtype() == DType::bf16);
+  CHECK_ALLCLOSE(yg, yc, 1e-2, 8e-3);
+  CHECK_ALLCLOSE(sg.invstd, sc.invstd, 1e-6, 1e-5);
+  auto gc = ops::batchnorm_backward(cpu, dy, x, gamma, sc);
+  auto gg = ops::batchnorm_backward(gpu, G(dy), G(x), G(gamma), sg);
+  CHECK_ALLCLOSE(gg.dgamma, gc.dgamma, 1e-3, 1e-4);
+  CHECK_ALLCLOSE(gg.dx, gc.dx, 1e-2, 8e-3);
 }

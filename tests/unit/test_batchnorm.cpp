@@ -1,6 +1,7 @@
 // Batch normalisation on the CPU backend: normalised statistics, running stats, finite differences, errors.
 #include <cmath>
 
+#include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "support/testing.h"
 
@@ -85,4 +86,28 @@ TEST_CASE("batchnorm validates its arguments with clear errors") {
   CHECK_THROWS_WITH_AS(ops::batchnorm_forward_eval(ctx, Tensor::empty(Shape{2, 2}, DType::f32), filled(2, 1.f),
                                                    filled(2, 0.f), rm, rv, 1e-5f),
                        doctest::Contains("rank 5"), Error);
+}
+
+TEST_CASE("batchnorm on bf16 data computes in float and rounds once") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 23);
+  const Shape s{3, 2, 4, 5, 8};
+  Tensor x = ops::cast(ctx, test::random_normal(s, gen, 2.f), DType::bf16);
+  Tensor dy = ops::cast(ctx, test::random_normal(s, gen), DType::bf16);
+  Tensor xw = ops::cast(ctx, x, DType::f32), dw = ops::cast(ctx, dy, DType::f32);
+  Tensor gamma = test::random_normal(Shape{8}, gen), beta = test::random_normal(Shape{8}, gen);
+  Tensor rm = filled(8, 0.f), rv = filled(8, 1.f), rm2 = filled(8, 0.f), rv2 = filled(8, 1.f);
+  ops::BatchNormSaved sb, sf;
+  Tensor yb = ops::batchnorm_forward_train(ctx, x, gamma, beta, rm, rv, 0.1f, 1e-5f, sb);
+  Tensor yf = ops::batchnorm_forward_train(ctx, xw, gamma, beta, rm2, rv2, 0.1f, 1e-5f, sf);
+  CHECK(yb.dtype() == DType::bf16);
+  CHECK_ALLCLOSE(yb, ops::cast(ctx, yf, DType::bf16), 0.0, 0.0);
+  CHECK_ALLCLOSE(rv, rv2, 0.0, 0.0);
+  auto gb = ops::batchnorm_backward(ctx, dy, x, gamma, sb);
+  auto gf = ops::batchnorm_backward(ctx, dw, xw, gamma, sf);
+  CHECK_ALLCLOSE(gb.dx, ops::cast(ctx, gf.dx, DType::bf16), 0.0, 0.0);
+  CHECK_ALLCLOSE(gb.dgamma, gf.dgamma, 0.0, 0.0);
+  CHECK_ALLCLOSE(ops::batchnorm_forward_eval(ctx, x, gamma, beta, rm, rv, 1e-5f),
+                 ops::cast(ctx, ops::batchnorm_forward_eval(ctx, xw, gamma, beta, rm, rv, 1e-5f), DType::bf16), 0.0, 0.0);
+  CHECK_THROWS_WITH_AS(ops::batchnorm_backward(ctx, dw, x, gamma, sb), doctest::Contains("dtype mismatch"), Error);
 }
