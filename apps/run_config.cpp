@@ -1,0 +1,144 @@
+// RunConfig: JSON round trip, validation, command-line flags.
+#include "apps/run_config.h"
+
+#include <fstream>
+#include <set>
+
+#include "kernels/common/check.h"
+
+namespace cmt::app {
+
+#define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
+  X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
+  X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
+  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress)
+
+nlohmann::json RunConfig::to_json() const {
+  nlohmann::json j;
+#define CMT_TO_JSON(key) j[#key] = key;
+  CMT_RUN_CONFIG_KEYS(CMT_TO_JSON)
+#undef CMT_TO_JSON
+  return j;
+}
+
+RunConfig RunConfig::from_json(const nlohmann::json& j) {
+  CMT_CHECK(j.is_object(), "config: expected a JSON object");
+  RunConfig c;
+  static const std::set<std::string> known = {
+#define CMT_NAME(key) #key,
+      CMT_RUN_CONFIG_KEYS(CMT_NAME)
+#undef CMT_NAME
+  };
+  for (const auto& [key, value] : j.items()) CMT_CHECK(known.count(key), "config: unknown key '" << key << "'");
+#define CMT_FROM_JSON(key)                                                                              \
+  if (j.contains(#key)) {                                                                               \
+    try {                                                                                               \
+      j.at(#key).get_to(c.key);                                                                         \
+    } catch (const nlohmann::json::exception& e) {                                                      \
+      CMT_THROW("config: key '" #key "' has the wrong type (" << j.at(#key).dump() << "): " << e.what()); \
+    }                                                                                                   \
+  }
+  CMT_RUN_CONFIG_KEYS(CMT_FROM_JSON)
+#undef CMT_FROM_JSON
+  return c;
+}
+
+void RunConfig::validate() const {
+  auto one_of = [](const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += std::string(list.empty() ? "" : ", ") + a;
+    }
+    CMT_THROW("config: '" << key << "' is '" << v << "', expected one of " << list);
+  };
+  CMT_CHECK(!dataset.empty(), "config: 'dataset' is required (an HDF5 file from `cmt prepare`)");
+  CMT_CHECK(fold >= 0, "config: 'fold' must be >= 0, got " << fold);
+  one_of("backbone", backbone, {"vgg19", "vgg19_bn", "resnet50", "efficientnet_b4"});
+  CMT_CHECK(width > 0 && width <= 4, "config: 'width' must be in (0, 4], got " << width);
+  CMT_CHECK(depth > 0 && depth <= 4, "config: 'depth' must be in (0, 4], got " << depth);
+  CMT_CHECK(latent_dim >= 2, "config: 'latent_dim' must be >= 2, got " << latent_dim);
+  CMT_CHECK(lambda >= 0, "config: 'lambda' must be >= 0, got " << lambda);
+  CMT_CHECK(tau > 0, "config: 'tau' must be > 0, got " << tau);
+  CMT_CHECK(label_smoothing >= 0 && label_smoothing < 1, "config: 'label_smoothing' must be in [0, 1), got " << label_smoothing);
+  one_of("class_weights", class_weights, {"none", "balanced"});
+  CMT_CHECK(batch_size >= 2, "config: 'batch_size' must be >= 2 (contrastive pairs need negatives), got " << batch_size);
+  CMT_CHECK(epochs >= 1, "config: 'epochs' must be >= 1, got " << epochs);
+  CMT_CHECK(steps >= 0, "config: 'steps' must be >= 0, got " << steps);
+  one_of("optimizer", optimizer, {"adam", "adamw"});
+  CMT_CHECK(lr > 0, "config: 'lr' must be > 0, got " << lr);
+  CMT_CHECK(weight_decay >= 0, "config: 'weight_decay' must be >= 0");
+  CMT_CHECK(clip_norm >= 0, "config: 'clip_norm' must be >= 0");
+  one_of("schedule", schedule, {"constant", "cosine", "step"});
+  CMT_CHECK(warmup >= 0, "config: 'warmup' must be >= 0");
+  one_of("precision", precision, {"fp32", "tf32", "bf16"});
+  one_of("conv_backend", conv_backend, {"native", "cudnn"});
+  CMT_CHECK(device == "auto" || device == "cpu" || device.rfind("cuda", 0) == 0,
+            "config: 'device' is '" << device << "', expected auto, cpu, cuda or cuda:N");
+  CMT_CHECK(!out.empty(), "config: 'out' must name a folder");
+  CMT_CHECK(checkpoint_every >= 0, "config: 'checkpoint_every' must be >= 0");
+}
+
+void RunConfigOptions::add_to(CLI::App& cmd) {
+  cmd_ = &cmd;
+  cmd.add_option("--config", config_file_, "JSON config file (every key optional; flags override it)")->check(CLI::ExistingFile);
+  RunConfig& f = flags_;
+  cmd.add_option("--dataset", f.dataset, "HDF5 dataset from `cmt prepare`");
+  cmd.add_option("--fold", f.fold, "held-out fold");
+  cmd.add_option("--backbone", f.backbone, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4");
+  cmd.add_option("--width", f.width, "channel multiplier");
+  cmd.add_option("--depth", f.depth, "block-count multiplier");
+  cmd.add_option("--latent-dim", f.latent_dim, "dimension d of the latent r");
+  cmd.add_option("--lambda", f.lambda, "weight of the contrastive loss");
+  cmd.add_option("--tau", f.tau, "NT-Xent temperature");
+  cmd.add_option("--label-smoothing", f.label_smoothing, "label smoothing of the classification loss");
+  cmd.add_option("--class-weights", f.class_weights, "none | balanced");
+  cmd.add_option("--batch-size", f.batch_size, "samples per step (each gives two views)");
+  cmd.add_option("--epochs", f.epochs, "epochs");
+  cmd.add_option("--steps", f.steps, "stop after this many steps (0: run all epochs)");
+  cmd.add_option("--optimizer", f.optimizer, "adam | adamw");
+  cmd.add_option("--lr", f.lr, "learning rate");
+  cmd.add_option("--weight-decay", f.weight_decay, "weight decay");
+  cmd.add_option("--clip-norm", f.clip_norm, "clip the global gradient norm (0: off)");
+  cmd.add_option("--schedule", f.schedule, "constant | cosine | step");
+  cmd.add_option("--warmup", f.warmup, "warm-up steps");
+  cmd.add_option("--augment", f.augment, "augmentation policy (genesis, none, rotate, poisson+flip, ...)");
+  cmd.add_option("--precision", f.precision, "fp32 | tf32 | bf16");
+  cmd.add_option("--device", f.device, "auto | cpu | cuda[:N]");
+  cmd.add_option("--conv-backend", f.conv_backend, "native | cudnn");
+  cmd.add_option("--seed", f.seed, "random seed");
+  cmd.add_option("--out", f.out, "output folder");
+  cmd.add_option("--checkpoint-every", f.checkpoint_every, "epochs between periodic checkpoints (0: last/best only)");
+  cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
+  cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
+}
+
+RunConfig RunConfigOptions::finalize() const {
+  nlohmann::json merged = RunConfig().to_json();
+  if (!config_file_.empty()) {
+    std::ifstream in(config_file_);
+    CMT_CHECK(in, "cannot open config file " << config_file_);
+    nlohmann::json file;
+    try {
+      file = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      CMT_THROW("config file " << config_file_ << " is not valid JSON: " << e.what());
+    }
+    try {
+      merged = RunConfig::from_json(file).to_json();
+    } catch (const Error& e) {
+      CMT_THROW(config_file_ << ": " << e.what());
+    }
+  }
+  // Flags given on the command line win over the file.
+  const nlohmann::json flags = flags_.to_json();
+  for (const auto& [key, value] : flags.items()) {
+    std::string flag = "--" + key;
+    for (auto& ch : flag)
+      if (ch == '_') ch = '-';
+    if (key == "progress" ? (cmd_->count("--progress") + cmd_->count("--no-progress")) > 0 : cmd_->count(flag) > 0) merged[key] = value;
+  }
+  return RunConfig::from_json(merged);
+}
+
+}  // namespace cmt::app

@@ -1,0 +1,61 @@
+// The run configuration of `cmt train/eval/cv`: every key has a default; a JSON config file and
+// command-line flags override them; validate() rejects bad values before any work, naming the key.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace cmt::app {
+
+struct RunConfig {
+  // data
+  std::string dataset;             // HDF5 file from `cmt prepare`
+  int fold = 0;                    // held-out fold
+  // model
+  std::string backbone = "resnet50";
+  double width = 1.0, depth = 1.0;
+  std::int64_t latent_dim = 4096;
+  float lambda = 0.25f, tau = 0.1f;
+  float label_smoothing = 0.f;
+  std::string class_weights = "none";  // none | balanced
+  // optimisation
+  std::int64_t batch_size = 8;
+  int epochs = 1;
+  std::int64_t steps = 0;          // > 0: stop after this many steps
+  std::string optimizer = "adam";  // adam | adamw
+  float lr = 1e-3f, weight_decay = 0.f, clip_norm = 0.f;
+  std::string schedule = "constant";  // constant | cosine | step
+  std::int64_t warmup = 0;
+  std::string augment = "genesis";
+  // run
+  std::string precision = "fp32";  // fp32 | tf32 | bf16
+  std::string device = "auto";     // auto | cpu | cuda[:N]
+  std::string conv_backend = "native";
+  std::uint64_t seed = 0;
+  std::string out = "runs/run";
+  int checkpoint_every = 1;
+  std::string positive_class = "auto";  // class name for the binary metrics; auto: the COVID-like class
+  bool progress = true;
+
+  nlohmann::json to_json() const;
+  static RunConfig from_json(const nlohmann::json& j);  // unknown keys are errors
+  void validate() const;                                // throws cmt::Error naming the key
+};
+
+// Adds --config FILE and a flag per key to `cmd`. After parsing, finalize() loads the file (if any)
+// and applies the flags given on the command line over it.
+class RunConfigOptions {
+ public:
+  void add_to(CLI::App& cmd);
+  RunConfig finalize() const;
+
+ private:
+  std::string config_file_;
+  RunConfig flags_;
+  CLI::App* cmd_ = nullptr;
+};
+
+}  // namespace cmt::app

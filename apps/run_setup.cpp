@@ -1,0 +1,250 @@
+// Run wiring: models + data + engine, for the train/eval/cv subcommands.
+#include "apps/run_setup.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/core.h>
+
+#include "apps/plots.h"
+#include "data/loader.h"
+#include "engine/cuda_runtime.h"
+#include "engine/metrics.h"
+#include "engine/ops/conv.h"
+#include "engine/signals.h"
+
+namespace cmt::app {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Context> make_context(const RunConfig& c) {
+  auto ctx = std::make_unique<Context>(resolve_device(c.device), PrecisionPolicy::parse(c.precision));
+  ctx->seed = c.seed;
+  ops::set_conv_backend(c.conv_backend == "cudnn" ? ops::ConvBackend::cudnn : ops::ConvBackend::native);
+  return ctx;
+}
+
+int positive_index(const RunConfig& c, const std::vector<std::string>& names) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+  };
+  if (c.positive_class != "auto") {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == c.positive_class) return static_cast<int>(i);
+    CMT_THROW("config: 'positive_class' is '" << c.positive_class << "', not a class of the dataset");
+  }
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (lower(names[i]).find("covid") != std::string::npos) return static_cast<int>(i);
+  return 0;
+}
+
+nlohmann::json DataInfo::to_json() const {
+  return {{"class_names", class_names},
+          {"sample_shape", std::vector<std::int64_t>(sample_shape.begin(), sample_shape.end())},
+          {"modality", modality},
+          {"window", window},
+          {"class_weights", class_weights}};
+}
+
+DataInfo DataInfo::from_json(const nlohmann::json& j) {
+  DataInfo d;
+  d.class_names = j.at("class_names").get<std::vector<std::string>>();
+  const auto s = j.at("sample_shape").get<std::vector<std::int64_t>>();
+  d.sample_shape = Shape(s.begin(), s.end());
+  d.modality = j.at("modality").get<std::string>();
+  d.window = j.value("window", std::string("-1000,400"));
+  d.class_weights = j.value("class_weights", std::vector<float>{});
+  return d;
+}
+
+DataInfo DataInfo::from_dataset(const data::Dataset& ds, const RunConfig& c, const std::vector<std::int64_t>& train) {
+  DataInfo d;
+  d.class_names = ds.class_names();
+  d.sample_shape = ds.sample_shape();
+  d.modality = ds.modality();
+  d.window = ds.attribute("window");
+  if (c.class_weights == "balanced") {
+    // n / (classes * count_k), scikit-learn's "balanced", from the training fold.
+    const auto labels = ds.labels();
+    const std::size_t k = d.class_names.size();
+    std::vector<double> count(k, 0);
+    for (auto i : train) count[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])] += 1;
+    for (double n : count)
+      d.class_weights.push_back(n > 0 ? static_cast<float>(static_cast<double>(train.size()) / (static_cast<double>(k) * n)) : 0.f);
+  }
+  return d;
+}
+
+models::CmtConfig model_config(const RunConfig& c, const DataInfo& info) {
+  models::CmtConfig m;
+  m.backbone.name = c.backbone;
+  m.backbone.spatial_dims = info.sample_shape[0] == 1 ? 2 : 3;
+  m.backbone.in_channels = 1;
+  m.backbone.width = c.width;
+  m.backbone.depth = c.depth;
+  m.latent_dim = c.latent_dim;
+  m.num_classes = static_cast<std::int64_t>(info.class_names.size());
+  m.lambda = c.lambda;
+  m.tau = c.tau;
+  m.label_smoothing = c.label_smoothing;
+  m.class_weights = info.class_weights;
+  return m;
+}
+
+LoadedRun read_run(const std::string& run_dir) {
+  const fs::path dir(run_dir);
+  std::ifstream cin(dir / "config.json"), din(dir / "data.json");
+  CMT_CHECK(cin && din, run_dir << ": no config.json/data.json (not a run folder of `cmt train`)");
+  LoadedRun r;
+  try {
+    r.config = RunConfig::from_json(nlohmann::json::parse(cin));
+    r.info = DataInfo::from_json(nlohmann::json::parse(din));
+  } catch (const nlohmann::json::exception& e) {
+    CMT_THROW(run_dir << ": unreadable run description: " << e.what());
+  }
+  return r;
+}
+
+TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
+  TrainerConfig t;
+  t.epochs = c.epochs;
+  t.max_steps = c.steps;
+  const std::int64_t total = c.steps > 0 ? c.steps : steps_per_epoch * c.epochs;
+  t.lr = LrSchedule::parse(fmt::format("{}:lr={},warmup={}{}", c.schedule, c.lr, c.warmup,
+                                       c.schedule == "cosine" ? fmt::format(",total={}", std::max<std::int64_t>(total, 1))
+                                       : c.schedule == "step" ? fmt::format(",step_size={},gamma=0.1", std::max<std::int64_t>(total / 3, 1))
+                                                              : std::string()));
+  t.adam.weight_decay = c.weight_decay;
+  t.adam.decoupled = c.optimizer == "adamw";
+  t.clip_norm = c.clip_norm;
+  t.augment = AugmentPolicy::parse(c.augment);
+  t.seed = c.seed;
+  t.out_dir = c.out;
+  t.checkpoint_every = c.checkpoint_every;
+  t.progress = c.progress;
+  t.run_config = c.to_json();
+  if (const char* nan = std::getenv("CMT_INJECT_NAN_STEP")) t.inject_nan_at_step = std::stoll(nan);
+  return t;
+}
+
+namespace {
+
+data::LoaderConfig loader_config(const RunConfig& c, bool training) {
+  data::LoaderConfig l;
+  l.batch_size = c.batch_size;
+  l.shuffle = training;
+  l.drop_last = training;
+  l.seed = c.seed;
+  return l;
+}
+
+void write_json(const fs::path& path, const nlohmann::json& j) {
+  const fs::path tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << j.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+// Evaluation files of one fold: eval.json, roc.svg, confusion.svg.
+nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, const std::vector<std::string>& names, int positive,
+                                  const fs::path& dir, int fold) {
+  const Evaluation e = trainer.evaluate(held_out);
+  CMT_CHECK(!e.labels.empty(), "fold " << fold << " has no held-out samples");
+  const int k = static_cast<int>(names.size());
+  nlohmann::json m = metrics::evaluate(e.probs, e.labels, k, positive, names);
+  m["fold"] = fold;
+  m["class_names"] = names;
+  std::vector<double> scores;
+  std::vector<int> is_pos;
+  for (std::size_t i = 0; i < e.labels.size(); ++i) {
+    scores.push_back(e.probs[i * static_cast<std::size_t>(k) + static_cast<std::size_t>(positive)]);
+    is_pos.push_back(e.labels[i] == positive);
+  }
+  m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", e.probs}};
+  write_json(dir / "eval.json", m);
+  const double auc = m["auc"].is_number() ? m["auc"].get<double>() : 0.0;
+  write_roc_svg((dir / "roc.svg").string(), metrics::roc_curve(scores, is_pos), auc,
+                fmt::format("ROC, {} vs rest, fold {}", names[static_cast<std::size_t>(positive)], fold));
+  write_confusion_svg((dir / "confusion.svg").string(), m["confusion"].get<std::vector<std::vector<long long>>>(), names,
+                      fmt::format("confusion matrix, fold {}", fold));
+  return m;
+}
+
+}  // namespace
+
+FoldResult train_fold(const RunConfig& c, const std::string& resume) {
+  data::Dataset ds = data::Dataset::open(c.dataset);
+  CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
+  const auto train_idx = ds.fold_indices(c.fold, false);
+  const auto held_idx = ds.fold_indices(c.fold, true);
+  CMT_CHECK(static_cast<std::int64_t>(train_idx.size()) >= c.batch_size,
+            "fold " << c.fold << " has " << train_idx.size() << " training samples, fewer than one batch of " << c.batch_size);
+  auto ctx = make_context(c);
+  const DataInfo info = DataInfo::from_dataset(ds, c, train_idx);
+  models::CmtModel model(model_config(c, info));
+  data::Loader train(ds, train_idx, loader_config(c, true), *ctx);
+  data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);
+  fs::create_directories(c.out);
+  write_json(fs::path(c.out) / "config.json", c.to_json());
+  write_json(fs::path(c.out) / "data.json", info.to_json());
+  Trainer trainer(*ctx, model, trainer_config(c, train.batches_per_epoch()));
+  std::fprintf(stderr, "cmt: %s on %s, %zu training / %zu held-out samples (fold %d), %lld parameters\n", model.describe().c_str(),
+               ctx->device().str().c_str(), train_idx.size(), held_idx.size(), c.fold,
+               static_cast<long long>(trainer.store().num_parameters()));
+  if (resume.empty()) trainer.initialize();
+  else trainer.resume(resume);
+  install_stop_handlers();
+  FoldResult r;
+  r.status = trainer.fit(train, nullptr);
+  if (r.status == TrainStatus::interrupted) return r;
+  // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
+  r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold);
+  return r;
+}
+
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& checkpoint, const std::string& dataset_override) {
+  const fs::path dir(run_dir);
+  LoadedRun run = read_run(run_dir);
+  RunConfig& c = run.config;
+  if (!dataset_override.empty()) c.dataset = dataset_override;
+  c.progress = false;
+  data::Dataset ds = data::Dataset::open(c.dataset);
+  CMT_CHECK(ds.class_names() == run.info.class_names, c.dataset << ": classes differ from those the run was trained on");
+  auto ctx = make_context(c);
+  models::CmtModel model(model_config(c, run.info));
+  RunConfig no_files = c;
+  no_files.out.clear();
+  Trainer trainer(*ctx, model, trainer_config(no_files, 1));
+  const std::string path = checkpoint == "best" || checkpoint == "last" ? (dir / (checkpoint + ".h5")).string() : checkpoint;
+  trainer.resume(path);
+  data::Loader held_out(ds, ds.fold_indices(c.fold, true), loader_config(c, false), *ctx);
+  return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
+}
+
+nlohmann::json summarize_folds(const std::vector<nlohmann::json>& folds) {
+  nlohmann::json s;
+  s["folds"] = folds.size();
+  for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
+    std::vector<double> v;
+    for (const auto& f : folds)
+      if (f.contains(key) && f[key].is_number()) v.push_back(f[key].get<double>());
+    const auto ms = metrics::mean_std(v);
+    s["per_fold"][key] = v;
+    s["mean"][key] = ms.mean;
+    s["std"][key] = ms.std;
+  }
+  return s;
+}
+
+void print_metrics_table(const nlohmann::json& s) {
+  std::printf("%-12s %10s %10s   per fold\n", "metric", "mean", "std");
+  for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
+    std::string per;
+    for (const auto& v : s["per_fold"][key]) per += fmt::format("{:.3f} ", v.get<double>());
+    std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(), per.c_str());
+  }
+}
+
+}  // namespace cmt::app

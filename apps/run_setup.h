@@ -1,0 +1,58 @@
+// Wiring shared by train, eval, cv and predict: context, model and trainer from a RunConfig and a
+// dataset; training and evaluating one fold with its files (checkpoints, metrics, plots).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/run_config.h"
+#include "data/dataset.h"
+#include "engine/context.h"
+#include "engine/trainer.h"
+#include "models/cmt_model.h"
+
+namespace cmt::app {
+
+// What a trained model needs to know of its data, kept in RUN/data.json so that eval and predict
+// work without the training dataset.
+struct DataInfo {
+  std::vector<std::string> class_names;
+  Shape sample_shape;  // (D, H, W), D = 1 for 2D
+  std::string modality;
+  std::string window;  // "LO,HI" HU window of the preprocessing
+  std::vector<float> class_weights;  // the training fold's "balanced" weights, when used
+  nlohmann::json to_json() const;
+  static DataInfo from_json(const nlohmann::json& j);
+  static DataInfo from_dataset(const data::Dataset& ds, const RunConfig& c, const std::vector<std::int64_t>& train_indices);
+};
+
+std::unique_ptr<Context> make_context(const RunConfig& c);
+models::CmtConfig model_config(const RunConfig& c, const DataInfo& info);
+// A run folder's config, data description and model (not yet loaded from a checkpoint).
+struct LoadedRun {
+  RunConfig config;
+  DataInfo info;
+};
+LoadedRun read_run(const std::string& run_dir);
+int positive_index(const RunConfig& c, const std::vector<std::string>& class_names);
+TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch);
+
+struct FoldResult {
+  TrainStatus status = TrainStatus::finished;
+  nlohmann::json metrics;  // held-out evaluation (metrics::evaluate), with "fold"
+};
+
+// Trains fold c.fold of c.dataset into c.out (resuming from `resume` when given), then evaluates the
+// best checkpoint on the held-out fold and writes eval.json, roc.svg and confusion.svg.
+FoldResult train_fold(const RunConfig& c, const std::string& resume);
+
+// Evaluates a trained run folder (its config.json and a checkpoint: best, last or a path).
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& checkpoint, const std::string& dataset_override);
+
+// Prints one row per metric (mean +- std over the given per-fold metrics) and returns the summary.
+nlohmann::json summarize_folds(const std::vector<nlohmann::json>& folds);
+void print_metrics_table(const nlohmann::json& summary);
+
+}  // namespace cmt::app

@@ -1,0 +1,246 @@
+// Single-process, MPI and NCCL communicators.
+#include "engine/communicator.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "engine/ops/basic.h"
+#if defined(CMT_WITH_MPI)
+#include <mpi.h>
+#endif
+#if defined(CMT_WITH_NCCL)
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+#endif
+
+namespace cmt {
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+class SingleCommunicator final : public Communicator {
+ public:
+  std::string name() const override { return "single"; }
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void all_reduce_sum(Context&, Tensor&) override {}
+  Tensor all_gather_rows(Context&, const Tensor& local) override { return local; }
+  void broadcast(Context&, Tensor&, int) override {}
+  double all_reduce_scalar(double v) override { return v; }
+  void barrier() override {}
+};
+
+#if defined(CMT_WITH_MPI)
+void mpi_check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  CMT_THROW("MPI error in " << what << ": " << std::string(text, static_cast<std::size_t>(len)));
+}
+
+// Aborts the job when a collective takes longer than the timeout: a dead or hung rank must not
+// make the others wait forever.
+class Watchdog {
+ public:
+  explicit Watchdog(int rank) : rank_(rank), thread_([this] { loop(); }) {}
+  ~Watchdog() {
+    stop_ = true;
+    thread_.join();
+  }
+  void begin(const char* what, double timeout_s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    what_ = what;
+    timeout_s_ = timeout_s;
+    start_ = std::chrono::steady_clock::now();
+    active_ = true;
+  }
+  void end() { active_ = false; }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (!active_) continue;
+      std::lock_guard<std::mutex> lock(mutex_);
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      if (active_ && timeout_s_ > 0 && waited > timeout_s_) {
+        std::fprintf(stderr, "cmt: rank %d: %s has waited %.0f s for the other ranks (timeout %.0f s): a rank died or hangs; aborting the job\n",
+                     rank_, what_, waited, timeout_s_);
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+    }
+  }
+  int rank_;
+  std::atomic<bool> stop_{false}, active_{false};
+  std::mutex mutex_;
+  const char* what_ = "";
+  double timeout_s_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::thread thread_;
+};
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+      int provided = 0;
+      mpi_check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+      owns_mpi_ = true;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    watchdog_ = std::make_unique<Watchdog>(rank_);
+  }
+  ~MpiCommunicator() override {
+    watchdog_.reset();
+    if (owns_mpi_) MPI_Finalize();
+  }
+  std::string name() const override { return "mpi"; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void all_reduce_sum(Context& ctx, Tensor& t) override {
+    Staged s(ctx, t);
+    guarded("all_reduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, s.host.raw(), static_cast<int>(t.numel()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); });
+    s.write_back(ctx, t);
+  }
+  Tensor all_gather_rows(Context& ctx, const Tensor& local) override {
+    CMT_CHECK(local.dtype() == DType::f32, "all_gather_rows: f32 only, got " << local.describe());
+    Tensor host = local.device().is_cpu() ? local : local.to(Device::cpu());
+    Shape out_shape = local.shape();
+    out_shape[0] *= size_;
+    Tensor all = Tensor::empty(out_shape, DType::f32);
+    guarded("all_gather", [&] {
+      return MPI_Allgather(host.raw(), static_cast<int>(host.numel()), MPI_FLOAT, all.raw(), static_cast<int>(host.numel()), MPI_FLOAT,
+                           MPI_COMM_WORLD);
+    });
+    (void)ctx;
+    return local.device().is_cpu() ? all : all.to(local.device());
+  }
+  void broadcast(Context& ctx, Tensor& t, int root) override {
+    Staged s(ctx, t);
+    guarded("broadcast", [&] { return MPI_Bcast(s.host.raw(), static_cast<int>(t.nbytes()), MPI_BYTE, root, MPI_COMM_WORLD); });
+    s.write_back(ctx, t);
+  }
+  double all_reduce_scalar(double v) override {
+    double out = 0;
+    guarded("all_reduce_scalar", [&] { return MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); });
+    return out;
+  }
+  void barrier() override {
+    guarded("barrier", [&] { return MPI_Barrier(MPI_COMM_WORLD); });
+  }
+
+ private:
+  // CUDA tensors go through a host copy; CPU tensors are used in place.
+  struct Staged {
+    Tensor host;
+    Staged(Context&, const Tensor& t) : host(t.device().is_cpu() ? t : t.to(Device::cpu())) {}
+    void write_back(Context& ctx, Tensor& t) {
+      if (!t.device().is_cpu()) ops::copy(ctx, host, t);
+    }
+  };
+  template <typename Fn>
+  void guarded(const char* what, Fn&& fn) {
+    watchdog_->begin(what, timeout_s_);
+    const int rc = fn();
+    watchdog_->end();
+    mpi_check(rc, what);
+  }
+  int rank_ = 0, size_ = 1;
+  bool owns_mpi_ = false;
+  std::unique_ptr<Watchdog> watchdog_;
+};
+#endif
+
+#if defined(CMT_WITH_NCCL) && defined(CMT_WITH_MPI)
+class NcclCommunicator final : public Communicator {
+ public:
+  explicit NcclCommunicator(Context& ctx) : mpi_() {
+    CMT_CHECK(ctx.is_cuda(), "the NCCL communicator needs a CUDA context");
+    ncclUniqueId id;
+    if (mpi_.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+    Tensor idt = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(id))}, DType::u8);
+    std::memcpy(idt.raw(), &id, sizeof(id));
+    Context host_ctx(Device::cpu());
+    mpi_.broadcast(host_ctx, idt, 0);
+    std::memcpy(&id, idt.raw(), sizeof(id));
+    CUDA_CHECK(cudaSetDevice(ctx.device().index));
+    NCCL_CHECK(ncclCommInitRank(&comm_, mpi_.size(), id, mpi_.rank()));
+  }
+  ~NcclCommunicator() override {
+    if (comm_) ncclCommDestroy(comm_);
+  }
+  std::string name() const override { return "nccl"; }
+  int rank() const override { return mpi_.rank(); }
+  int size() const override { return mpi_.size(); }
+  void all_reduce_sum(Context& ctx, Tensor& t) override {
+    CMT_CHECK(t.is_cuda() && t.dtype() == DType::f32, "NCCL all_reduce: f32 CUDA tensor expected, got " << t.describe());
+    NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, ncclSum, comm_, ctx.compute_stream()));
+  }
+  Tensor all_gather_rows(Context& ctx, const Tensor& local) override {
+    Shape s = local.shape();
+    s[0] *= size();
+    Tensor all = Tensor::empty(s, local.dtype(), local.device());
+    NCCL_CHECK(ncclAllGather(local.raw(), all.raw(), static_cast<std::size_t>(local.numel()), ncclFloat32, comm_, ctx.compute_stream()));
+    return all;
+  }
+  void broadcast(Context& ctx, Tensor& t, int root) override {
+    NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, root, comm_, ctx.compute_stream()));
+  }
+  double all_reduce_scalar(double v) override { return mpi_.all_reduce_scalar(v); }
+  void barrier() override { mpi_.barrier(); }
+
+ private:
+  MpiCommunicator mpi_;
+  ncclComm_t comm_ = nullptr;
+};
+#endif
+
+}  // namespace
+
+int local_rank() {
+  return env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", env_int("PMIX_LOCAL_RANK", env_int("MPI_LOCALRANKID", 0))));
+}
+
+int launcher_world_size() {
+  return env_int("OMPI_COMM_WORLD_SIZE", env_int("PMIX_SIZE", env_int("SLURM_NTASKS", env_int("PMI_SIZE", 1))));
+}
+
+std::unique_ptr<Communicator> make_communicator(const std::string& kind, Context* ctx) {
+  const bool launched = launcher_world_size() > 1;
+  std::string k = kind;
+  if (k == "auto") k = !launched ? "single" : (ctx && ctx->is_cuda() ? "nccl" : "mpi");
+  if (k == "single") return std::make_unique<SingleCommunicator>();
+  if (k == "mpi") {
+#if defined(CMT_WITH_MPI)
+    return std::make_unique<MpiCommunicator>();
+#else
+    CMT_THROW("communicator 'mpi' requested but cmt was built without MPI (CMT_WITH_MPI=OFF)");
+#endif
+  }
+  if (k == "nccl") {
+#if defined(CMT_WITH_NCCL) && defined(CMT_WITH_MPI)
+    CMT_CHECK(ctx != nullptr, "communicator 'nccl' needs a CUDA context");
+    return std::make_unique<NcclCommunicator>(*ctx);
+#else
+    CMT_THROW("communicator 'nccl' requested but cmt was built without NCCL and MPI");
+#endif
+  }
+  CMT_THROW("unknown communicator '" << kind << "' (expected auto, single, mpi or nccl)");
+}
+
+}  // namespace cmt

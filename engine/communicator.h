@@ -1,0 +1,39 @@
+// Communicator: collectives for data parallelism. Implementations: single process; MPI (CPU
+// tensors, CUDA tensors staged through the host); NCCL (CUDA tensors; the unique id is broadcast over
+// MPI). Launch with the cluster's own tools (mpirun, srun); the rank and size come from MPI.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace cmt {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual std::string name() const = 0;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual void all_reduce_sum(Context& ctx, Tensor& t) = 0;                 // f32, in place
+  virtual Tensor all_gather_rows(Context& ctx, const Tensor& local) = 0;    // equal rows per rank, concat on dim 0
+  virtual void broadcast(Context& ctx, Tensor& t, int root) = 0;            // f32, in place
+  virtual double all_reduce_scalar(double value) = 0;                       // sum over ranks
+  virtual void barrier() = 0;
+  // Every collective after this many seconds aborts the whole job with a clear message (0: never).
+  void set_timeout(double seconds) { timeout_s_ = seconds; }
+
+ protected:
+  double timeout_s_ = 600;
+};
+
+// kind: auto (NCCL for CUDA contexts under MPI with size > 1, MPI for CPU, else single), single,
+// mpi, nccl. The local rank (for picking a GPU) comes from OMPI_COMM_WORLD_LOCAL_RANK,
+// SLURM_LOCALID or PMIX_LOCAL_RANK (local_rank()).
+std::unique_ptr<Communicator> make_communicator(const std::string& kind, Context* ctx);
+int local_rank();
+// Rank/size as the launcher announced them (before any MPI call): OpenMPI, Slurm or PMIx variables.
+int launcher_world_size();
+
+}  // namespace cmt

@@ -1,0 +1,43 @@
+// Layer tree traversal and gradient accumulation.
+#include "engine/layer.h"
+
+#include "engine/ops/basic.h"
+
+namespace cmt {
+
+void Layer::declare_parameter(ParameterSpec spec, Tensor* value, Tensor* grad) {
+  params_.emplace_back(std::move(spec), value);
+  grads_.push_back(grad);
+}
+
+void Layer::declare_buffer(ParameterSpec spec, Tensor* value) { buffers_.emplace_back(std::move(spec), value); }
+
+void Layer::collect(const std::string& prefix, std::vector<ParameterRef>& params, std::vector<ParameterRef>& buffers) {
+  on_bind(prefix);
+  const std::string dot = prefix.empty() ? "" : prefix + ".";
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    params.push_back({dot + params_[i].first.name, params_[i].first, params_[i].second, grads_[i]});
+  for (auto& [spec, value] : buffers_) buffers.push_back({dot + spec.name, spec, value, nullptr});
+  for (auto& [name, child] : children_) child->collect(dot + name, params, buffers);
+}
+
+void Layer::clear_saved_recursive() {
+  clear_saved();
+  for (auto& [name, child] : children_) child->clear_saved_recursive();
+}
+
+std::uint32_t path_id(const std::string& path) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : path) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+void accumulate_grad(Context& ctx, Tensor& grad, const Tensor& g) {
+  CMT_CHECK(grad.numel() == g.numel(), "gradient of " << g.describe() << " does not fit its slot " << grad.describe());
+  ops::axpy(ctx, 1.0f, g.view(grad.shape()), grad);
+}
+
+}  // namespace cmt

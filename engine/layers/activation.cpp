@@ -1,0 +1,40 @@
+// Activation layers.
+#include "engine/layers/activation.h"
+
+#include "engine/ops/activation.h"
+
+namespace cmt::layers {
+
+std::string Act::type() const {
+  switch (kind_) {
+    case Activation::relu: return "ReLU";
+    case Activation::silu: return "SiLU";
+    case Activation::sigmoid: return "Sigmoid";
+  }
+  return "?";
+}
+
+Tensor Act::forward(Context& ctx, const Tensor& x) {
+  Tensor y;
+  switch (kind_) {
+    case Activation::relu: y = ops::relu(ctx, x); break;
+    case Activation::silu: y = ops::silu(ctx, x); break;
+    case Activation::sigmoid: y = ops::sigmoid(ctx, x); break;
+  }
+  if (ctx.training) saved_ = kind_ == Activation::silu ? x : y;
+  return y;
+}
+
+Tensor Act::backward(Context& ctx, const Tensor& dy) {
+  CMT_CHECK(saved_.defined(), type() << "::backward without a training forward");
+  Tensor dx;
+  switch (kind_) {
+    case Activation::relu: dx = ops::relu_backward(ctx, dy, saved_); break;
+    case Activation::silu: dx = ops::silu_backward(ctx, dy, saved_); break;
+    case Activation::sigmoid: dx = ops::sigmoid_backward(ctx, dy, saved_); break;
+  }
+  saved_ = Tensor();
+  return dx;
+}
+
+}  // namespace cmt::layers

@@ -1,0 +1,28 @@
+// BatchNorm: batch statistics in training (running stats updated), running stats in eval.
+#pragma once
+#include "engine/layer.h"
+#include "engine/ops/batchnorm.h"
+
+namespace cmt::layers {
+
+class BatchNorm : public Layer {
+ public:
+  explicit BatchNorm(std::int64_t channels, float eps = 1e-5f, float momentum = 0.1f);
+  std::string type() const override { return "BatchNorm"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  Tensor forward(Context& ctx, const Tensor& x) override;
+  Tensor backward(Context& ctx, const Tensor& dy) override;
+  void clear_saved() override {
+    x_ = Tensor();
+    saved_ = {};
+  }
+
+ private:
+  std::int64_t channels_;
+  float eps_, momentum_;
+  Tensor weight_, weight_grad_, bias_, bias_grad_, running_mean_, running_var_;
+  Tensor x_;
+  ops::BatchNormSaved saved_;
+};
+
+}  // namespace cmt::layers

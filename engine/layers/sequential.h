@@ -1,0 +1,32 @@
+// Sequential: children run in order; the basic composite of the layer graph.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/layer.h"
+
+namespace cmt::layers {
+
+class Sequential : public Layer {
+ public:
+  Sequential() = default;
+  // Appends a child named by its index ("0", "1", ...) unless a name is given; returns it.
+  Layer* add(LayerPtr layer, std::string name = "");
+  template <typename T, typename... Args>
+  T* emplace(Args&&... args) {
+    return static_cast<T*>(add(std::make_unique<T>(std::forward<Args>(args)...)));
+  }
+  std::size_t size() const { return owned_.size(); }
+  Layer& at(std::size_t i) { return *owned_[i]; }
+
+  std::string type() const override { return "Sequential"; }
+  Shape output_shape(const Shape& in) const override;
+  Tensor forward(Context& ctx, const Tensor& x) override;
+  Tensor backward(Context& ctx, const Tensor& dy) override;
+  double forward_macs(const Shape& in) const override;
+
+ private:
+  std::vector<LayerPtr> owned_;
+};
+
+}  // namespace cmt::layers

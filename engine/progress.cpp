@@ -1,0 +1,45 @@
+// Progress output.
+#include "engine/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace cmt {
+
+Progress::Progress(std::string label, std::int64_t total, bool enabled)
+    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()), last_print_(start_) {}
+
+void Progress::update(std::int64_t done, const std::string& status) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double since = std::chrono::duration<double>(now - last_print_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+  if (tty_) {
+    if (since < 0.1 && done < total_) return;
+    constexpr int kWidth = 28;
+    const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(kWidth, '.');
+    std::fprintf(stderr, "\r%s [%s] %lld/%lld %.2f it/s ETA %.0fs %s\033[K", label_.c_str(), bar.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, eta, status.c_str());
+  } else {
+    if (since < 10.0 && done < total_) return;  // a line every 10 s in logs
+    std::fprintf(stderr, "%s %lld/%lld %.2f it/s ETA %.0fs %s\n", label_.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total_), rate, eta, status.c_str());
+  }
+  last_print_ = now;
+  std::fflush(stderr);
+}
+
+void Progress::finish(const std::string& summary) {
+  if (!enabled_) return;
+  if (tty_) std::fprintf(stderr, "\r\033[K");
+  std::fprintf(stderr, "%s %s\n", label_.c_str(), summary.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace cmt

@@ -1,0 +1,10 @@
+// SIGTERM and SIGUSR1 (what Slurm sends before a time limit) ask the trainer to checkpoint and stop.
+#pragma once
+
+namespace cmt {
+
+void install_stop_handlers();   // idempotent
+int stop_requested();           // the signal number received, or 0
+void clear_stop_request();      // for tests
+
+}  // namespace cmt

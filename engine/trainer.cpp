@@ -1,0 +1,237 @@
+// The training loop.
+#include "engine/trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <fmt/core.h>
+
+#include "engine/allocator.h"
+#include "engine/metrics.h"
+#include "engine/ops/augment.h"
+#include "engine/ops/basic.h"
+#include "engine/progress.h"
+#include "engine/signals.h"
+
+namespace cmt {
+
+nlohmann::json EpochRecord::to_json() const {
+  nlohmann::json j = {{"epoch", epoch},       {"step", step},         {"loss", loss},
+                      {"loss_cls", loss_cls}, {"loss_cst", loss_cst}, {"positive_similarity", pos_sim},
+                      {"train_accuracy", train_accuracy}, {"lr", lr}, {"samples_per_s", samples_per_s},
+                      {"peak_device_bytes", peak_device_bytes}};
+  if (!validation.is_null()) j["validation"] = validation;
+  return j;
+}
+
+Trainer::Trainer(Context& ctx, Model& model, TrainerConfig config) : ctx_(ctx), model_(model), config_(std::move(config)) {
+  CMT_CHECK(config_.epochs >= 1 || config_.max_steps > 0, "trainer: epochs must be >= 1");
+  store_ = std::make_unique<ParameterStore>(ctx_, model_.root());
+  optimizer_ = std::make_unique<Adam>(ctx_, store_->params().numel(), config_.adam);
+  if (!config_.out_dir.empty()) std::filesystem::create_directories(config_.out_dir);
+}
+
+void Trainer::initialize() { store_->initialize(ctx_, config_.seed); }
+
+std::string Trainer::checkpoint_path(const std::string& name) const {
+  return (std::filesystem::path(config_.out_dir) / (name + ".h5")).string();
+}
+
+CheckpointState Trainer::state() const {
+  CheckpointState s;
+  s.epoch = epoch_;
+  s.step = step_;
+  s.step_in_epoch = step_in_epoch_;
+  s.seed = config_.seed;
+  s.config = config_.run_config;
+  s.model = model_.describe();
+  s.metrics = nlohmann::json::array();
+  for (const auto& r : history_) s.metrics.push_back(r.to_json());
+  return s;
+}
+
+void Trainer::save(const std::string& name) {
+  if (config_.out_dir.empty()) return;
+  ctx_.synchronize();
+  save_checkpoint(checkpoint_path(name), *store_, optimizer_.get(), state());
+}
+
+void Trainer::resume(const std::string& checkpoint) {
+  const CheckpointState s = load_checkpoint(checkpoint, *store_, optimizer_.get());
+  CMT_CHECK(s.model == model_.describe(), "checkpoint " << checkpoint << " holds " << s.model << ", not " << model_.describe());
+  epoch_ = static_cast<int>(s.epoch);
+  step_ = s.step;
+  step_in_epoch_ = s.step_in_epoch;
+  config_.seed = s.seed;
+  history_.clear();
+  for (const auto& m : s.metrics) {
+    EpochRecord r;
+    r.epoch = m.value("epoch", 0);
+    r.step = m.value("step", std::int64_t{0});
+    r.loss = m.value("loss", 0.0);
+    r.loss_cls = m.value("loss_cls", 0.0);
+    r.loss_cst = m.value("loss_cst", 0.0);
+    r.pos_sim = m.value("positive_similarity", 0.0);
+    r.train_accuracy = m.value("train_accuracy", 0.0);
+    r.lr = m.value("lr", 0.0);
+    r.samples_per_s = m.value("samples_per_s", 0.0);
+    if (m.contains("validation")) r.validation = m["validation"];
+    history_.push_back(r);
+  }
+}
+
+namespace {
+// Labels of the 2N views: each sample's label twice, on the device.
+Tensor view_labels(const Batch& b, Device device) {
+  std::vector<std::int32_t> two;
+  two.reserve(b.host_labels.size() * 2);
+  for (std::int32_t l : b.host_labels) {
+    two.push_back(l);
+    two.push_back(l);
+  }
+  Tensor t = Tensor::from_vector(two, Shape{static_cast<std::int64_t>(two.size())});
+  return device.is_cpu() ? t : t.to(device);
+}
+
+std::int64_t count_correct(const Tensor& probs, const std::vector<std::int32_t>& labels_once) {
+  const std::vector<float> p = probs.to_vector<float>();
+  const std::int64_t k = probs.dim(1);
+  std::int64_t right = 0;
+  for (std::int64_t i = 0; i < probs.dim(0); ++i) {
+    const float* row = p.data() + i * k;
+    const auto pred = std::max_element(row, row + k) - row;
+    right += pred == labels_once[static_cast<std::size_t>(i / 2)];
+  }
+  return right;
+}
+
+double peak_bytes(Device d) {
+  return static_cast<double>(d.is_cuda() ? device_allocator(d.index).stats().peak_bytes_in_use : host_allocator().stats().peak_bytes_in_use);
+}
+}  // namespace
+
+TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
+  const auto steps_done = [&] { return config_.max_steps > 0 && step_ >= config_.max_steps; };
+  while (epoch_ < config_.epochs && !steps_done()) {
+    train.start_epoch(epoch_);
+    Batch batch;
+    for (std::int64_t i = 0; i < step_in_epoch_; ++i)  // resume mid-epoch: skip what was consumed
+      CMT_CHECK(train.next(batch), "resume: the data source has fewer batches than the checkpoint consumed");
+    const std::int64_t total = train.batches_per_epoch();
+    Progress progress(fmt::format("epoch {}/{}", epoch_ + 1, config_.epochs), total, config_.progress);
+    double sum_loss = 0, sum_cls = 0, sum_cst = 0, sum_pos = 0, lr = 0;
+    std::int64_t n_steps = 0, correct = 0, seen = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!steps_done() && train.next(batch)) {
+      ctx_.training = true;
+      ctx_.seed = config_.seed;
+      ctx_.epoch = static_cast<std::uint32_t>(epoch_);
+      ctx_.step = static_cast<std::uint32_t>(step_);
+      const Tensor views = ops::augment_two_views(ctx_, batch.images, batch.sample_ids, config_.augment, config_.seed,
+                                                  static_cast<std::uint32_t>(epoch_), /*shift=*/true);
+      store_->zero_grads(ctx_);
+      StepLosses l = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
+      if (step_ == config_.inject_nan_at_step) l.total = std::numeric_limits<float>::quiet_NaN();
+      if (!std::isfinite(l.total)) {
+        progress.finish("stopped");
+        CMT_THROW("non-finite loss at epoch " << epoch_ + 1 << " step " << step_ + 1 << " (L_cls " << l.classification << ", L_cst "
+                                              << l.contrastive << "); parameters not updated; the last good checkpoint is "
+                                              << (config_.out_dir.empty() ? std::string("(none written)") : checkpoint_path("last")));
+      }
+      if (config_.clip_norm > 0) clip_grad_norm(ctx_, store_->grads(), config_.clip_norm);
+      lr = config_.lr.at(step_);
+      optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr));
+      ++step_;
+      ++step_in_epoch_;
+      ++n_steps;
+      step_losses_.push_back(l.total);
+      sum_loss += l.total;
+      sum_cls += l.classification;
+      sum_cst += l.contrastive;
+      sum_pos += l.positive_similarity;
+      correct += count_correct(l.probs, batch.host_labels);
+      seen += l.probs.dim(0);
+      progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", sum_loss / n_steps,
+                                                  sum_cls / n_steps, sum_cst / n_steps, static_cast<double>(correct) / seen));
+      if (const int sig = stop_requested()) {
+        progress.finish(fmt::format("signal {}: checkpoint and stop", sig));
+        save("last");
+        return TrainStatus::interrupted;
+      }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EpochRecord r;
+    r.epoch = epoch_ + 1;
+    r.step = step_;
+    if (n_steps > 0) {
+      r.loss = sum_loss / n_steps;
+      r.loss_cls = sum_cls / n_steps;
+      r.loss_cst = sum_cst / n_steps;
+      r.pos_sim = sum_pos / n_steps;
+      r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    }
+    r.lr = lr;
+    r.samples_per_s = seconds > 0 ? static_cast<double>(seen / 2) / seconds : 0;
+    r.peak_device_bytes = peak_bytes(ctx_.device());
+    if (validation) r.validation = evaluate_metrics(*validation, {}, 0);
+    progress.finish(fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) train acc {:.3f}{} {:.1f} samples/s", r.loss, r.loss_cls,
+                                r.loss_cst, r.train_accuracy,
+                                validation ? fmt::format(" val acc {:.3f}", r.validation.value("accuracy", 0.0)) : "",
+                                r.samples_per_s));
+    history_.push_back(r);
+    write_metrics(r);
+    ++epoch_;
+    step_in_epoch_ = 0;
+    // Best by validation accuracy, else by training loss.
+    const double score = validation ? r.validation.value("accuracy", 0.0) : -r.loss;
+    if (score > best_score_) {
+      best_score_ = score;
+      save("best");
+    }
+    if (config_.checkpoint_every > 0 && epoch_ % config_.checkpoint_every == 0) save(fmt::format("epoch{:04d}", epoch_));
+    save("last");
+  }
+  return TrainStatus::finished;
+}
+
+Evaluation Trainer::evaluate(BatchSource& source) {
+  Evaluation e;
+  const bool was_training = ctx_.training;
+  ctx_.training = false;
+  source.start_epoch(0);
+  Batch batch;
+  while (source.next(batch)) {
+    Tensor x = Tensor::empty(batch.images.shape(), DType::f32, batch.images.device());
+    ops::copy(ctx_, batch.images, x);
+    ops::add_scalar_(ctx_, x, -0.5f);  // the same shift as training, without augmentation
+    const std::vector<float> p = model_.predict(ctx_, x).to_vector<float>();
+    e.probs.insert(e.probs.end(), p.begin(), p.end());
+    e.labels.insert(e.labels.end(), batch.host_labels.begin(), batch.host_labels.end());
+    e.sample_ids.insert(e.sample_ids.end(), batch.sample_ids.begin(), batch.sample_ids.end());
+  }
+  ctx_.training = was_training;
+  return e;
+}
+
+nlohmann::json Trainer::evaluate_metrics(BatchSource& source, const std::vector<std::string>& class_names, int positive) {
+  const Evaluation e = evaluate(source);
+  CMT_CHECK(!e.labels.empty(), "evaluation source yielded no samples");
+  return metrics::evaluate(e.probs, e.labels, static_cast<int>(model_.num_classes()), positive, class_names);
+}
+
+void Trainer::write_metrics(const EpochRecord& r) {
+  if (config_.out_dir.empty()) return;
+  const auto dir = std::filesystem::path(config_.out_dir);
+  std::ofstream(dir / "metrics.jsonl", std::ios::app) << r.to_json().dump() << "\n";
+  const auto csv = dir / "metrics.csv";
+  const bool fresh = !std::filesystem::exists(csv);
+  std::ofstream f(csv, std::ios::app);
+  if (fresh) f << "epoch,step,loss,loss_cls,loss_cst,positive_similarity,train_accuracy,lr,samples_per_s,peak_device_bytes,val_accuracy,val_auc\n";
+  auto val = [&](const char* k) { return r.validation.is_object() && r.validation[k].is_number() ? fmt::format("{}", r.validation[k].get<double>()) : std::string(); };
+  f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", r.epoch, r.step, r.loss, r.loss_cls, r.loss_cst, r.pos_sim, r.train_accuracy,
+                   r.lr, r.samples_per_s, r.peak_device_bytes, val("accuracy"), val("auc"));
+}
+
+}  // namespace cmt

@@ -1,0 +1,91 @@
+// Trainer: runs training steps of a Model over a BatchSource (augmentation, forward, both losses,
+// backward, optimizer), evaluates, logs metrics (console, JSONL, CSV), writes atomic checkpoints
+// (periodic, last, best), resumes exactly, and stops cleanly on SIGTERM/SIGUSR1 or a NaN loss.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/augment_policy.h"
+#include "engine/batch_source.h"
+#include "engine/checkpoint.h"
+#include "engine/lr_schedule.h"
+#include "engine/model.h"
+#include "engine/optimizer.h"
+#include "engine/parameters.h"
+
+namespace cmt {
+
+struct TrainerConfig {
+  int epochs = 1;
+  std::int64_t max_steps = 0;  // > 0: stop after this many optimizer steps in all
+  LrSchedule lr;
+  AdamConfig adam;
+  float clip_norm = 0.f;       // > 0: clip the global gradient norm
+  AugmentPolicy augment = AugmentPolicy::parse("genesis");
+  std::uint64_t seed = 0;
+  std::string out_dir;         // empty: no files (tests)
+  int checkpoint_every = 1;    // epochs between periodic checkpoints (0: only last/best)
+  bool progress = true;
+  std::int64_t inject_nan_at_step = -1;  // testing aid: poison the loss at this global step
+  nlohmann::json run_config;   // stored in checkpoints and metrics
+};
+
+struct EpochRecord {
+  int epoch = 0;
+  std::int64_t step = 0;
+  double loss = 0, loss_cls = 0, loss_cst = 0, pos_sim = 0, train_accuracy = 0, lr = 0, samples_per_s = 0;
+  double peak_device_bytes = 0;
+  nlohmann::json validation;  // metrics::evaluate output, when a validation source is given
+  nlohmann::json to_json() const;
+};
+
+struct Evaluation {
+  std::vector<float> probs;  // N x classes
+  std::vector<int> labels;
+  std::vector<std::int64_t> sample_ids;
+};
+
+enum class TrainStatus { finished, interrupted };
+
+class Trainer {
+ public:
+  Trainer(Context& ctx, Model& model, TrainerConfig config);
+
+  ParameterStore& store() { return *store_; }
+  Adam& optimizer() { return *optimizer_; }
+  const std::vector<EpochRecord>& history() const { return history_; }
+  std::int64_t global_step() const { return step_; }
+
+  void initialize();                         // fresh weights from the seed
+  void resume(const std::string& checkpoint);  // continue exactly where it stopped
+  TrainStatus fit(BatchSource& train, BatchSource* validation);
+  Evaluation evaluate(BatchSource& source);
+  nlohmann::json evaluate_metrics(BatchSource& source, const std::vector<std::string>& class_names, int positive);
+
+  // Losses of every step so far (for resume-equality tests and plots).
+  const std::vector<float>& step_losses() const { return step_losses_; }
+  std::string checkpoint_path(const std::string& name) const;  // <out_dir>/<name>.h5
+  void save(const std::string& name);
+
+ private:
+  CheckpointState state() const;
+  void write_metrics(const EpochRecord& r);
+
+  Context& ctx_;
+  Model& model_;
+  TrainerConfig config_;
+  std::unique_ptr<ParameterStore> store_;
+  std::unique_ptr<Adam> optimizer_;
+  std::vector<EpochRecord> history_;
+  std::vector<float> step_losses_;
+  int epoch_ = 0;                 // current (0-based) epoch
+  std::int64_t step_ = 0;         // optimizer steps done
+  std::int64_t step_in_epoch_ = 0;
+  double best_score_ = -1e300;
+};
+
+}  // namespace cmt

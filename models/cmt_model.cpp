@@ -1,0 +1,97 @@
+// CMT-CNN: forward of the two views, both losses, and the backward pass of Eq. 9.
+#include "models/cmt_model.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "engine/ops/basic.h"
+#include "engine/ops/cross_entropy.h"
+#include "engine/ops/ntxent.h"
+
+namespace cmt::models {
+
+CmtModel::CmtModel(const CmtConfig& config) : config_(config) {
+  CMT_CHECK(config.num_classes >= 2, "CMT-CNN: num_classes must be >= 2, got " << config.num_classes);
+  CMT_CHECK(config.latent_dim >= 1, "CMT-CNN: latent_dim must be >= 1");
+  CMT_CHECK(config.lambda >= 0, "CMT-CNN: lambda must be >= 0, got " << config.lambda);
+  CMT_CHECK(config.tau > 0, "CMT-CNN: tau must be > 0, got " << config.tau);
+  CMT_CHECK(config.class_weights.empty() || static_cast<std::int64_t>(config.class_weights.size()) == config.num_classes,
+            "CMT-CNN: " << config.class_weights.size() << " class weights for " << config.num_classes << " classes");
+  Backbone b = build_backbone(config.backbone);
+  // VGG's latent is its first FC layer (the paper's choice), initialised as VGG's FC layers are.
+  const bool vgg = config.backbone.name.rfind("vgg", 0) == 0;
+  backbone_ = static_cast<layers::Sequential*>(root_.add(std::move(b.features), "backbone"));
+  latent_ = static_cast<layers::Linear*>(root_.add(
+      std::make_unique<layers::Linear>(b.feature_dim, config.latent_dim, true, vgg ? Init::normal_001 : Init::torch_default_linear,
+                                       vgg ? Init::zeros : Init::torch_default_linear),
+      "latent"));
+  head_ = static_cast<layers::Linear*>(root_.add(std::make_unique<layers::Linear>(config.latent_dim, config.num_classes), "head"));
+}
+
+std::string CmtModel::describe() const {
+  std::ostringstream os;
+  os << "CMT-CNN(" << config_.backbone.name << ", " << config_.backbone.spatial_dims << "D, width " << config_.backbone.width
+     << ", latent " << config_.latent_dim << ", classes " << config_.num_classes << ", lambda " << config_.lambda << ", tau "
+     << config_.tau << ")";
+  return os.str();
+}
+
+StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor& labels) {
+  CMT_CHECK(ctx.training, "CMT-CNN train_step needs a training context");
+  CMT_CHECK(views.rank() == 5 && views.dim(0) % 2 == 0, "CMT-CNN: views must be (2N, D, H, W, C), got " << views.describe());
+  CMT_CHECK(labels.rank() == 1 && labels.dim(0) == views.dim(0), "CMT-CNN: labels " << labels.describe() << " for views " << views.describe());
+  Tensor weights;
+  if (!config_.class_weights.empty())
+    weights = Tensor::from_vector(config_.class_weights, Shape{config_.num_classes}).to(ctx.device());
+
+  const Tensor features = backbone_->forward(ctx, views);
+  const Tensor r = latent_->forward(ctx, features);  // (2N, d)
+  const Tensor logits = head_->forward(ctx, r);
+  const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
+
+  StepLosses out;
+  out.classification = ops::item(ce.loss);
+  out.probs = ce.probs;
+  Tensor dr = head_->backward(ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
+  if (config_.lambda > 0) {
+    // One fused pass gives the loss and lambda * dL_cst/dr.
+    const ops::NtXentStep nt = ops::ntxent_forward_backward(ctx, r, config_.tau, config_.lambda);
+    out.contrastive = ops::item(nt.result.loss);
+    out.positive_similarity = ops::item(ops::mean(ctx, nt.result.pos_sim));
+    // Eq. 9: the contrastive gradient reaches F only; G's gradient came from L_cls alone above.
+    ops::axpy(ctx, 1.0f, nt.dr, dr);
+  }
+  out.total = out.classification + config_.lambda * out.contrastive;
+  backbone_->backward(ctx, latent_->backward(ctx, dr));
+  return out;
+}
+
+Tensor CmtModel::embed(Context& ctx, const Tensor& images) {
+  const bool was_training = ctx.training;
+  ctx.training = false;
+  Tensor r = latent_->forward(ctx, backbone_->forward(ctx, images));
+  ctx.training = was_training;
+  return r;
+}
+
+Tensor CmtModel::predict(Context& ctx, const Tensor& images) {
+  const bool was_training = ctx.training;
+  ctx.training = false;
+  const Tensor logits = head_->forward(ctx, latent_->forward(ctx, backbone_->forward(ctx, images))).to(Device::cpu());
+  ctx.training = was_training;
+  // Softmax on the host in double: (N, classes) is tiny.
+  const std::int64_t n = logits.dim(0), k = logits.dim(1);
+  Tensor probs = Tensor::empty(Shape{n, k}, DType::f32);
+  const float* l = logits.data<float>();
+  float* p = probs.data<float>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    double mx = l[i * k];
+    for (std::int64_t j = 1; j < k; ++j) mx = std::max<double>(mx, l[i * k + j]);
+    double z = 0;
+    for (std::int64_t j = 0; j < k; ++j) z += std::exp(l[i * k + j] - mx);
+    for (std::int64_t j = 0; j < k; ++j) p[i * k + j] = static_cast<float>(std::exp(l[i * k + j] - mx) / z);
+  }
+  return probs;
+}
+
+}  // namespace cmt::models

@@ -1,0 +1,43 @@
+// CMT-CNN (paper 3.2-3.3): F = backbone -> latent r (d = 4096 by default); G = FC(d -> classes) +
+// softmax. L = L_cls + lambda * L_cst; L_cls trains F and G, L_cst trains F only (Eq. 9).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/layers/linear.h"
+#include "engine/model.h"
+#include "models/backbone.h"
+
+namespace cmt::models {
+
+struct CmtConfig {
+  BackboneConfig backbone;
+  std::int64_t latent_dim = 4096;
+  std::int64_t num_classes = 2;
+  float lambda = 0.25f;  // weight of the contrastive loss (the paper's choice)
+  float tau = 0.1f;      // NT-Xent temperature
+  float label_smoothing = 0.f;
+  std::vector<float> class_weights;  // empty: unweighted
+};
+
+class CmtModel : public Model {
+ public:
+  explicit CmtModel(const CmtConfig& config);
+  Layer& root() override { return root_; }
+  std::string describe() const override;
+  std::int64_t num_classes() const override { return config_.num_classes; }
+  StepLosses train_step(Context& ctx, const Tensor& views, const Tensor& labels) override;
+  Tensor predict(Context& ctx, const Tensor& images) override;
+  Tensor embed(Context& ctx, const Tensor& images) override;
+  const CmtConfig& config() const { return config_; }
+  void set_lambda(float lambda) { config_.lambda = lambda; }
+
+ private:
+  CmtConfig config_;
+  layers::Sequential root_;  // children: backbone, latent, head
+  layers::Sequential* backbone_ = nullptr;
+  layers::Linear* latent_ = nullptr;
+  layers::Linear* head_ = nullptr;
+};
+
+}  // namespace cmt::models
