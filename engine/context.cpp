@@ -1,7 +1,9 @@
 // Context: streams and library handles created on first use, released with the context.
 #include "engine/context.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <cstring>
 
 #include "engine/cuda_runtime.h"
@@ -15,7 +17,22 @@
 #include <cudnn.h>
 #endif
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace cmt {
+
+namespace {
+// The CPU kernels parallelise with OpenMP and call OpenBLAS inside their parallel regions; OpenBLAS's
+// own threads would then oversubscribe the cores (and spin), so BLAS runs single-threaded unless
+// CMT_BLAS_THREADS says otherwise.
+void configure_cpu_threads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* env = std::getenv("CMT_BLAS_THREADS");
+    openblas_set_num_threads(env ? std::max(1, std::atoi(env)) : 1);
+  });
+}
+}  // namespace
 
 Context::Context(Device device, PrecisionPolicy precision_policy) : precision(precision_policy), device_(device) {
   if (device_.is_cuda()) {
@@ -23,6 +40,7 @@ Context::Context(Device device, PrecisionPolicy precision_policy) : precision(pr
     CMT_CHECK(s.available, "cannot create a context on " << device_.str() << ": " << s.reason);
     CMT_CHECK(device_.index < s.device_count, "no device " << device_.str() << " (" << s.device_count << " found)");
   }
+  configure_cpu_threads();
   const char* dbg = std::getenv("CMT_DEBUG_SYNC");
   debug_sync = dbg != nullptr && std::strcmp(dbg, "0") != 0;
 }

@@ -36,8 +36,8 @@ void Progress::update(std::int64_t done, const std::string& status) {
 }
 
 void Progress::finish(const std::string& summary) {
-  if (!enabled_) return;
-  if (tty_) std::fprintf(stderr, "\r\033[K");
+  // The summary line is printed even without the bar: it is the record of the phase.
+  if (enabled_ && tty_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "%s %s\n", label_.c_str(), summary.c_str());
   std::fflush(stderr);
 }
