@@ -147,6 +147,12 @@ void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& 
   std::unique_lock<std::mutex> lock(g_plan_mu);
   auto it = plans().find(key);
   if (it == plans().end()) it = plans().emplace(key, choose(ctx, pass, d, math, run)).first;
+  if (it->second.how == "loaded") {  // from conv_load_plan: must be one of this shape's variants
+    bool valid = false;
+    for (const auto& v : cuda::conv_variants(pass, d, math)) valid = valid || v.kind == it->second.variant.kind;
+    CMT_CHECK(valid, "conv plan for '" << key << "' names " << it->second.variant.name() << ", which cannot run this shape");
+    it->second.how = "loaded, checked";
+  }
   const cuda::ConvVariant v = it->second.variant;
   lock.unlock();
   run(v);
@@ -337,6 +343,23 @@ Tensor conv_backward_bias(Context& ctx, const Tensor& dy) {
   }
   ctx.debug_check("conv_backward_bias");
   return db;
+}
+
+void conv_load_plan(const std::string& report) {
+#if defined(CMT_WITH_CUDA)
+  std::istringstream in(report);
+  std::string line;
+  std::lock_guard<std::mutex> lock(g_plan_mu);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto arrow = line.find(" -> ");
+    CMT_CHECK(arrow != std::string::npos, "conv_load_plan: line without ' -> ': " << line);
+    const std::string rest = line.substr(arrow + 4);
+    plans()[line.substr(0, arrow)] = Plan{cuda::ConvVariant::parse(rest.substr(0, rest.find(' '))), "loaded"};
+  }
+#else
+  CMT_CHECK(report.empty(), "conv_load_plan: cmt was built without CUDA");
+#endif
 }
 
 std::string conv_plan_report() {

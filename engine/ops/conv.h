@@ -42,5 +42,8 @@ Tensor conv_backward_bias(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/);  // -> 
 // "<pass> <math> <descriptor> -> <variant> (heuristic | autotuned: timings)". Print it to make a run
 // reproducible. The choice is heuristic unless CMT_CONV_AUTOTUNE=1 (then timed once per shape).
 std::string conv_plan_report();
+// Replays a recorded report (e.g. of an autotuned run): its choices are used instead of choosing;
+// each is checked against the shape's valid variants on first use.
+void conv_load_plan(const std::string& report);
 
 }  // namespace cmt::ops

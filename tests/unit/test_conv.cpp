@@ -155,3 +155,15 @@ TEST_CASE("conv bf16 tensors on the CPU: f32 math, one rounding of the result") 
     CHECK_ALLCLOSE(ops::conv_backward_bias(ctx, bf(dy)), rounded(ops::conv_backward_bias(ctx, dy)), 0.0, 0.0);
   }
 }
+
+#if defined(CMT_WITH_CUDA)
+TEST_CASE("conv plan: a recorded report loads back and prints the same choices") {
+  const std::string report = "fprop tf32 x[1,1,8,8,16] w[16,1,3,3,16] y[1,1,8,8,16] stride(1,1,1) pad(0,1,1) dil(1,1,1) groups 1 -> tc64x64 (autotuned: x)\n"
+                             "wgrad bf16 x[2,4,4,4,8] w[8,3,3,3,8] y[2,4,4,4,8] stride(1,1,1) pad(1,1,1) dil(1,1,1) groups 1 -> tc128x128/split7 (heuristic)\n";
+  ops::conv_load_plan(report);
+  const std::string got = ops::conv_plan_report();
+  CHECK(got.find("groups 1 -> tc64x64 (loaded)") != std::string::npos);
+  CHECK(got.find("-> tc128x128/split7 (loaded)") != std::string::npos);
+  CHECK_THROWS_WITH_AS(ops::conv_load_plan("fprop fp32 x -> warp9000\n"), doctest::Contains("unknown conv variant"), cmt::Error);
+}
+#endif
