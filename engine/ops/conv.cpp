@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "kernels/common/check.h"
+#include "kernels/cpu/basic.h"
 #include "kernels/cpu/conv.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -31,8 +32,25 @@ void require_tensor(const Context& ctx, const Tensor& t, const char* op, const c
   CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
   CMT_CHECK(t.device() == ctx.device(),
             op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
-  CMT_CHECK(t.dtype() == DType::f32 || (t.is_cuda() && t.dtype() == DType::bf16),
-            op << ": '" << name << "' must be f32 (or bf16 on CUDA), got " << t.describe());
+  CMT_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, op << ": '" << name << "' must be f32 or bf16, got " << t.describe());
+}
+
+// The CPU backend computes in f32: bf16 tensors are widened on the way in and the result is
+// rounded to bf16 once on the way out (the numerics of the CUDA bf16 path: fp32 accumulation).
+Tensor widen(const Tensor& t) {
+  if (!t.defined() || t.dtype() == DType::f32) return t;
+  Tensor f = Tensor::empty(t.shape(), DType::f32);
+  cpu::cast(t.raw(), t.dtype(), f.raw(), DType::f32, t.numel());
+  return f;
+}
+
+// Runs fn(f32 output) and stores its result in out (rounding when out is bf16).
+template <typename Fn>
+void cpu_into(Tensor& out, Fn&& fn) {
+  if (out.dtype() == DType::f32) return fn(out.data<float>());
+  Tensor f = Tensor::empty(out.shape(), DType::f32);
+  fn(f.data<float>());
+  cpu::cast(f.raw(), DType::f32, out.raw(), out.dtype(), out.numel());
 }
 
 void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
@@ -129,6 +147,12 @@ void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& 
   std::unique_lock<std::mutex> lock(g_plan_mu);
   auto it = plans().find(key);
   if (it == plans().end()) it = plans().emplace(key, choose(ctx, pass, d, math, run)).first;
+  if (it->second.how == "loaded") {  // from conv_load_plan: must be one of this shape's variants
+    bool valid = false;
+    for (const auto& v : cuda::conv_variants(pass, d, math)) valid = valid || v.kind == it->second.variant.kind;
+    CMT_CHECK(valid, "conv plan for '" << key << "' names " << it->second.variant.name() << ", which cannot run this shape");
+    it->second.how = "loaded, checked";
+  }
   const cuda::ConvVariant v = it->second.variant;
   lock.unlock();
   run(v);
@@ -225,7 +249,10 @@ Tensor conv_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
     no_cuda("conv_forward");
 #endif
   } else {
-    cpu::conv_fprop(d, x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, y.data<float>());
+    const Tensor xf = widen(x), wf = widen(w), bf = widen(bias);
+    cpu_into(y, [&](float* out) {
+      cpu::conv_fprop(d, xf.data<float>(), wf.data<float>(), bf.defined() ? bf.data<float>() : nullptr, out);
+    });
   }
   ctx.debug_check("conv_forward");
   return y;
@@ -257,7 +284,8 @@ Tensor conv_backward_data(Context& ctx, const Tensor& dy, const Tensor& w, const
     no_cuda("conv_backward_data");
 #endif
   } else {
-    cpu::conv_dgrad(d, dy.data<float>(), w.data<float>(), dx.data<float>());
+    const Tensor dyf = widen(dy), wf = widen(w);
+    cpu_into(dx, [&](float* out) { cpu::conv_dgrad(d, dyf.data<float>(), wf.data<float>(), out); });
   }
   ctx.debug_check("conv_backward_data");
   return dx;
@@ -289,7 +317,8 @@ Tensor conv_backward_weight(Context& ctx, const Tensor& x, const Tensor& dy, con
     no_cuda("conv_backward_weight");
 #endif
   } else {
-    cpu::conv_wgrad(d, x.data<float>(), dy.data<float>(), dw.data<float>());
+    const Tensor xf = widen(x), dyf = widen(dy);
+    cpu_into(dw, [&](float* out) { cpu::conv_wgrad(d, xf.data<float>(), dyf.data<float>(), out); });
   }
   ctx.debug_check("conv_backward_weight");
   return dw;
@@ -309,10 +338,28 @@ Tensor conv_backward_bias(Context& ctx, const Tensor& dy) {
     no_cuda("conv_backward_bias");
 #endif
   } else {
-    cpu::conv_bias_grad(rows, K, dy.data<float>(), db.data<float>());
+    const Tensor dyf = widen(dy);
+    cpu_into(db, [&](float* out) { cpu::conv_bias_grad(rows, K, dyf.data<float>(), out); });
   }
   ctx.debug_check("conv_backward_bias");
   return db;
+}
+
+void conv_load_plan(const std::string& report) {
+#if defined(CMT_WITH_CUDA)
+  std::istringstream in(report);
+  std::string line;
+  std::lock_guard<std::mutex> lock(g_plan_mu);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto arrow = line.find(" -> ");
+    CMT_CHECK(arrow != std::string::npos, "conv_load_plan: line without ' -> ': " << line);
+    const std::string rest = line.substr(arrow + 4);
+    plans()[line.substr(0, arrow)] = Plan{cuda::ConvVariant::parse(rest.substr(0, rest.find(' '))), "loaded"};
+  }
+#else
+  CMT_CHECK(report.empty(), "conv_load_plan: cmt was built without CUDA");
+#endif
 }
 
 std::string conv_plan_report() {

@@ -34,9 +34,16 @@ Tensor conv_backward_weight(Context& ctx, const Tensor& x /*N,D,H,W,C*/, const T
                             const Shape& w_shape, const ConvParams& p);  // -> dw (K,T,R,S,C/groups)
 Tensor conv_backward_bias(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/);  // -> [K], sum over N,Z,P,Q
 
+// Dtypes: all tensors of a call share one, f32 or bf16. bf16 computes with fp32 accumulation and
+// rounds the result to bf16 once (CPU: widened to f32 and back; CUDA: bf16 tensor cores). f32 on
+// CUDA is exact fp32 with ctx.precision.compute == fp32, tf32 tensor-core math otherwise.
+
 // The per-shape kernel choices made so far on CUDA (native backend), one line each:
 // "<pass> <math> <descriptor> -> <variant> (heuristic | autotuned: timings)". Print it to make a run
 // reproducible. The choice is heuristic unless CMT_CONV_AUTOTUNE=1 (then timed once per shape).
 std::string conv_plan_report();
+// Replays a recorded report (e.g. of an autotuned run): its choices are used instead of choosing;
+// each is checked against the shape's valid variants on first use.
+void conv_load_plan(const std::string& report);
 
 }  // namespace cmt::ops

@@ -117,18 +117,46 @@ struct Tile {
   static constexpr int VEC = 16 / sizeof(T);
   static constexpr int kElems = KC ? ROWS * (BK + VEC) : BK * (ROWS + VEC);
   __device__ static int idx(int row, int k) { return KC ? row * (BK + VEC) + k : k * (ROWS + VEC) + row; }
-  // Issues this thread's 16-byte copies of the tile at (row0, k0); offsets from off(row, k).
-  template <int THREADS, class Off>
-  __device__ static void load(T* smem, const T* base, int tid, std::int64_t row0, std::int64_t rows_total, std::int64_t k0,
-                              std::int64_t kend, Off&& off) {
-    constexpr int kChunks = ROWS * BK / VEC;
-    for (int ci = tid; ci < kChunks; ci += THREADS) {
-      int row, k;
-      if (KC) row = ci / (BK / VEC), k = (ci % (BK / VEC)) * VEC;
-      else k = ci / (ROWS / VEC), row = (ci % (ROWS / VEC)) * VEC;
-      std::int64_t o = -1;
-      if (row0 + row < rows_total && k0 + k < kend) o = off(row0 + row, k0 + k);
-      cp_async16(smem + idx(row, k), o >= 0 ? base + o : base, o >= 0);
+  static constexpr int kChunks = ROWS * BK / VEC;  // 16-byte copies per tile
+  // Tile coordinates of chunk ci: its row and its first k (for m/n-contiguous tiles the chunk runs
+  // over VEC rows at one k).
+  __device__ static void chunk_pos(int ci, int& row, int& k) {
+    if (KC) row = ci / (BK / VEC), k = (ci % (BK / VEC)) * VEC;
+    else k = ci / (ROWS / VEC), row = (ci % (ROWS / VEC)) * VEC;
+  }
+};
+
+// One thread's share of one operand's tile copies. The rows a thread copies are the same for every
+// k-tile, so their gather contexts (Row, from row_of) are computed once; each k-tile then only
+// resolves k (off(row context, k)).
+template <typename T, int ROWS, int BK, bool KC, int THREADS, typename Row>
+struct Loader {
+  using TileT = Tile<T, ROWS, BK, KC>;
+  static constexpr int kPer = (TileT::kChunks + THREADS - 1) / THREADS;
+  Row ctx[kPer];
+  int row[kPer], kin[kPer];
+  bool exists[kPer], valid[kPer];
+
+  template <class RowOf>
+  __device__ void init(int tid, std::int64_t row0, std::int64_t rows_total, RowOf&& row_of) {
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      const int ci = tid + j * THREADS;
+      exists[j] = ci < TileT::kChunks;
+      TileT::chunk_pos(exists[j] ? ci : 0, row[j], kin[j]);
+      valid[j] = exists[j] && row0 + row[j] < rows_total;
+      if (valid[j]) ctx[j] = row_of(row0 + row[j]);
+    }
+  }
+  // Issues the 16-byte copies of the k-tile starting at k0 (zero-filled outside [.., kend) and rows).
+  template <class Off>
+  __device__ void load(T* smem, const T* base, std::int64_t k0, std::int64_t kend, Off&& off) const {
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      if (!exists[j]) continue;
+      const std::int64_t k = k0 + kin[j];
+      const std::int64_t o = valid[j] && k < kend ? off(ctx[j], k) : -1;
+      cp_async16(smem + TileT::idx(row[j], kin[j]), o >= 0 ? base + o : base, o >= 0);
     }
   }
 };
@@ -163,12 +191,14 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
   const int wm0 = (warp % (BM / Cfg::WM_)) * Cfg::WM_, wn0 = (warp / (BM / Cfg::WM_)) * Cfg::WN_;
   const int gid = lane / 4, t4 = lane % 4;
 
+  Loader<T, BM, BK, P::kAK, Cfg::kThreads, typename P::ARow> la;
+  Loader<T, BN, BK, P::kBK, Cfg::kThreads, typename P::BRow> lb;
+  la.init(tid, m0, M, [&](std::int64_t m) { return prob.a_row(g, m); });
+  lb.init(tid, n0, N, [&](std::int64_t n) { return prob.b_row(g, n); });
   auto load = [&](int stage, int kt) {
     const std::int64_t k0 = kbeg + std::int64_t{kt} * BK;
-    TA::template load<Cfg::kThreads>(sA + stage * TA::kElems, prob.a, tid, m0, M, k0, kend,
-                                     [&](std::int64_t m, std::int64_t k) { return prob.a_off(g, m, k); });
-    TB::template load<Cfg::kThreads>(sB + stage * TB::kElems, prob.b, tid, n0, N, k0, kend,
-                                     [&](std::int64_t n, std::int64_t k) { return prob.b_off(g, n, k); });
+    la.load(sA + stage * TA::kElems, prob.a, k0, kend, [&](const typename P::ARow& r, std::int64_t k) { return prob.a_off(g, r, k); });
+    lb.load(sB + stage * TB::kElems, prob.b, k0, kend, [&](const typename P::BRow& r, std::int64_t k) { return prob.b_off(g, r, k); });
   };
 
   float acc[Cfg::MI][Cfg::NI][4] = {};

@@ -21,6 +21,7 @@ struct ConvVariant {
   Kind kind = Kind::simt;
   int split_k = 1;
   std::string name() const;
+  static ConvVariant parse(const std::string& name);  // inverse of name(); throws on an unknown name
 };
 
 // Variants that can run (pass, d, math); the first is the heuristic default. Storage is bf16 when

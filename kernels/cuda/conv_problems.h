@@ -23,6 +23,9 @@ CMT_HD bf16_bits from_f<bf16_bits>(float v) { return num::float_to_bf16(v); }
 
 // Every problem describes C[M, N] = sum_k A[m, k] * B[n, k] for group g through element offsets
 // a_off / b_off (-1 means zero: padding or a skipped stride phase), and stores C through store().
+// a_row(g, m) / b_row(g, n) give a per-row context (ARow / BRow) that the tensor-core loader computes
+// once per block, so that the per-k-tile offsets a_off(g, row, k) / b_off(g, row, k) skip the
+// row's divisions; a_off(g, m, k) == a_off(g, a_row(g, m), k).
 // kAK / kBK: whether the operand's contiguous global dimension is k (else m resp. n); the tensor-core
 // loader reads 16-byte chunks along that dimension, which the variant checks guarantee are contiguous.
 
@@ -67,11 +70,27 @@ struct FpropProblem {  // M = N*Z*P*Q, N = K/groups, K = T*R*S*Cg; A = x gathere
   CMT_HD std::int64_t M() const { return d.y_positions(); }
   CMT_HD int N() const { return d.Kg(); }
   CMT_HD std::int64_t Kd() const { return d.gemm_k(); }
-  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t k) const {
+  // Row context: the window origin of output position m, computed once per row by the loaders.
+  struct ARow {
+    int n, z0, p0, q0;
+  };
+  CMT_HD ARow a_row(int, std::int64_t m) const {
+    int n, z, p, q;
+    split_pos(d, m, n, z, p, q);
+    return {n, z * d.stride[0] - d.pad[0], p * d.stride[1] - d.pad[1], q * d.stride[2] - d.pad[2]};
+  }
+  CMT_HD std::int64_t a_off(int g, const ARow& w0, std::int64_t k) const {
     const int cg = d.Cg();
     const int ki = static_cast<int>(k);  // reduction index < 2^31 (checked by ops::conv_desc)
-    return x_tap_offset(d, m, ki / cg, g * cg + ki % cg);
+    int t, r, s;
+    split_tap(d, ki / cg, t, r, s);
+    const int id = w0.z0 + t * d.dil[0], ih = w0.p0 + r * d.dil[1], iw = w0.q0 + s * d.dil[2];
+    if (id < 0 || id >= d.D || ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return -1;
+    return ((((std::int64_t)w0.n * d.D + id) * d.H + ih) * d.W + iw) * d.C + g * cg + ki % cg;
   }
+  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t k) const { return a_off(g, a_row(g, m), k); }
+  using BRow = std::int64_t;
+  CMT_HD BRow b_row(int, std::int64_t n) const { return n; }
   CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t k) const { return (g * std::int64_t{d.Kg()} + n) * Kd() + k; }
   CMT_HD void store(int g, int, std::int64_t m, int n, float v) const {
     const int k = g * d.Kg() + n;
@@ -90,22 +109,32 @@ struct DgradProblem {  // M = N*D*H*W, N = Cg, K = T*R*S*Kg; A = dy gathered (st
   CMT_HD std::int64_t M() const { return d.x_positions(); }
   CMT_HD int N() const { return d.Cg(); }
   CMT_HD std::int64_t Kd() const { return std::int64_t{d.trs()} * d.Kg(); }
-  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t kk) const {
-    const int kg = d.Kg();
-    int t, r, s;
-    split_tap(d, static_cast<int>(kk) / kg, t, r, s);
+  // Row context: x position m shifted by the padding (the stride-phase tests start from it).
+  struct ARow {
+    int n, zs0, ps0, qs0;
+  };
+  CMT_HD ARow a_row(int, std::int64_t m) const {
     unsigned mm = static_cast<unsigned>(m);  // x positions fit in 31 bits (see split_pos)
     const int iw = static_cast<int>(mm % static_cast<unsigned>(d.W));
     mm /= static_cast<unsigned>(d.W);
     const int ih = static_cast<int>(mm % static_cast<unsigned>(d.H));
     mm /= static_cast<unsigned>(d.H);
     const int id = static_cast<int>(mm % static_cast<unsigned>(d.D)), n = static_cast<int>(mm / static_cast<unsigned>(d.D));
-    const int zs = id + d.pad[0] - t * d.dil[0], ps = ih + d.pad[1] - r * d.dil[1], qs = iw + d.pad[2] - s * d.dil[2];
+    return {n, id + d.pad[0], ih + d.pad[1], iw + d.pad[2]};
+  }
+  CMT_HD std::int64_t a_off(int g, const ARow& x0, std::int64_t kk) const {
+    const int kg = d.Kg(), ki = static_cast<int>(kk);
+    int t, r, s;
+    split_tap(d, ki / kg, t, r, s);
+    const int zs = x0.zs0 - t * d.dil[0], ps = x0.ps0 - r * d.dil[1], qs = x0.qs0 - s * d.dil[2];
     if (zs < 0 || ps < 0 || qs < 0 || zs % d.stride[0] || ps % d.stride[1] || qs % d.stride[2]) return -1;
     const int z = zs / d.stride[0], p = ps / d.stride[1], q = qs / d.stride[2];
     if (z >= d.Z || p >= d.P || q >= d.Q) return -1;
-    return ((((std::int64_t)n * d.Z + z) * d.P + p) * d.Q + q) * d.K + g * kg + static_cast<int>(kk) % kg;
+    return ((((std::int64_t)x0.n * d.Z + z) * d.P + p) * d.Q + q) * d.K + g * kg + ki % kg;
   }
+  CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t kk) const { return a_off(g, a_row(g, m), kk); }
+  using BRow = std::int64_t;
+  CMT_HD BRow b_row(int, std::int64_t n) const { return n; }
   CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t kk) const { return (g * std::int64_t{d.Cg()} + n) * Kd() + kk; }
   CMT_HD void store(int g, int, std::int64_t m, int n, float v) const { dx[m * d.C + g * d.Cg() + n] = from_f<T>(v); }
 };
@@ -120,12 +149,27 @@ struct WgradProblem {  // M = Kg, N = T*R*S*Cg, K = N*Z*P*Q; A = dy (m contiguou
   CMT_HD std::int64_t M() const { return d.Kg(); }
   CMT_HD int N() const { return static_cast<int>(d.gemm_k()); }
   CMT_HD std::int64_t Kd() const { return d.y_positions(); }
+  using ARow = std::int64_t;
+  CMT_HD ARow a_row(int, std::int64_t m) const { return m; }
   CMT_HD std::int64_t a_off(int g, std::int64_t m, std::int64_t pos) const { return pos * d.K + g * d.Kg() + m; }
-  CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t pos) const {
-    const int cg = d.Cg();
-    const int ni = static_cast<int>(n);
-    return x_tap_offset(d, pos, ni / cg, g * cg + ni % cg);
+  // Row context of B: the tap's offsets from the window origin and the input channel of column n.
+  struct BRow {
+    int dz, dh, dw, c;
+  };
+  CMT_HD BRow b_row(int g, std::int64_t n) const {
+    const int cg = d.Cg(), ni = static_cast<int>(n);
+    int t, r, s;
+    split_tap(d, ni / cg, t, r, s);
+    return {t * d.dil[0] - d.pad[0], r * d.dil[1] - d.pad[1], s * d.dil[2] - d.pad[2], g * cg + ni % cg};
   }
+  CMT_HD std::int64_t b_off(int, const BRow& tap, std::int64_t pos) const {
+    int n, z, p, q;
+    split_pos(d, pos, n, z, p, q);
+    const int id = z * d.stride[0] + tap.dz, ih = p * d.stride[1] + tap.dh, iw = q * d.stride[2] + tap.dw;
+    if (id < 0 || id >= d.D || ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) return -1;
+    return ((((std::int64_t)n * d.D + id) * d.H + ih) * d.W + iw) * d.C + tap.c;
+  }
+  CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t pos) const { return b_off(g, b_row(g, n), pos); }
   CMT_HD void store(int g, int split, std::int64_t m, int n, float v) const {
     partial[(std::int64_t{split} * d.K + g * d.Kg() + m) * d.gemm_k() + n] = v;
   }

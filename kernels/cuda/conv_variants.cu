@@ -44,6 +44,25 @@ std::string ConvVariant::name() const {
   return split_k == 1 ? k : k + "/split" + (split_k == 0 ? std::string("auto") : std::to_string(split_k));
 }
 
+ConvVariant ConvVariant::parse(const std::string& name) {
+  const auto slash = name.find("/split");
+  const std::string k = name.substr(0, slash);
+  ConvVariant v;
+  if (k == "simt64x64") v.kind = Kind::simt;
+  else if (k == "tc64x64") v.kind = Kind::tc64;
+  else if (k == "tc128x128") v.kind = Kind::tc128;
+  else if (k == "stem") v.kind = Kind::stem;
+  else if (k == "depthwise") v.kind = Kind::depthwise;
+  else if (k == "depthwise-vec4") v.kind = Kind::depthwise4;
+  else CMT_THROW("unknown conv variant '" << name << "'");
+  if (slash != std::string::npos) {
+    const std::string split = name.substr(slash + 6);
+    v.split_k = split == "auto" ? 0 : std::stoi(split);
+    CMT_CHECK(v.split_k >= 0, "conv variant '" << name << "': bad split");
+  }
+  return v;
+}
+
 namespace detail {
 
 int wgrad_splits(const ConvDesc& d, const ConvVariant& v) {

@@ -2,6 +2,7 @@
 // the edge cases, the op entry points, and bad descriptors.
 #include <vector>
 
+#include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
 #include "kernels/cpu/conv.h"
 #include "support/testing.h"
@@ -134,3 +135,35 @@ TEST_CASE("conv bad descriptors throw clear errors") {
                        cmt::Error);
   CHECK_THROWS_WITH_AS(ops::parse_conv_backend("fast"), doctest::Contains("unknown conv backend"), cmt::Error);
 }
+
+TEST_CASE("conv bf16 tensors on the CPU: f32 math, one rounding of the result") {
+  std::mt19937_64 gen(test::run_seed() + 5);
+  Context ctx(Device::cpu());
+  for (const auto& c : {test::edge_cases()[0], test::edge_cases()[11], test::edge_cases()[4]}) {
+    INFO(c.name);
+    const ConvDesc d = ops::conv_desc(c.x, c.w, c.p);
+    // Small integers are exact in bf16 and every f32 sum is exact: only the final rounding differs.
+    Tensor x = test::random_small_ints(c.x, gen, 2), w = test::random_small_ints(c.w, gen, 2);
+    Tensor b = test::random_small_ints(Shape{d.K}, gen, 3), dy = test::random_small_ints(Shape{d.N, d.Z, d.P, d.Q, d.K}, gen, 2);
+    auto bf = [&](const Tensor& t) { return ops::cast(ctx, t, DType::bf16); };
+    auto rounded = [&](const Tensor& t) { return ops::cast(ctx, bf(t), DType::f32); };
+    Tensor y = ops::conv_forward(ctx, bf(x), bf(w), bf(b), c.p);
+    CHECK(y.dtype() == DType::bf16);
+    CHECK_ALLCLOSE(y, rounded(ops::conv_forward(ctx, x, w, b, c.p)), 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::conv_backward_data(ctx, bf(dy), bf(w), c.x, c.p), rounded(ops::conv_backward_data(ctx, dy, w, c.x, c.p)), 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::conv_backward_weight(ctx, bf(x), bf(dy), c.w, c.p), rounded(ops::conv_backward_weight(ctx, x, dy, c.w, c.p)), 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::conv_backward_bias(ctx, bf(dy)), rounded(ops::conv_backward_bias(ctx, dy)), 0.0, 0.0);
+  }
+}
+
+#if defined(CMT_WITH_CUDA)
+TEST_CASE("conv plan: a recorded report loads back and prints the same choices") {
+  const std::string report = "fprop tf32 x[1,1,8,8,16] w[16,1,3,3,16] y[1,1,8,8,16] stride(1,1,1) pad(0,1,1) dil(1,1,1) groups 1 -> tc64x64 (autotuned: x)\n"
+                             "wgrad bf16 x[2,4,4,4,8] w[8,3,3,3,8] y[2,4,4,4,8] stride(1,1,1) pad(1,1,1) dil(1,1,1) groups 1 -> tc128x128/split7 (heuristic)\n";
+  ops::conv_load_plan(report);
+  const std::string got = ops::conv_plan_report();
+  CHECK(got.find("groups 1 -> tc64x64 (loaded)") != std::string::npos);
+  CHECK(got.find("-> tc128x128/split7 (loaded)") != std::string::npos);
+  CHECK_THROWS_WITH_AS(ops::conv_load_plan("fprop fp32 x -> warp9000\n"), doctest::Contains("unknown conv variant"), cmt::Error);
+}
+#endif

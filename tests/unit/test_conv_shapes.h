@@ -88,7 +88,8 @@ inline std::vector<ConvCase> backbone_cases(bool three_d) {
     if (l.k == 7) in = 9;
     // The heaviest layers (direct reference cost ~ C*K*k^dims per position) get the fewest positions.
     const double work = double(l.C) * l.K * l.k * l.k * (three_d ? l.k : 1) / l.groups;
-    if (three_d) in = l.k == 7 ? 7 : (l.stride == 2 ? 5 : (work >= 128.0 * 128 * 27 ? 2 : 3));
+    if (!three_d && work >= 256.0 * 256 * 9) in = l.stride == 2 ? 5 : 3;
+    if (three_d) in = l.k == 7 ? 7 : (l.stride == 2 ? (work >= 256.0 * 256 * 27 ? 3 : 5) : (work >= 128.0 * 128 * 27 ? 2 : 3));
     if (l.pooled) in = 1;
     const int n = three_d || work >= 128.0 * 128 * 9 ? 1 : 2, d = three_d ? in : 1, t = three_d ? l.k : 1;
     ConvCase c;
