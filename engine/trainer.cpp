@@ -147,6 +147,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       ++step_in_epoch_;
       ++n_steps;
       step_losses_.push_back(l.total);
+      log_step(l, lr);
       sum_loss += l.total;
       sum_cls += l.classification;
       sum_cst += l.contrastive;
@@ -219,6 +220,18 @@ nlohmann::json Trainer::evaluate_metrics(BatchSource& source, const std::vector<
   const Evaluation e = evaluate(source);
   CMT_CHECK(!e.labels.empty(), "evaluation source yielded no samples");
   return metrics::evaluate(e.probs, e.labels, static_cast<int>(model_.num_classes()), positive, class_names);
+}
+
+void Trainer::log_step(const StepLosses& l, double lr) {
+  if (config_.out_dir.empty()) return;
+  // Per-step losses; the hexadecimal column is exact, for bit-for-bit resume comparisons.
+  const auto path = std::filesystem::path(config_.out_dir) / "steps.csv";
+  const bool fresh = !std::filesystem::exists(path);
+  std::ofstream f(path, std::ios::app);
+  if (fresh) f << "step,epoch,loss,loss_cls,loss_cst,lr,loss_hex\n";
+  char hex[64];
+  std::snprintf(hex, sizeof(hex), "%a", static_cast<double>(l.total));
+  f << fmt::format("{},{},{},{},{},{},{}\n", step_, epoch_ + 1, l.total, l.classification, l.contrastive, lr, hex);
 }
 
 void Trainer::write_metrics(const EpochRecord& r) {

@@ -74,6 +74,7 @@ class Trainer {
  private:
   CheckpointState state() const;
   void write_metrics(const EpochRecord& r);
+  void log_step(const StepLosses& l, double lr);
 
   Context& ctx_;
   Model& model_;
