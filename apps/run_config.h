@@ -21,6 +21,9 @@ struct RunConfig {
   float lambda = 0.25f, tau = 0.1f;
   float label_smoothing = 0.f;
   std::string class_weights = "none";  // none | balanced
+  float cls_weight = 1.f;              // 0: contrastive-only training of F (ablation)
+  std::string init_from;               // start from these weights (a checkpoint), not from the seed
+  bool freeze_features = false;        // train only the head on frozen features (linear probe)
   // optimisation
   std::int64_t batch_size = 8;
   int epochs = 1;

@@ -91,6 +91,8 @@ models::CmtConfig model_config(const RunConfig& c, const DataInfo& info) {
   m.tau = c.tau;
   m.label_smoothing = c.label_smoothing;
   m.class_weights = info.class_weights;
+  m.cls_weight = c.cls_weight;
+  m.freeze_features = c.freeze_features;
   return m;
 }
 
@@ -193,8 +195,13 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
   std::fprintf(stderr, "cmt: %s on %s, %zu training / %zu held-out samples (fold %d), %lld parameters\n", model.describe().c_str(),
                ctx->device().str().c_str(), train_idx.size(), held_idx.size(), c.fold,
                static_cast<long long>(trainer.store().num_parameters()));
-  if (resume.empty()) trainer.initialize();
-  else trainer.resume(resume);
+  if (!resume.empty()) {
+    trainer.resume(resume);
+  } else {
+    trainer.initialize();
+    // Weights only (no optimizer state or position): pretrained features for a probe or fine-tuning.
+    if (!c.init_from.empty()) load_checkpoint(c.init_from, trainer.store(), nullptr);
+  }
   install_stop_handlers();
   FoldResult r;
   r.status = trainer.fit(train, nullptr);

@@ -32,7 +32,7 @@ std::string CmtModel::describe() const {
   std::ostringstream os;
   os << "CMT-CNN(" << config_.backbone.name << ", " << config_.backbone.spatial_dims << "D, width " << config_.backbone.width
      << ", latent " << config_.latent_dim << ", classes " << config_.num_classes << ", lambda " << config_.lambda << ", tau "
-     << config_.tau << ")";
+     << config_.tau << (config_.freeze_features ? ", frozen features" : "") << ")";
   return os.str();
 }
 
@@ -44,6 +44,17 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
   if (!config_.class_weights.empty())
     weights = Tensor::from_vector(config_.class_weights, Shape{config_.num_classes}).to(ctx.device());
 
+  if (config_.freeze_features) {
+    ctx.training = false;  // frozen F: running BN statistics, nothing kept for a backward pass
+    const Tensor r = latent_->forward(ctx, backbone_->forward(ctx, views));
+    ctx.training = true;
+    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, head_->forward(ctx, r), labels, weights, config_.label_smoothing);
+    head_->backward(ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
+    StepLosses out;
+    out.classification = out.total = ops::item(ce.loss);
+    out.probs = ce.probs;
+    return out;
+  }
   const Tensor features = backbone_->forward(ctx, views);
   const Tensor r = latent_->forward(ctx, features);  // (2N, d)
   const Tensor logits = head_->forward(ctx, r);
@@ -52,7 +63,8 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
   StepLosses out;
   out.classification = ops::item(ce.loss);
   out.probs = ce.probs;
-  Tensor dr = head_->backward(ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
+  Tensor dr = head_->backward(
+      ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight));
   if (config_.lambda > 0) {
     // One fused pass gives the loss and lambda * dL_cst/dr.
     const ops::NtXentStep nt = ops::ntxent_forward_backward(ctx, r, config_.tau, config_.lambda);
@@ -61,7 +73,7 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
     // Eq. 9: the contrastive gradient reaches F only; G's gradient came from L_cls alone above.
     ops::axpy(ctx, 1.0f, nt.dr, dr);
   }
-  out.total = out.classification + config_.lambda * out.contrastive;
+  out.total = config_.cls_weight * out.classification + config_.lambda * out.contrastive;
   backbone_->backward(ctx, latent_->backward(ctx, dr));
   return out;
 }

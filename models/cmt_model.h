@@ -18,6 +18,10 @@ struct CmtConfig {
   float tau = 0.1f;      // NT-Xent temperature
   float label_smoothing = 0.f;
   std::vector<float> class_weights;  // empty: unweighted
+  // Ablations (paper 4.4): cls_weight 0 trains F by the contrastive loss alone; freeze_features
+  // trains only G on frozen features r (a linear probe; F runs in eval mode, L_cst is not computed).
+  float cls_weight = 1.f;
+  bool freeze_features = false;
 };
 
 class CmtModel : public Model {
