@@ -82,6 +82,8 @@ cat "$OUT/cmt-info.txt" >>"$LOG"
 # --- 3. correctness first ---
 step cuda_tests 150 "$BIN/cmt_cuda_tests" --duration=true
 step cpu_tests 120 env OMP_NUM_THREADS=8 "$BIN/cmt_tests"
+# The convolution's full matrix: every kernel variant and precision on every backbone layer.
+step conv_cuda_full 180 env CMT_CONV_CUDA_FULL=1 "$BIN/cmt_cuda_tests" -tc="conv*"
 for t in "$ROOT"/tests/oracle/test_*.py; do
   name="oracle_gpu_$(basename "$t" .py)"
   step "$name" 60 env PYTHONDONTWRITEBYTECODE=1 python3 "$t" --runner "$BIN/cmt_op_runner" --cmt "$BIN/cmt" --device cuda:0
@@ -98,9 +100,18 @@ export OUT
 for b in "$BIN"/cmt_bench_*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
-  args=""
-  [ "$name" = cmt_bench_conv ] && args="--quick"
+  case "$name" in
+    cmt_bench_conv) args="--quick" ;;
+    cmt_bench_layers) args="--device cuda:0 --batch 32 --adam-params 60000000" ;;
+    cmt_bench_loader) args="--count 64 --size 128 --batch 8" ;;
+    cmt_bench_augment) args="--device cuda:0" ;;
+    *) args="" ;;
+  esac
   step "$name" 120 "$b" $args
+done
+# The PyTorch side of the comparisons, on the machine's own PyTorch.
+for s in "$ROOT"/bench/compare/*.py; do
+  step "torch_$(basename "$s" .py)" 120 env PYTHONDONTWRITEBYTECODE=1 python3 "$s"
 done
 
 # --- 5. summary ---
