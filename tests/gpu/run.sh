@@ -19,9 +19,17 @@ declare -a NAMES=() STATUS=() SECONDS_TAKEN=() NOTES=()
 say() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$LOG"; }
 
 # step NAME TIMEOUT CMD...: runs CMD with its output in $OUT/NAME.log; records pass/fail/timeout.
+BUDGET_S=${CMT_GPU_BUDGET_S:-450}  # steps that would start later are recorded as skipped
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$((BUDGET_S - ($(date +%s) - START)))
+  if [ "$left" -le 10 ]; then
+    NAMES+=("$name"); STATUS+=("skipped(budget)"); SECONDS_TAKEN+=(0); NOTES+=("over the ${BUDGET_S}s budget")
+    say "   $name skipped: over the ${BUDGET_S}s budget"
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   say "== $name: $*"
   local t0=$(date +%s)
   timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
