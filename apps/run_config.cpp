@@ -10,7 +10,7 @@ namespace cmt::app {
 
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
-  X(cls_weight) X(init_from) X(freeze_features) \
+  X(cls_weight) X(cls_views) X(init_from) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress)
 
@@ -63,6 +63,7 @@ void RunConfig::validate() const {
   CMT_CHECK(tau > 0, "config: 'tau' must be > 0, got " << tau);
   CMT_CHECK(label_smoothing >= 0 && label_smoothing < 1, "config: 'label_smoothing' must be in [0, 1), got " << label_smoothing);
   one_of("class_weights", class_weights, {"none", "balanced"});
+  one_of("cls_views", cls_views, {"both", "first"});
   CMT_CHECK(cls_weight >= 0, "config: 'cls_weight' must be >= 0, got " << cls_weight);
   CMT_CHECK(cls_weight > 0 || lambda > 0, "config: 'cls_weight' and 'lambda' are both 0: nothing to train");
   CMT_CHECK(!freeze_features || !init_from.empty(), "config: 'freeze_features' needs 'init_from' (a checkpoint to probe)");
@@ -98,6 +99,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--label-smoothing", f.label_smoothing, "label smoothing of the classification loss");
   cmd.add_option("--class-weights", f.class_weights, "none | balanced");
   cmd.add_option("--cls-weight", f.cls_weight, "weight of the classification loss (0: contrastive-only ablation)");
+  cmd.add_option("--cls-views", f.cls_views, "both | first: views of the classification loss");
   cmd.add_option("--init-from", f.init_from, "initial weights from this checkpoint");
   cmd.add_flag("--freeze-features", f.freeze_features, "train only the head on frozen features (linear probe)");
   cmd.add_option("--batch-size", f.batch_size, "samples per step (each gives two views)");

@@ -22,6 +22,7 @@ struct RunConfig {
   float label_smoothing = 0.f;
   std::string class_weights = "none";  // none | balanced
   float cls_weight = 1.f;              // 0: contrastive-only training of F (ablation)
+  std::string cls_views = "both";      // both | first: which views the classification loss sees
   std::string init_from;               // start from these weights (a checkpoint), not from the seed
   bool freeze_features = false;        // train only the head on frozen features (linear probe)
   // optimisation

@@ -92,6 +92,7 @@ models::CmtConfig model_config(const RunConfig& c, const DataInfo& info) {
   m.label_smoothing = c.label_smoothing;
   m.class_weights = info.class_weights;
   m.cls_weight = c.cls_weight;
+  m.cls_both_views = c.cls_views == "both";
   m.freeze_features = c.freeze_features;
   return m;
 }

@@ -2,6 +2,7 @@
 #include "models/cmt_model.h"
 
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "engine/ops/basic.h"
@@ -9,6 +10,40 @@
 #include "engine/ops/ntxent.h"
 
 namespace cmt::models {
+
+namespace {
+// Host-side row shuffles of small (2N, K) or (2N) tensors, for the first-view-only classification.
+Tensor even_rows(const Tensor& t) {
+  const Tensor h = t.to(Device::cpu());
+  const std::int64_t n = h.dim(0) / 2, row = h.numel() / std::max<std::int64_t>(h.dim(0), 1);
+  Shape s = h.shape();
+  s[0] = n;
+  Tensor out = Tensor::empty(s, h.dtype());
+  const std::size_t bytes = static_cast<std::size_t>(row) * dtype_size(h.dtype());
+  for (std::int64_t i = 0; i < n; ++i)
+    std::memcpy(static_cast<char*>(out.raw()) + i * bytes, static_cast<const char*>(h.raw()) + 2 * i * bytes, bytes);
+  return out;
+}
+
+// (N, K) -> (2N, K): row i at 2i and 2i+1 (interleave) or at 2i with zeros at 2i+1 (scatter).
+Tensor spread_rows(const Tensor& t, bool duplicate) {
+  const Tensor h = t.to(Device::cpu());
+  Shape s = h.shape();
+  s[0] *= 2;
+  Tensor out = Tensor::empty(s, h.dtype());
+  const std::size_t bytes = static_cast<std::size_t>(h.numel() / std::max<std::int64_t>(h.dim(0), 1)) * dtype_size(h.dtype());
+  for (std::int64_t i = 0; i < h.dim(0); ++i) {
+    const char* src = static_cast<const char*>(h.raw()) + i * bytes;
+    char* dst = static_cast<char*>(out.raw()) + 2 * i * bytes;
+    std::memcpy(dst, src, bytes);
+    if (duplicate) std::memcpy(dst + bytes, src, bytes);
+    else std::memset(dst + bytes, 0, bytes);
+  }
+  return out;
+}
+Tensor interleave_rows(const Tensor& t) { return spread_rows(t, true); }
+Tensor scatter_even_rows(const Tensor& t) { return spread_rows(t, false); }
+}  // namespace
 
 CmtModel::CmtModel(const CmtConfig& config) : config_(config) {
   CMT_CHECK(config.num_classes >= 2, "CMT-CNN: num_classes must be >= 2, got " << config.num_classes);
@@ -58,13 +93,25 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
   const Tensor features = backbone_->forward(ctx, views);
   const Tensor r = latent_->forward(ctx, features);  // (2N, d)
   const Tensor logits = head_->forward(ctx, r);
-  const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
-
   StepLosses out;
-  out.classification = ops::item(ce.loss);
-  out.probs = ce.probs;
-  Tensor dr = head_->backward(
-      ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight));
+  Tensor dlogits;
+  if (config_.cls_both_views) {
+    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
+    out.classification = ops::item(ce.loss);
+    out.probs = ce.probs;
+    dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight);
+  } else {
+    // L_cls over the first view of each sample: the (2N, classes) logits are tiny, so the rows are
+    // picked and the gradient scattered back on the host.
+    const Tensor first = even_rows(logits).to(ctx.device());
+    const Tensor first_labels = even_rows(labels).to(ctx.device());
+    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, first, first_labels, weights, config_.label_smoothing);
+    out.classification = ops::item(ce.loss);
+    out.probs = interleave_rows(ce.probs).to(ctx.device());  // each view reported with its sample's probabilities
+    dlogits = scatter_even_rows(
+        ops::cross_entropy_backward(ctx, ce, first_labels, weights, config_.label_smoothing, config_.cls_weight)).to(ctx.device());
+  }
+  Tensor dr = head_->backward(ctx, dlogits);
   if (config_.lambda > 0) {
     // One fused pass gives the loss and lambda * dL_cst/dr.
     const ops::NtXentStep nt = ops::ntxent_forward_backward(ctx, r, config_.tau, config_.lambda);

@@ -21,6 +21,7 @@ struct CmtConfig {
   // Ablations (paper 4.4): cls_weight 0 trains F by the contrastive loss alone; freeze_features
   // trains only G on frozen features r (a linear probe; F runs in eval mode, L_cst is not computed).
   float cls_weight = 1.f;
+  bool cls_both_views = true;  // L_cls over both views (default) or over the first view of each sample
   bool freeze_features = false;
 };
 

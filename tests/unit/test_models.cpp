@@ -125,3 +125,62 @@ TEST_CASE("CMT-CNN: the step's gradient matches finite differences of L = L_cls 
   }
   CHECK(checked == 12);
 }
+
+TEST_CASE("CMT-CNN: Eq. 9, the head's gradient is the classification-only gradient; the contrastive one reaches F") {
+  Context ctx(Device::cpu());
+  models::CmtConfig c;
+  c.backbone.name = "resnet50";
+  c.backbone.spatial_dims = 2;
+  c.backbone.width = 0.125;
+  c.backbone.depth = 0.34;
+  c.latent_dim = 8;
+  c.num_classes = 2;
+  std::mt19937_64 gen(test::run_seed());
+  Tensor views = test::random_normal(Shape{6, 1, 16, 16, 1}, gen);
+  Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1, 0, 0}, Shape{6});
+  auto grads_with = [&](float lambda) {
+    c.lambda = lambda;
+    models::CmtModel model(c);
+    ParameterStore store(ctx, model.root());
+    store.initialize(ctx, 11);  // same seed: same weights for both models
+    ctx.training = true;
+    model.train_step(ctx, views, labels);
+    std::vector<float> head, latent;
+    const auto g = store.grads().to_vector<float>();
+    for (const auto& r : store.parameter_refs()) {
+      const auto off = store.offset_of(r.path);
+      auto& dst = r.path.rfind("head.", 0) == 0 ? head : latent;
+      if (r.path.rfind("head.", 0) == 0 || r.path.rfind("latent.", 0) == 0)
+        dst.insert(dst.end(), g.begin() + off, g.begin() + off + r.spec.shape.numel());
+    }
+    return std::make_pair(head, latent);
+  };
+  const auto [head0, latent0] = grads_with(0.f);
+  const auto [head1, latent1] = grads_with(0.5f);
+  CHECK_ALLCLOSE(head1, head0, 0.0, 0.0);  // bit-identical: L_cst never reaches G
+  double diff = 0;
+  for (std::size_t i = 0; i < latent0.size(); ++i) diff += std::fabs(latent1[i] - latent0[i]);
+  CHECK(diff > 1e-6);  // but it does reach F
+}
+
+TEST_CASE("models: bad configurations fail clearly") {
+  models::BackboneConfig b;
+  b.name = "resnet51";
+  CHECK_THROWS_WITH_AS(models::build_backbone(b), doctest::Contains("unknown backbone 'resnet51'"), cmt::Error);
+  b.name = "resnet50";
+  b.spatial_dims = 2;
+  auto net = models::build_classifier(b, 2);
+  CHECK(net->output_shape(Shape{1, 1, 8, 8, 1}) == Shape{1, 2});  // like torchvision, 8x8 still fits
+  b.name = "vgg19";
+  auto vgg = models::build_classifier(b, 2);
+  try {
+    vgg->output_shape(Shape{1, 1, 16, 16, 1});  // five 2x pools of 16x16
+    FAIL("no error for an input smaller than the network's downsampling");
+  } catch (const cmt::Error& e) {
+    INFO(e.what());
+    CHECK(std::string(e.what()).find("pool") != std::string::npos);
+  }
+  models::CmtConfig c;
+  c.num_classes = 1;
+  CHECK_THROWS_WITH_AS(models::CmtModel{c}, doctest::Contains("num_classes"), cmt::Error);
+}
