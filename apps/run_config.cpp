@@ -10,7 +10,7 @@ namespace cmt::app {
 
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
-  X(cls_weight) X(cls_views) X(init_from) X(freeze_features) \
+  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress)
 
@@ -100,6 +100,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--class-weights", f.class_weights, "none | balanced");
   cmd.add_option("--cls-weight", f.cls_weight, "weight of the classification loss (0: contrastive-only ablation)");
   cmd.add_option("--cls-views", f.cls_views, "both | first: views of the classification loss");
+  cmd.add_option("--init-weights", f.init_weights, "2D backbone weights exported from torchvision (ImageNet, ...)");
   cmd.add_option("--init-from", f.init_from, "initial weights from this checkpoint");
   cmd.add_flag("--freeze-features", f.freeze_features, "train only the head on frozen features (linear probe)");
   cmd.add_option("--batch-size", f.batch_size, "samples per step (each gives two views)");

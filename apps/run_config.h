@@ -24,6 +24,7 @@ struct RunConfig {
   float cls_weight = 1.f;              // 0: contrastive-only training of F (ablation)
   std::string cls_views = "both";      // both | first: which views the classification loss sees
   std::string init_from;               // start from these weights (a checkpoint), not from the seed
+  std::string init_weights;            // backbone weights exported from torchvision (tools/export_torchvision.py)
   bool freeze_features = false;        // train only the head on frozen features (linear probe)
   // optimisation
   std::int64_t batch_size = 8;

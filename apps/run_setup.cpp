@@ -14,6 +14,7 @@
 #include "engine/metrics.h"
 #include "engine/ops/conv.h"
 #include "engine/signals.h"
+#include "models/weights.h"
 
 namespace cmt::app {
 
@@ -202,6 +203,14 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
     trainer.initialize();
     // Weights only (no optimizer state or position): pretrained features for a probe or fine-tuning.
     if (!c.init_from.empty()) load_checkpoint(c.init_from, trainer.store(), nullptr);
+    if (!c.init_weights.empty()) {
+      // torchvision's classifier layers are replaced by CMT-CNN's latent and head.
+      models::WeightLoadOptions opt;
+      opt.prefix = "backbone.";
+      opt.skip_prefixes = {"fc.", "classifier."};
+      const int n = models::load_torchvision_weights(*ctx, trainer.store(), c.init_weights, opt);
+      std::fprintf(stderr, "cmt: %d backbone tensors from %s\n", n, c.init_weights.c_str());
+    }
   }
   install_stop_handlers();
   FoldResult r;

@@ -68,20 +68,20 @@ class MBConv : public Layer {
   MBConv(int dims, std::int64_t in, std::int64_t out, int expand, int kernel, int stride, float sd_prob)
       : residual_(stride == 1 && in == out), drop_(sd_prob, /*per_sample=*/true) {
     const std::int64_t expanded = scaled_channels(in * expand, 1.0);
+    // Nested like torchvision's Conv2dNormActivation blocks, so that parameter names match
+    // (block.<i>.0.weight is a conv, block.<i>.1.* its batch norm).
     int idx = 0;
-    auto add = [&](LayerPtr l) { block_.add(std::move(l), std::to_string(idx++)); };
-    if (expanded != in) {
-      add(std::make_unique<Conv>(ConvConfig{dims, in, expanded, 1, 1, 0, 1, 1, false}));
-      add(std::make_unique<BatchNorm>(expanded));
-      add(std::make_unique<Act>(Activation::silu));
-    }
-    add(std::make_unique<Conv>(ConvConfig{dims, expanded, expanded, kernel, stride, (kernel - 1) / 2, 1,
-                                          static_cast<int>(expanded), false}));
-    add(std::make_unique<BatchNorm>(expanded));
-    add(std::make_unique<Act>(Activation::silu));
-    add(std::make_unique<SqueezeExcite>(expanded, std::max<std::int64_t>(1, in / 4)));
-    add(std::make_unique<Conv>(ConvConfig{dims, expanded, out, 1, 1, 0, 1, 1, false}));
-    add(std::make_unique<BatchNorm>(out));
+    auto conv_norm = [&](const ConvConfig& cc, bool silu) {
+      auto s = std::make_unique<Sequential>();
+      s->add(std::make_unique<Conv>(cc));
+      s->add(std::make_unique<BatchNorm>(cc.out_channels));
+      if (silu) s->add(std::make_unique<Act>(Activation::silu));
+      block_.add(std::move(s), std::to_string(idx++));
+    };
+    if (expanded != in) conv_norm(ConvConfig{dims, in, expanded, 1, 1, 0, 1, 1, false}, true);
+    conv_norm(ConvConfig{dims, expanded, expanded, kernel, stride, (kernel - 1) / 2, 1, static_cast<int>(expanded), false}, true);
+    block_.add(std::make_unique<SqueezeExcite>(expanded, std::max<std::int64_t>(1, in / 4)), std::to_string(idx++));
+    conv_norm(ConvConfig{dims, expanded, out, 1, 1, 0, 1, 1, false}, false);
     add_child("block", &block_);
     add_child("stochastic_depth", &drop_);
   }
