@@ -92,7 +92,10 @@ step cuda_tests 150 "$BIN/cmt_cuda_tests" --duration=true
 step cpu_tests 120 env OMP_NUM_THREADS=8 "$BIN/cmt_tests"
 # The convolution's full matrix: every kernel variant and precision on every backbone layer.
 step conv_cuda_full 180 env CMT_CONV_CUDA_FULL=1 "$BIN/cmt_cuda_tests" -tc="conv*"
+# The op-level oracle scripts against the CUDA backend; the end-to-end and data scripts exercise the
+# CPU path through `cmt` and need h5py/pydicom, which these machines may lack: CI runs them.
 for t in "$ROOT"/tests/oracle/test_*.py; do
+  case "$(basename "$t")" in test_e2e_*|test_dicom_*|test_data_prepare.py|test_metrics.py|test_torchvision_weights.py) continue ;; esac
   name="oracle_gpu_$(basename "$t" .py)"
   step "$name" 60 env PYTHONDONTWRITEBYTECODE=1 python3 "$t" --runner "$BIN/cmt_op_runner" --cmt "$BIN/cmt" --device cuda:0
 done
