@@ -110,6 +110,22 @@ def expect_error(fn, fragment, what):
     print("FAIL", _failures[-1])
 
 
+def check(cond, what):
+    """Records a named yes/no check."""
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        _failures.append(what)
+
+
+def cmt(*args, expect=0, env=None):
+    """Runs the cmt command (single-threaded OpenMP, so runs are reproducible); checks its exit code."""
+    full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
+    proc = subprocess.run([_args.cmt, *map(str, args)], capture_output=True, text=True, env=full_env)
+    if expect is not None and proc.returncode != expect:
+        raise SystemExit(f"cmt {' '.join(map(str, args))} exited {proc.returncode} (want {expect}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
 def finish():
     if _failures:
         print(f"{len(_failures)} check(s) failed")

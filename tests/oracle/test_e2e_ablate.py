@@ -3,7 +3,6 @@ untouched and trains only the head; the grid writes every single/pair run, grid.
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
 import h5py
@@ -12,22 +11,9 @@ import numpy as np
 import harness
 
 harness.setup()
-cmt = harness.cmt_binary()
 tmp = tempfile.mkdtemp(prefix="cmt-ablate-")
-env = dict(os.environ, OMP_NUM_THREADS="1")
-
-
-def run(*args):
-    p = subprocess.run([cmt, *map(str, args)], capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        raise SystemExit(f"cmt {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    return p
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        harness._failures.append(what)
+run = harness.cmt
+check = harness.check
 
 
 run("synth", "--out", f"{tmp}/raw", "--modality", "xray", "--format", "png", "--count", 60, "--seed", 4, "--size", "xray=32")

@@ -2,7 +2,6 @@
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
 import scipy.stats
@@ -10,22 +9,9 @@ import scipy.stats
 import harness
 
 harness.setup()
-cmt = harness.cmt_binary()
 tmp = tempfile.mkdtemp(prefix="cmt-cv-")
-env = dict(os.environ, OMP_NUM_THREADS="1")
-
-
-def run(*args):
-    p = subprocess.run([cmt, *map(str, args)], capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        raise SystemExit(f"cmt {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    return p
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        harness._failures.append(what)
+run = harness.cmt
+check = harness.check
 
 
 run("synth", "--out", f"{tmp}/raw", "--modality", "xray", "--format", "png", "--count", 45, "--seed", 6, "--size", "xray=32")

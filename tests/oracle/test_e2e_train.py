@@ -23,18 +23,10 @@ env = dict(os.environ, OMP_NUM_THREADS="1")
 
 
 def run(*args, expect=0, extra_env=None):
-    proc = subprocess.run([cmt, *map(str, args)], capture_output=True, text=True, env={**env, **(extra_env or {})})
-    if expect is not None and proc.returncode != expect:
-        raise SystemExit(f"cmt {' '.join(map(str, args))} exited {proc.returncode} (want {expect}):\n{proc.stderr[-3000:]}")
-    return proc
+    return harness.cmt(*args, expect=expect, env=extra_env)
 
 
-def check(cond, what):
-    if cond:
-        print(f"ok   {what}")
-    else:
-        harness._failures.append(what)
-        print(f"FAIL {what}")
+check = harness.check
 
 
 def losses(run_dir):

@@ -6,19 +6,12 @@
 #include "engine/parameters.h"
 #include "models/backbone.h"
 #include "models/cmt_model.h"
+#include "models/summary.h"
 #include "support/testing.h"
 
 using namespace cmt;
 
-namespace {
-std::int64_t count_parameters(Layer& root) {
-  std::vector<ParameterRef> params, buffers;
-  root.collect("", params, buffers);
-  std::int64_t n = 0;
-  for (const auto& p : params) n += p.spec.shape.numel();
-  return n;
-}
-}  // namespace
+using models::count_parameters;
 
 TEST_CASE("models: 2D classifiers have torchvision's exact parameter counts") {
   struct Case {
