@@ -1,0 +1,29 @@
+# Invalid configurations fail before any work, naming the key (exit 1), and bad flags exit 2.
+file(WRITE ${WORK}/bad-key.json "{\"dataset\": \"x.h5\", \"learning_rate\": 0.1}")
+file(WRITE ${WORK}/bad-type.json "{\"dataset\": \"x.h5\", \"epochs\": \"many\"}")
+set(cases
+  "train,--dataset,x.h5,--batch-size,1|'batch_size'|1"
+  "train,--dataset,x.h5,--backbone,resnet18|'backbone'|1"
+  "train,--dataset,x.h5,--precision,fp8|'precision'|1"
+  "train,--lr,0.1|'dataset' is required|1"
+  "train,--config,${WORK}/bad-key.json|unknown key 'learning_rate'|1"
+  "train,--config,${WORK}/bad-type.json|'epochs' has the wrong type|1"
+  "train,--epochs,two|--epochs|2"
+  "train,--dataset,/nonexistent/x.h5|/nonexistent/x.h5|1")
+foreach(case ${cases})
+  string(REPLACE "|" ";" parts "${case}")  # command words are separated by commas
+  list(GET parts -1 want_rc)
+  list(GET parts -2 want_text)
+  list(REMOVE_AT parts -1)
+  list(REMOVE_AT parts -1)
+  string(REPLACE "," ";" args "${parts}")
+  execute_process(COMMAND ${CMT} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL want_rc)
+    message(FATAL_ERROR "cmt ${args}: exit ${rc}, want ${want_rc}; stderr: ${err}")
+  endif()
+  string(FIND "${err}" "${want_text}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "cmt ${args}: the message does not say '${want_text}': ${err}")
+  endif()
+  message(STATUS "cmt ${args} -> ${rc}: ${err}")
+endforeach()
