@@ -198,7 +198,7 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
   const DataInfo info = DataInfo::from_dataset(ds, c, train_idx);
   models::CmtModel model(model_config(c, info));
   model.set_communicator(comm.get());
-  if (c.sync_bn) layers::set_sync_batchnorm(model.root(), comm.get());
+  if (c.sync_bn && comm->size() > 1) layers::set_sync_batchnorm(model.root(), comm.get());  // one rank: plain BN is the same
   data::LoaderConfig train_cfg = loader_config(c, true);
   train_cfg.rank = comm->rank();
   train_cfg.world_size = comm->size();
