@@ -188,24 +188,28 @@ class MpiCommunicator final : public Communicator {
 // instead of a stream that never completes.
 class NcclCommunicator final : public Communicator {
  public:
-  explicit NcclCommunicator(Context& ctx) : mpi_() {
+  // Host side (unique id, scalars, abort): MPI when the launcher started several ranks; a single
+  // process needs no MPI at all (the GPU check runs `cmt_bench_comm` without mpirun).
+  explicit NcclCommunicator(Context& ctx)
+      : mpi_(launcher_world_size() > 1 ? std::unique_ptr<Communicator>(std::make_unique<MpiCommunicator>())
+                                       : std::unique_ptr<Communicator>(std::make_unique<SingleCommunicator>())) {
     CMT_CHECK(ctx.is_cuda(), "the NCCL communicator needs a CUDA context (use --comm mpi on CPU)");
     ncclUniqueId id;
-    if (mpi_.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+    if (mpi_->rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     Tensor idt = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(id))}, DType::u8);
     std::memcpy(idt.raw(), &id, sizeof(id));
     Context host_ctx(Device::cpu());
-    mpi_.broadcast(host_ctx, idt, 0);
+    mpi_->broadcast(host_ctx, idt, 0);
     std::memcpy(&id, idt.raw(), sizeof(id));
     CUDA_CHECK(cudaSetDevice(ctx.device().index));
-    NCCL_CHECK(ncclCommInitRank(&comm_, mpi_.size(), id, mpi_.rank()));
+    NCCL_CHECK(ncclCommInitRank(&comm_, mpi_->size(), id, mpi_->rank()));
   }
   ~NcclCommunicator() override {
     if (comm_) ncclCommDestroy(comm_);
   }
   std::string name() const override { return "nccl"; }
-  int rank() const override { return mpi_.rank(); }
-  int size() const override { return mpi_.size(); }
+  int rank() const override { return mpi_->rank(); }
+  int size() const override { return mpi_->size(); }
   void all_reduce_sum(Context& ctx, Tensor& t) override {
     CMT_CHECK(t.is_cuda() && t.dtype() == DType::f32, "NCCL all_reduce_sum: f32 CUDA tensor expected, got " << t.describe());
     NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, ncclSum, comm_, ctx.compute_stream()));
@@ -225,16 +229,19 @@ class NcclCommunicator final : public Communicator {
     NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, ctx.compute_stream()));
     wait(ctx, "broadcast");
   }
-  double all_reduce_scalar(double v) override { return mpi_.all_reduce_scalar(v); }
-  void barrier() override { mpi_.barrier(); }
+  double all_reduce_scalar(double v) override { return mpi_->all_reduce_scalar(v); }
+  void barrier() override { mpi_->barrier(); }
   void set_timeout(double seconds) override {
     timeout_s_ = seconds;
-    mpi_.set_timeout(seconds);
+    mpi_->set_timeout(seconds);
   }
   void abort_job(const std::string& why, int code) override {
     if (comm_) ncclCommAbort(comm_);
     comm_ = nullptr;
-    mpi_.abort_job(why, code);
+    mpi_->abort_job(why, code);  // MPI: does not return
+    std::fprintf(stderr, "cmt: %s\n", why.c_str());
+    std::fflush(stderr);
+    std::_Exit(code);
   }
 
  private:
@@ -259,7 +266,7 @@ class NcclCommunicator final : public Communicator {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
-  MpiCommunicator mpi_;
+  std::unique_ptr<Communicator> mpi_;
   ncclComm_t comm_ = nullptr;
 };
 #endif

@@ -1,6 +1,7 @@
 // Communicator: collectives for data parallelism. Implementations: single process; MPI (CPU
 // tensors, CUDA tensors staged through the host); NCCL (CUDA tensors; the unique id is broadcast over
-// MPI). Launch with the cluster's own tools (mpirun, srun); the rank and size come from MPI.
+// MPI; a single process needs no MPI). Launch with the cluster's own tools (mpirun, srun); the rank
+// and size come from MPI. Design and failure handling: docs/distributed.md.
 #pragma once
 #include <memory>
 #include <string>
