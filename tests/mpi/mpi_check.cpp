@@ -10,6 +10,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/batchnorm_sync.h"
+#include "engine/signals.h"
 #include "mpi/mpi_check_support.h"
 
 using namespace cmt;
@@ -163,6 +164,61 @@ int check_resume(Communicator& comm, const std::string& dir, bool write) {
   return fails;
 }
 
+// Checkpoint-and-requeue: SIGUSR1 reaches rank 1 only, during step 2 of 4; every rank stops after
+// that step, rank 0 writes last.h5; resuming it on 2 ranks ends exactly where the uninterrupted run
+// ends; resuming this mid-epoch checkpoint on 1 rank is refused with a clear message.
+int check_signal(Communicator& comm, const std::string& dir) {
+  const std::int64_t b = 2;
+  const Data d = make_data(b * comm.size() * 4, side(true), 13);
+  const RunResult full = train(&comm, true, true, d, b, 1);
+  install_stop_handlers();
+  clear_stop_request();
+  Context ctx(Device::cpu());
+  models::CmtModel model(tiny_model(true));
+  model.set_communicator(&comm);
+  layers::set_sync_batchnorm(model.root(), &comm);
+  Trainer trainer(ctx, model, trainer_config(1, &comm, dir));
+  trainer.initialize();
+  ShardSource src(d, b, comm.rank(), comm.size());
+  struct Signaller final : BatchSource {  // rank 1 receives SIGUSR1 while reading its second batch
+    ShardSource& inner;
+    int rank, n = 0;
+    Signaller(ShardSource& s, int r) : inner(s), rank(r) {}
+    void start_epoch(int e) override { inner.start_epoch(e); }
+    bool next(Batch& batch) override {
+      if (n++ == 1 && rank == 1) std::raise(SIGUSR1);
+      return inner.next(batch);
+    }
+    std::int64_t num_samples() const override { return inner.num_samples(); }
+    std::int64_t batches_per_epoch() const override { return inner.batches_per_epoch(); }
+  } signaller(src, comm.rank());
+  const TrainStatus status = trainer.fit(signaller, nullptr);
+  clear_stop_request();
+  int fails = 0;
+  const bool stopped = status == TrainStatus::interrupted && trainer.global_step() == 2;
+  std::printf("%s rank %d: interrupted after step %lld (expected 2)\n", stopped ? "ok  " : "FAIL", comm.rank(),
+              static_cast<long long>(trainer.global_step()));
+  fails += stopped ? 0 : 1;
+  comm.barrier();
+  const std::string ckpt = (std::filesystem::path(dir) / "last.h5").string();
+  const RunResult resumed = train(&comm, true, true, d, b, 1, "", ckpt);
+  fails += expect_close("parameters: interrupted + resumed == uninterrupted", resumed.params, full.params, 0, 0);
+  if (comm.rank() == 0) {
+    Context c1(Device::cpu());
+    models::CmtModel m1(tiny_model(true));
+    Trainer one(c1, m1, trainer_config(1, nullptr, ""));
+    bool refused = false;
+    try {
+      one.resume(ckpt);
+    } catch (const Error& e) {
+      refused = std::string(e.what()).find("mid-epoch by 2 rank(s)") != std::string::npos;
+      std::printf("%s mid-epoch checkpoint on 1 rank refused: %s\n", refused ? "ok  " : "FAIL", e.what());
+    }
+    fails += refused ? 0 : 1;
+  }
+  return fails;
+}
+
 // Failure modes: rank 1 is killed (SIGKILL) or hangs in its second step; rank 0 must end.
 int check_failure(Communicator& comm, bool hang) {
   const Data d = make_data(2 * comm.size() * 4, side(true), 3);
@@ -213,9 +269,10 @@ int main(int argc, char** argv) {
     else if (mode == "equal-syncbn") fails = check_equal(*comm, true, true);
     else if (mode == "perrank-bn") fails = check_equal(*comm, true, false);
     else if ((mode == "resume-write" || mode == "resume-read") && argc > 2) fails = check_resume(*comm, argv[2], mode == "resume-write");
+    else if (mode == "signal" && argc > 2) fails = check_signal(*comm, argv[2]);
     else if (mode == "die" || mode == "hang") fails = check_failure(*comm, mode == "hang");
     if (fails < 0) {
-      std::fprintf(stderr, "usage: cmt_mpi_check collectives|equal-nobn|equal-syncbn|perrank-bn|resume-write DIR|resume-read DIR|die|hang\n");
+      std::fprintf(stderr, "usage: cmt_mpi_check collectives|equal-nobn|equal-syncbn|perrank-bn|resume-write DIR|resume-read DIR|signal DIR|die|hang\n");
       return 2;
     }
     const double total = comm->all_reduce_scalar(fails);
