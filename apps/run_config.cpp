@@ -12,7 +12,8 @@ namespace cmt::app {
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
-  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress)
+  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress) \
+  X(comm) X(sync_bn) X(comm_timeout)
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
@@ -82,6 +83,8 @@ void RunConfig::validate() const {
             "config: 'device' is '" << device << "', expected auto, cpu, cuda or cuda:N");
   CMT_CHECK(!out.empty(), "config: 'out' must name a folder");
   CMT_CHECK(checkpoint_every >= 0, "config: 'checkpoint_every' must be >= 0");
+  one_of("comm", comm, {"auto", "single", "mpi", "nccl"});
+  CMT_CHECK(comm_timeout >= 0, "config: 'comm_timeout' must be >= 0 seconds (0: wait forever), got " << comm_timeout);
 }
 
 void RunConfigOptions::add_to(CLI::App& cmd) {
@@ -121,6 +124,9 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--checkpoint-every", f.checkpoint_every, "epochs between periodic checkpoints (0: last/best only)");
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
   cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
+  cmd.add_option("--comm", f.comm, "data parallelism: auto | single | mpi | nccl (auto: nccl on GPUs, mpi on CPUs when launched by mpirun/srun)");
+  cmd.add_flag("--sync-bn", f.sync_bn, "batch-norm statistics over every rank's batch (default: per rank)");
+  cmd.add_option("--comm-timeout", f.comm_timeout, "seconds a collective may wait for the other ranks before the job aborts (0: forever)");
 }
 
 RunConfig RunConfigOptions::finalize() const {

@@ -44,6 +44,10 @@ struct RunConfig {
   int checkpoint_every = 1;
   std::string positive_class = "auto";  // class name for the binary metrics; auto: the COVID-like class
   bool progress = true;
+  // data parallelism (docs/distributed.md): batch_size is per rank
+  std::string comm = "auto";       // auto | single | mpi | nccl
+  bool sync_bn = false;            // synchronised batch-norm statistics
+  double comm_timeout = 600;       // seconds before a stuck collective aborts the job (0: never)
 
   nlohmann::json to_json() const;
   static RunConfig from_json(const nlohmann::json& j);  // unknown keys are errors

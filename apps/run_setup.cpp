@@ -10,7 +10,9 @@
 
 #include "apps/plots.h"
 #include "data/loader.h"
+#include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
+#include "engine/layers/norm.h"
 #include "engine/metrics.h"
 #include "engine/ops/conv.h"
 #include "engine/signals.h"
@@ -21,7 +23,11 @@ namespace cmt::app {
 namespace fs = std::filesystem;
 
 std::unique_ptr<Context> make_context(const RunConfig& c) {
-  auto ctx = std::make_unique<Context>(resolve_device(c.device), PrecisionPolicy::parse(c.precision));
+  Device device = resolve_device(c.device);
+  // Several ranks per node: each takes the GPU of its local rank (from the launcher's environment).
+  if (device.is_cuda() && (c.device == "auto" || c.device == "cuda") && launcher_world_size() > 1 && cuda_status().device_count > 0)
+    device = resolve_device(fmt::format("cuda:{}", local_rank() % cuda_status().device_count));
+  auto ctx = std::make_unique<Context>(device, PrecisionPolicy::parse(c.precision));
   ctx->seed = c.seed;
   ops::set_conv_backend(c.conv_backend == "cudnn" ? ops::ConvBackend::cudnn : ops::ConvBackend::native);
   return ctx;
@@ -153,7 +159,7 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
 
 // Evaluation files of one fold: eval.json, roc.svg, confusion.svg.
 nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, const std::vector<std::string>& names, int positive,
-                                  const fs::path& dir, int fold) {
+                                  const fs::path& dir, int fold, bool write = true) {
   const Evaluation e = trainer.evaluate(held_out);
   CMT_CHECK(!e.labels.empty(), "fold " << fold << " has no held-out samples");
   const int k = static_cast<int>(names.size());
@@ -167,6 +173,7 @@ nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, cons
     is_pos.push_back(e.labels[i] == positive);
   }
   m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", e.probs}};
+  if (!write) return m;  // data parallelism: only rank 0 writes files
   write_json(dir / "eval.json", m);
   const double auc = m["auc"].is_number() ? m["auc"].get<double>() : 0.0;
   write_roc_svg((dir / "roc.svg").string(), metrics::roc_curve(scores, is_pos), auc,
@@ -183,41 +190,67 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
   const auto train_idx = ds.fold_indices(c.fold, false);
   const auto held_idx = ds.fold_indices(c.fold, true);
-  CMT_CHECK(static_cast<std::int64_t>(train_idx.size()) >= c.batch_size,
-            "fold " << c.fold << " has " << train_idx.size() << " training samples, fewer than one batch of " << c.batch_size);
   auto ctx = make_context(c);
+  // Data parallelism (docs/distributed.md): each rank trains on its shard with batch_size samples;
+  // rank 0 alone writes files and prints progress.
+  const std::unique_ptr<Communicator> comm = make_communicator(c.comm, ctx.get());
+  comm->set_timeout(c.comm_timeout);
+  const bool lead = comm->rank() == 0;
+  CMT_CHECK(static_cast<std::int64_t>(train_idx.size()) >= c.batch_size * comm->size(),
+            "fold " << c.fold << " has " << train_idx.size() << " training samples, fewer than one batch of " << c.batch_size << " on each of "
+                    << comm->size() << " rank(s)");
   const DataInfo info = DataInfo::from_dataset(ds, c, train_idx);
   models::CmtModel model(model_config(c, info));
-  data::Loader train(ds, train_idx, loader_config(c, true), *ctx);
-  data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);
-  fs::create_directories(c.out);
-  write_json(fs::path(c.out) / "config.json", c.to_json());
-  write_json(fs::path(c.out) / "data.json", info.to_json());
-  Trainer trainer(*ctx, model, trainer_config(c, train.batches_per_epoch()));
-  std::fprintf(stderr, "cmt: %s on %s, %zu training / %zu held-out samples (fold %d), %lld parameters\n", model.describe().c_str(),
-               ctx->device().str().c_str(), train_idx.size(), held_idx.size(), c.fold,
-               static_cast<long long>(trainer.store().num_parameters()));
-  if (!resume.empty()) {
-    trainer.resume(resume);
-  } else {
-    trainer.initialize();
-    // Weights only (no optimizer state or position): pretrained features for a probe or fine-tuning.
-    if (!c.init_from.empty()) load_checkpoint(c.init_from, trainer.store(), nullptr);
-    if (!c.init_weights.empty()) {
-      // torchvision's classifier layers are replaced by CMT-CNN's latent and head.
-      models::WeightLoadOptions opt;
-      opt.prefix = "backbone.";
-      opt.skip_prefixes = {"fc.", "classifier."};
-      const int n = models::load_torchvision_weights(*ctx, trainer.store(), c.init_weights, opt);
-      std::fprintf(stderr, "cmt: %d backbone tensors from %s\n", n, c.init_weights.c_str());
-    }
+  model.set_communicator(comm.get());
+  if (c.sync_bn && comm->size() > 1) layers::set_sync_batchnorm(model.root(), comm.get());  // one rank: plain BN is the same
+  data::LoaderConfig train_cfg = loader_config(c, true);
+  train_cfg.rank = comm->rank();
+  train_cfg.world_size = comm->size();
+  data::Loader train(ds, train_idx, train_cfg, *ctx);
+  data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
+  if (lead) {
+    fs::create_directories(c.out);
+    write_json(fs::path(c.out) / "config.json", c.to_json());
+    write_json(fs::path(c.out) / "data.json", info.to_json());
   }
-  install_stop_handlers();
+  TrainerConfig tc = trainer_config(c, train.batches_per_epoch());
+  tc.comm = comm.get();
+  tc.progress = c.progress && lead;
+  Trainer trainer(*ctx, model, tc);
+  if (lead)
+    std::fprintf(stderr, "cmt: %s on %s, %zu training / %zu held-out samples (fold %d), %lld parameters\n", model.describe().c_str(),
+                 ctx->device().str().c_str(), train_idx.size(), held_idx.size(), c.fold,
+                 static_cast<long long>(trainer.store().num_parameters()));
+  if (comm->size() > 1)
+    std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),
+                 ctx->device().str().c_str(), c.sync_bn ? ", synchronised BN" : "", static_cast<long long>(c.batch_size * comm->size()));
   FoldResult r;
-  r.status = trainer.fit(train, nullptr);
-  if (r.status == TrainStatus::interrupted) return r;
-  // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
-  r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold);
+  try {
+    if (!resume.empty()) {
+      trainer.resume(resume);
+    } else {
+      trainer.initialize();
+      // Weights only (no optimizer state or position): pretrained features for a probe or fine-tuning.
+      if (!c.init_from.empty()) load_checkpoint(c.init_from, trainer.store(), nullptr);
+      if (!c.init_weights.empty()) {
+        // torchvision's classifier layers are replaced by CMT-CNN's latent and head.
+        models::WeightLoadOptions opt;
+        opt.prefix = "backbone.";
+        opt.skip_prefixes = {"fc.", "classifier."};
+        const int n = models::load_torchvision_weights(*ctx, trainer.store(), c.init_weights, opt);
+        if (lead) std::fprintf(stderr, "cmt: %d backbone tensors from %s\n", n, c.init_weights.c_str());
+      }
+    }
+    install_stop_handlers();
+    r.status = trainer.fit(train, nullptr);
+    if (r.status == TrainStatus::interrupted) return r;
+    // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
+    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead);
+  } catch (const std::exception& e) {
+    // One rank's error ends every rank now, rather than after the others' collective timeout.
+    if (comm->size() > 1) comm->abort_job(std::string("error: ") + e.what() + "; aborting the job");
+    throw;
+  }
   return r;
 }
 

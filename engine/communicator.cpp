@@ -36,6 +36,7 @@ class SingleCommunicator final : public Communicator {
   void broadcast(Context&, Tensor&, int) override {}
   double all_reduce_scalar(double v) override { return v; }
   void barrier() override {}
+  void abort_job(const std::string&, int) override {}
 };
 
 #if defined(CMT_WITH_MPI)
@@ -45,6 +46,29 @@ void mpi_check(int rc, const char* what) {
   int len = 0;
   MPI_Error_string(rc, text, &len);
   CMT_THROW("MPI error in " << what << ": " << std::string(text, static_cast<std::size_t>(len)));
+}
+
+// MPI lives as long as the process (several folds of `cmt cv` make several communicators; MPI can be
+// initialised only once): initialised on first use, finalised at exit.
+void ensure_mpi() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  // The watchdog thread calls MPI_Abort while the main thread waits inside a collective.
+  mpi_check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+  std::atexit([] {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  });
+}
+
+[[noreturn]] void mpi_abort(int rank, const std::string& why, int code) {
+  std::fprintf(stderr, "cmt: rank %d: %s\n", rank, why.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; should it, this rank still ends
 }
 
 // Aborts the job when a collective takes longer than the timeout: a dead or hung rank must not
@@ -73,10 +97,10 @@ class Watchdog {
       std::lock_guard<std::mutex> lock(mutex_);
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
       if (active_ && timeout_s_ > 0 && waited > timeout_s_) {
-        std::fprintf(stderr, "cmt: rank %d: %s has waited %.0f s for the other ranks (timeout %.0f s): a rank died or hangs; aborting the job\n",
-                     rank_, what_, waited, timeout_s_);
-        std::fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        char why[256];
+        std::snprintf(why, sizeof(why), "%s has waited %.0f s for the other ranks (timeout %.0f s, --comm-timeout): a rank died or hangs; aborting the job",
+                      what_, waited, timeout_s_);
+        mpi_abort(rank_, why, 1);
       }
     }
   }
@@ -92,27 +116,19 @@ class Watchdog {
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (!initialized) {
-      int provided = 0;
-      mpi_check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
-      owns_mpi_ = true;
-    }
+    ensure_mpi();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     watchdog_ = std::make_unique<Watchdog>(rank_);
   }
-  ~MpiCommunicator() override {
-    watchdog_.reset();
-    if (owns_mpi_) MPI_Finalize();
-  }
+  ~MpiCommunicator() override = default;
   std::string name() const override { return "mpi"; }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
   void all_reduce_sum(Context& ctx, Tensor& t) override {
+    CMT_CHECK(t.dtype() == DType::f32, "MPI all_reduce_sum: f32 expected, got " << t.describe());
     Staged s(ctx, t);
     guarded("all_reduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, s.host.raw(), static_cast<int>(t.numel()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); });
     s.write_back(ctx, t);
@@ -143,6 +159,7 @@ class MpiCommunicator final : public Communicator {
   void barrier() override {
     guarded("barrier", [&] { return MPI_Barrier(MPI_COMM_WORLD); });
   }
+  void abort_job(const std::string& why, int code) override { mpi_abort(rank_, why, code); }
 
  private:
   // CUDA tensors go through a host copy; CPU tensors are used in place.
@@ -161,51 +178,95 @@ class MpiCommunicator final : public Communicator {
     mpi_check(rc, what);
   }
   int rank_ = 0, size_ = 1;
-  bool owns_mpi_ = false;
   std::unique_ptr<Watchdog> watchdog_;
 };
 #endif
 
 #if defined(CMT_WITH_NCCL) && defined(CMT_WITH_MPI)
+// NCCL on the compute stream. Every collective is waited for by polling the stream and NCCL's
+// asynchronous error, so that a dead or hung peer ends in ncclCommAbort + MPI_Abort after the timeout
+// instead of a stream that never completes.
 class NcclCommunicator final : public Communicator {
  public:
-  explicit NcclCommunicator(Context& ctx) : mpi_() {
-    CMT_CHECK(ctx.is_cuda(), "the NCCL communicator needs a CUDA context");
+  // Host side (unique id, scalars, abort): MPI when the launcher started several ranks; a single
+  // process needs no MPI at all (the GPU check runs `cmt_bench_comm` without mpirun).
+  explicit NcclCommunicator(Context& ctx)
+      : mpi_(launcher_world_size() > 1 ? std::unique_ptr<Communicator>(std::make_unique<MpiCommunicator>())
+                                       : std::unique_ptr<Communicator>(std::make_unique<SingleCommunicator>())) {
+    CMT_CHECK(ctx.is_cuda(), "the NCCL communicator needs a CUDA context (use --comm mpi on CPU)");
     ncclUniqueId id;
-    if (mpi_.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+    if (mpi_->rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     Tensor idt = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(id))}, DType::u8);
     std::memcpy(idt.raw(), &id, sizeof(id));
     Context host_ctx(Device::cpu());
-    mpi_.broadcast(host_ctx, idt, 0);
+    mpi_->broadcast(host_ctx, idt, 0);
     std::memcpy(&id, idt.raw(), sizeof(id));
     CUDA_CHECK(cudaSetDevice(ctx.device().index));
-    NCCL_CHECK(ncclCommInitRank(&comm_, mpi_.size(), id, mpi_.rank()));
+    NCCL_CHECK(ncclCommInitRank(&comm_, mpi_->size(), id, mpi_->rank()));
   }
   ~NcclCommunicator() override {
     if (comm_) ncclCommDestroy(comm_);
   }
   std::string name() const override { return "nccl"; }
-  int rank() const override { return mpi_.rank(); }
-  int size() const override { return mpi_.size(); }
+  int rank() const override { return mpi_->rank(); }
+  int size() const override { return mpi_->size(); }
   void all_reduce_sum(Context& ctx, Tensor& t) override {
-    CMT_CHECK(t.is_cuda() && t.dtype() == DType::f32, "NCCL all_reduce: f32 CUDA tensor expected, got " << t.describe());
+    CMT_CHECK(t.is_cuda() && t.dtype() == DType::f32, "NCCL all_reduce_sum: f32 CUDA tensor expected, got " << t.describe());
     NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, ncclSum, comm_, ctx.compute_stream()));
+    wait(ctx, "all_reduce");
   }
   Tensor all_gather_rows(Context& ctx, const Tensor& local) override {
+    CMT_CHECK(local.is_cuda() && local.dtype() == DType::f32, "NCCL all_gather_rows: f32 CUDA tensor expected, got " << local.describe());
     Shape s = local.shape();
     s[0] *= size();
     Tensor all = Tensor::empty(s, local.dtype(), local.device());
     NCCL_CHECK(ncclAllGather(local.raw(), all.raw(), static_cast<std::size_t>(local.numel()), ncclFloat32, comm_, ctx.compute_stream()));
+    wait(ctx, "all_gather");
     return all;
   }
   void broadcast(Context& ctx, Tensor& t, int root) override {
-    NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, root, comm_, ctx.compute_stream()));
+    CMT_CHECK(t.is_cuda(), "NCCL broadcast: CUDA tensor expected, got " << t.describe());
+    NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, ctx.compute_stream()));
+    wait(ctx, "broadcast");
   }
-  double all_reduce_scalar(double v) override { return mpi_.all_reduce_scalar(v); }
-  void barrier() override { mpi_.barrier(); }
+  double all_reduce_scalar(double v) override { return mpi_->all_reduce_scalar(v); }
+  void barrier() override { mpi_->barrier(); }
+  void set_timeout(double seconds) override {
+    timeout_s_ = seconds;
+    mpi_->set_timeout(seconds);
+  }
+  void abort_job(const std::string& why, int code) override {
+    if (comm_) ncclCommAbort(comm_);
+    comm_ = nullptr;
+    mpi_->abort_job(why, code);  // MPI: does not return
+    std::fprintf(stderr, "cmt: %s\n", why.c_str());
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
 
  private:
-  MpiCommunicator mpi_;
+  void wait(Context& ctx, const char* what) {
+    const auto start = std::chrono::steady_clock::now();
+    cudaStream_t stream = ctx.compute_stream();
+    for (;;) {
+      const cudaError_t q = cudaStreamQuery(stream);
+      if (q == cudaSuccess) return;
+      if (q != cudaErrorNotReady) CUDA_CHECK(q);
+      ncclResult_t async = ncclSuccess;
+      NCCL_CHECK(ncclCommGetAsyncError(comm_, &async));
+      if (async != ncclSuccess)
+        abort_job(std::string("NCCL ") + what + " failed: " + ncclGetErrorString(async) + " (a peer failed); aborting the job", 1);
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (timeout_s_ > 0 && waited > timeout_s_) {
+        char why[256];
+        std::snprintf(why, sizeof(why), "NCCL %s has waited %.0f s for the other ranks (timeout %.0f s, --comm-timeout): a rank died or hangs; aborting the job",
+                      what, waited, timeout_s_);
+        abort_job(why, 1);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  std::unique_ptr<Communicator> mpi_;
   ncclComm_t comm_ = nullptr;
 };
 #endif

@@ -1,6 +1,7 @@
 // Communicator: collectives for data parallelism. Implementations: single process; MPI (CPU
 // tensors, CUDA tensors staged through the host); NCCL (CUDA tensors; the unique id is broadcast over
-// MPI). Launch with the cluster's own tools (mpirun, srun); the rank and size come from MPI.
+// MPI; a single process needs no MPI). Launch with the cluster's own tools (mpirun, srun); the rank
+// and size come from MPI. Design and failure handling: docs/distributed.md.
 #pragma once
 #include <memory>
 #include <string>
@@ -21,8 +22,12 @@ class Communicator {
   virtual void broadcast(Context& ctx, Tensor& t, int root) = 0;            // f32, in place
   virtual double all_reduce_scalar(double value) = 0;                       // sum over ranks
   virtual void barrier() = 0;
-  // Every collective after this many seconds aborts the whole job with a clear message (0: never).
-  void set_timeout(double seconds) { timeout_s_ = seconds; }
+  // Ends every rank of the job at once (MPI_Abort) after printing `why`; returns on a single process.
+  virtual void abort_job(const std::string& why, int code = 1) = 0;
+  // A collective still waiting after this many seconds (a rank died or hangs) aborts the whole job
+  // with a clear message (0: never).
+  virtual void set_timeout(double seconds) { timeout_s_ = seconds; }
+  double timeout() const { return timeout_s_; }
 
  protected:
   double timeout_s_ = 600;

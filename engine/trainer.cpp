@@ -30,10 +30,28 @@ Trainer::Trainer(Context& ctx, Model& model, TrainerConfig config) : ctx_(ctx), 
   CMT_CHECK(config_.epochs >= 1 || config_.max_steps > 0, "trainer: epochs must be >= 1");
   store_ = std::make_unique<ParameterStore>(ctx_, model_.root());
   optimizer_ = std::make_unique<Adam>(ctx_, store_->params().numel(), config_.adam);
-  if (!config_.out_dir.empty()) std::filesystem::create_directories(config_.out_dir);
+  if (!config_.out_dir.empty() && writer()) std::filesystem::create_directories(config_.out_dir);
 }
 
-void Trainer::initialize() { store_->initialize(ctx_, config_.seed); }
+void Trainer::initialize() {
+  store_->initialize(ctx_, config_.seed);
+  if (distributed()) {  // identical from the seed already; rank 0's copy is the rule all the same
+    config_.comm->broadcast(ctx_, store_->params(), 0);
+    if (store_->buffers().defined() && store_->buffers().numel() > 0) config_.comm->broadcast(ctx_, store_->buffers(), 0);
+  }
+}
+
+void Trainer::average_over_ranks(Tensor& t) {
+  if (!distributed() || !t.defined() || t.numel() == 0) return;
+  config_.comm->all_reduce_sum(ctx_, t);
+  // y += (1/w - 1) y: exact for w = 2 (and any power of two).
+  ops::axpy(ctx_, static_cast<float>(1.0 / config_.comm->size() - 1.0), t, t);
+}
+
+bool Trainer::any_rank_stops(bool mine) {
+  if (!distributed()) return mine;
+  return config_.comm->all_reduce_scalar(mine ? 1.0 : 0.0) > 0;
+}
 
 std::string Trainer::checkpoint_path(const std::string& name) const {
   return (std::filesystem::path(config_.out_dir) / (name + ".h5")).string();
@@ -46,6 +64,7 @@ CheckpointState Trainer::state() const {
   s.step_in_epoch = step_in_epoch_;
   s.seed = config_.seed;
   s.config = config_.run_config;
+  if (s.config.is_object() || s.config.is_null()) s.config["world_size"] = config_.comm ? config_.comm->size() : 1;
   s.model = model_.describe();
   s.metrics = nlohmann::json::array();
   for (const auto& r : history_) s.metrics.push_back(r.to_json());
@@ -53,7 +72,7 @@ CheckpointState Trainer::state() const {
 }
 
 void Trainer::save(const std::string& name) {
-  if (config_.out_dir.empty()) return;
+  if (config_.out_dir.empty() || !writer()) return;
   ctx_.synchronize();
   save_checkpoint(checkpoint_path(name), *store_, optimizer_.get(), state());
 }
@@ -65,6 +84,13 @@ void Trainer::resume(const std::string& checkpoint) {
   step_ = s.step;
   step_in_epoch_ = s.step_in_epoch;
   config_.seed = s.seed;
+  // Mid-epoch positions count global batches of the writing run's world size: only the same world
+  // size continues mid-epoch; another world size resumes from an epoch boundary.
+  const int saved_world = s.config.is_object() ? s.config.value("world_size", 1) : 1;
+  const int world = config_.comm ? config_.comm->size() : 1;
+  CMT_CHECK(step_in_epoch_ == 0 || saved_world == world,
+            "checkpoint " << checkpoint << " was written mid-epoch by " << saved_world << " rank(s); resume it on " << saved_world
+                          << " rank(s), or resume an end-of-epoch checkpoint on " << world);
   history_.clear();
   for (const auto& m : s.metrics) {
     EpochRecord r;
@@ -120,7 +146,10 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     for (std::int64_t i = 0; i < step_in_epoch_; ++i)  // resume mid-epoch: skip what was consumed
       CMT_CHECK(train.next(batch), "resume: the data source has fewer batches than the checkpoint consumed");
     const std::int64_t total = train.batches_per_epoch();
-    Progress progress(fmt::format("epoch {}/{}", epoch_ + 1, config_.epochs), total, config_.progress);
+    Progress progress(fmt::format("epoch {}/{}", epoch_ + 1, config_.epochs), total, config_.progress && writer());
+    const auto finish = [&](const std::string& summary) {  // the epoch record: rank 0 prints it
+      if (writer()) progress.finish(summary);
+    };
     double sum_loss = 0, sum_cls = 0, sum_cst = 0, sum_pos = 0, lr = 0;
     std::int64_t n_steps = 0, correct = 0, seen = 0;
     const auto t0 = std::chrono::steady_clock::now();
@@ -133,9 +162,12 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
                                                   static_cast<std::uint32_t>(epoch_), /*shift=*/true);
       store_->zero_grads(ctx_);
       StepLosses l = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
+      // The losses are global already (the model reduces them); gradients are averaged here, after
+      // the whole backward pass (one all-reduce over the flat block: see docs/distributed.md).
+      average_over_ranks(store_->grads());
       if (step_ == config_.inject_nan_at_step) l.total = std::numeric_limits<float>::quiet_NaN();
       if (!std::isfinite(l.total)) {
-        progress.finish("stopped");
+        finish("stopped");
         CMT_THROW("non-finite loss at epoch " << epoch_ + 1 << " step " << step_ + 1 << " (L_cls " << l.classification << ", L_cst "
                                               << l.contrastive << "); parameters not updated; the last good checkpoint is "
                                               << (config_.out_dir.empty() ? std::string("(none written)") : checkpoint_path("last")));
@@ -152,12 +184,19 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       sum_cls += l.classification;
       sum_cst += l.contrastive;
       sum_pos += l.positive_similarity;
-      correct += count_correct(l.probs, batch.host_labels);
-      seen += l.probs.dim(0);
+      if (distributed()) {
+        const double c = static_cast<double>(count_correct(l.probs, batch.host_labels));
+        correct += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(c));
+        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(l.probs.dim(0))));
+      } else {
+        correct += count_correct(l.probs, batch.host_labels);
+        seen += l.probs.dim(0);
+      }
       progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", sum_loss / n_steps,
                                                   sum_cls / n_steps, sum_cst / n_steps, static_cast<double>(correct) / seen));
-      if (const int sig = stop_requested()) {
-        progress.finish(fmt::format("signal {}: checkpoint and stop", sig));
+      const int sig = stop_requested();
+      if (any_rank_stops(sig != 0)) {
+        finish(sig ? fmt::format("signal {}: checkpoint and stop", sig) : std::string("a signal on another rank: checkpoint and stop"));
         save("last");
         return TrainStatus::interrupted;
       }
@@ -176,8 +215,10 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     r.lr = lr;
     r.samples_per_s = seconds > 0 ? static_cast<double>(seen / 2) / seconds : 0;
     r.peak_device_bytes = peak_bytes(ctx_.device());
+    // Per-rank BN running statistics (the default) differ: checkpoints and evaluation get their mean.
+    average_over_ranks(store_->buffers());
     if (validation) r.validation = evaluate_metrics(*validation, {}, 0);
-    progress.finish(fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) train acc {:.3f}{} {:.1f} samples/s", r.loss, r.loss_cls,
+    finish(fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) train acc {:.3f}{} {:.1f} samples/s", r.loss, r.loss_cls,
                                 r.loss_cst, r.train_accuracy,
                                 validation ? fmt::format(" val acc {:.3f}", r.validation.value("accuracy", 0.0)) : "",
                                 r.samples_per_s));
@@ -223,7 +264,7 @@ nlohmann::json Trainer::evaluate_metrics(BatchSource& source, const std::vector<
 }
 
 void Trainer::log_step(const StepLosses& l, double lr) {
-  if (config_.out_dir.empty()) return;
+  if (config_.out_dir.empty() || !writer()) return;
   // Per-step losses; the hexadecimal column is exact, for bit-for-bit resume comparisons.
   const auto path = std::filesystem::path(config_.out_dir) / "steps.csv";
   const bool fresh = !std::filesystem::exists(path);
@@ -235,7 +276,7 @@ void Trainer::log_step(const StepLosses& l, double lr) {
 }
 
 void Trainer::write_metrics(const EpochRecord& r) {
-  if (config_.out_dir.empty()) return;
+  if (config_.out_dir.empty() || !writer()) return;
   const auto dir = std::filesystem::path(config_.out_dir);
   std::ofstream(dir / "metrics.jsonl", std::ios::app) << r.to_json().dump() << "\n";
   const auto csv = dir / "metrics.csv";

@@ -12,6 +12,7 @@
 #include "engine/augment_policy.h"
 #include "engine/batch_source.h"
 #include "engine/checkpoint.h"
+#include "engine/communicator.h"
 #include "engine/lr_schedule.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
@@ -32,6 +33,10 @@ struct TrainerConfig {
   bool progress = true;
   std::int64_t inject_nan_at_step = -1;  // testing aid: poison the loss at this global step
   nlohmann::json run_config;   // stored in checkpoints and metrics
+  // Data parallelism (null or size 1: one process). Each rank's BatchSource yields its shard; the
+  // model must hold the same communicator (global losses); gradients are averaged over ranks after
+  // backward, metrics are reduced, only rank 0 writes files and prints progress.
+  Communicator* comm = nullptr;
 };
 
 struct EpochRecord {
@@ -75,6 +80,10 @@ class Trainer {
   CheckpointState state() const;
   void write_metrics(const EpochRecord& r);
   void log_step(const StepLosses& l, double lr);
+  bool distributed() const { return config_.comm != nullptr && config_.comm->size() > 1; }
+  bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
+  void average_over_ranks(Tensor& t);  // in place: the mean over ranks (no-op on one process)
+  bool any_rank_stops(bool mine);     // a signal on any rank stops every rank at the same step
 
   Context& ctx_;
   Model& model_;

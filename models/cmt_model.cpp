@@ -94,13 +94,27 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
   const Tensor r = latent_->forward(ctx, features);  // (2N, d)
   const Tensor logits = head_->forward(ctx, r);
   StepLosses out;
+  const bool distributed = comm_ != nullptr && comm_->size() > 1;
   Tensor dlogits;
   if (config_.cls_both_views) {
     const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
-    out.classification = ops::item(ce.loss);
     out.probs = ce.probs;
-    dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight);
+    if (!distributed) {
+      out.classification = ops::item(ce.loss);
+      dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight);
+    } else {
+      // Global mean of L_cls: this rank's share is loss_local * ws_local / ws_global (ws: the loss's
+      // denominator, the row count when unweighted). Gradients are averaged over ranks afterwards.
+      const double world = comm_->size();
+      const double ws_local = ops::item(ce.weight_sum);
+      const double ws_global = comm_->all_reduce_scalar(ws_local);
+      const double share = ws_local / ws_global;
+      out.classification = static_cast<float>(comm_->all_reduce_scalar(ops::item(ce.loss) * share));
+      dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing,
+                                            static_cast<float>(config_.cls_weight * world * share));
+    }
   } else {
+    CMT_CHECK(!distributed, "CMT-CNN: classification over the first view only (cls_views=first) runs on one process");
     // L_cls over the first view of each sample: the (2N, classes) logits are tiny, so the rows are
     // picked and the gradient scattered back on the host.
     const Tensor first = even_rows(logits).to(ctx.device());
@@ -112,13 +126,29 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
         ops::cross_entropy_backward(ctx, ce, first_labels, weights, config_.label_smoothing, config_.cls_weight)).to(ctx.device());
   }
   Tensor dr = head_->backward(ctx, dlogits);
-  if (config_.lambda > 0) {
+  if (config_.lambda > 0 && !distributed) {
     // One fused pass gives the loss and lambda * dL_cst/dr.
     const ops::NtXentStep nt = ops::ntxent_forward_backward(ctx, r, config_.tau, config_.lambda);
     out.contrastive = ops::item(nt.result.loss);
     out.positive_similarity = ops::item(ops::mean(ctx, nt.result.pos_sim));
     // Eq. 9: the contrastive gradient reaches F only; G's gradient came from L_cls alone above.
     ops::axpy(ctx, 1.0f, nt.dr, dr);
+  } else if (config_.lambda > 0) {
+    // Global-batch NT-Xent: every rank's rows are negatives for every other rank's rows.
+    const double world = comm_->size();
+    const std::int64_t rows = r.dim(0);
+    const Tensor all = comm_->all_gather_rows(ctx, r);  // (world * rows, d), rank order
+    const std::int64_t offset = comm_->rank() * rows;
+    const ops::NtXentResult nt = ops::ntxent_forward_partial(ctx, r, all, offset, config_.tau);
+    ops::NtXentPartialGrads g = ops::ntxent_backward_partial(ctx, r, all, offset, config_.tau, static_cast<float>(world * config_.lambda));
+    // Column gradients back to their owners: sum over ranks, keep this rank's rows.
+    comm_->all_reduce_sum(ctx, g.d_all);
+    const Tensor mine = g.d_all.narrow(offset, rows);
+    ops::axpy(ctx, 1.0f, mine, dr);
+    ops::axpy(ctx, 1.0f, g.d_local, dr);
+    out.contrastive = static_cast<float>(comm_->all_reduce_scalar(ops::item(nt.loss)));
+    out.positive_similarity =
+        static_cast<float>(comm_->all_reduce_scalar(ops::item(ops::sum(ctx, nt.pos_sim))) / static_cast<double>(all.dim(0)));
   }
   out.total = config_.cls_weight * out.classification + config_.lambda * out.contrastive;
   backbone_->backward(ctx, latent_->backward(ctx, dr));

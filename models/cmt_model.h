@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/communicator.h"
 #include "engine/layers/linear.h"
 #include "engine/model.h"
 #include "models/backbone.h"
@@ -36,6 +37,11 @@ class CmtModel : public Model {
   Tensor embed(Context& ctx, const Tensor& images) override;
   const CmtConfig& config() const { return config_; }
   void set_lambda(float lambda) { config_.lambda = lambda; }
+  // Data parallelism: with a communicator of size > 1, train_step treats its views as this rank's part
+  // of the global batch: both losses are global means (NT-Xent over the gathered latent rows), the
+  // returned losses are global, and the gradients are those of world * (this rank's share of L), so that
+  // their average over ranks is the gradient of the global loss. Null or size 1: single process.
+  void set_communicator(Communicator* comm) { comm_ = comm; }
 
  private:
   CmtConfig config_;
@@ -43,6 +49,7 @@ class CmtModel : public Model {
   layers::Sequential* backbone_ = nullptr;
   layers::Linear* latent_ = nullptr;
   layers::Linear* head_ = nullptr;
+  Communicator* comm_ = nullptr;
 };
 
 }  // namespace cmt::models

@@ -18,16 +18,28 @@ Tensor BatchNorm::forward(Context& ctx, const Tensor& x) {
   CMT_CHECK(x.rank() == 5 && x.dim(4) == channels_, "BatchNorm(" << channels_ << "): input " << x.describe());
   if (!ctx.training) return ops::batchnorm_forward_eval(ctx, x, weight_, bias_, running_mean_, running_var_, eps_);
   x_ = x;
+  if (sync_) return ops::batchnorm_sync_forward_train(ctx, *sync_, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, sync_saved_);
   return ops::batchnorm_forward_train(ctx, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, saved_);
 }
 
 Tensor BatchNorm::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "BatchNorm::backward without a training forward");
-  ops::BatchNormGrads g = ops::batchnorm_backward(ctx, dy, x_, weight_, saved_);
+  ops::BatchNormGrads g = sync_ ? ops::batchnorm_sync_backward(ctx, *sync_, dy, x_, weight_, sync_saved_, eps_)
+                                : ops::batchnorm_backward(ctx, dy, x_, weight_, saved_);
   accumulate_grad(ctx, weight_grad_, g.dgamma);
   accumulate_grad(ctx, bias_grad_, g.dbeta);
   clear_saved();
   return g.dx;
+}
+
+int set_sync_batchnorm(Layer& root, Communicator* comm) {
+  int n = 0;
+  if (auto* bn = dynamic_cast<BatchNorm*>(&root)) {
+    bn->set_sync(comm);
+    ++n;
+  }
+  for (auto& [name, child] : root.children()) n += set_sync_batchnorm(*child, comm);
+  return n;
 }
 
 }  // namespace cmt::layers

@@ -2,6 +2,7 @@
 #pragma once
 #include "engine/layer.h"
 #include "engine/ops/batchnorm.h"
+#include "engine/ops/batchnorm_sync.h"
 
 namespace cmt::layers {
 
@@ -15,7 +16,10 @@ class BatchNorm : public Layer {
   void clear_saved() override {
     x_ = Tensor();
     saved_ = {};
+    sync_saved_ = {};
   }
+  // Synchronised statistics over every rank of comm (null: per-rank statistics, the default).
+  void set_sync(Communicator* comm) { sync_ = comm; }
 
  private:
   std::int64_t channels_;
@@ -23,6 +27,11 @@ class BatchNorm : public Layer {
   Tensor weight_, weight_grad_, bias_, bias_grad_, running_mean_, running_var_;
   Tensor x_;
   ops::BatchNormSaved saved_;
+  Communicator* sync_ = nullptr;
+  ops::SyncBatchNormSaved sync_saved_;
 };
+
+// Sets (or with null clears) synchronised statistics on every BatchNorm of the tree; returns how many.
+int set_sync_batchnorm(Layer& root, Communicator* comm);
 
 }  // namespace cmt::layers
