@@ -70,7 +70,7 @@ std::string load_error(const fs::path& run, const std::string& checkpoint) {
 
 }  // namespace
 
-TEST_CASE("api: concurrent predictions equal sequential ones; probabilities sum to 1; latent has latent_dim values") {
+TEST_CASE("api: concurrent predictions equal sequential ones, probabilities sum to 1, latent has latent_dim values") {
   std::mt19937_64 gen(test::run_seed());
   const fs::path run = make_run("ok", 8);
   const auto images = make_images(run, 6, gen);
