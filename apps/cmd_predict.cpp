@@ -5,10 +5,11 @@
 
 #include <fmt/core.h>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/commands.h"
-#include "apps/run_setup.h"
+#include "cmt/inference.h"
 #include "data/ingest.h"
-#include "engine/ops/basic.h"
 
 namespace cmt::app {
 
@@ -57,43 +58,22 @@ std::vector<data::SourceItem> studies(const std::string& input, const std::strin
 }
 
 int run_predict(const PredictArgs& a) {
-  LoadedRun run = read_run(a.run);
-  run.config.device = a.device;
-  auto ctx = make_context(run.config);
-  models::CmtModel model(model_config(run.config, run.info));
-  RunConfig no_files = run.config;
-  no_files.out.clear();
-  Trainer trainer(*ctx, model, trainer_config(no_files, 1));
-  trainer.resume(a.checkpoint == "best" || a.checkpoint == "last" ? (fs::path(a.run) / (a.checkpoint + ".h5")).string() : a.checkpoint);
-
-  data::Preprocess pre;
-  pre.size = {static_cast<int>(run.info.sample_shape[0]), static_cast<int>(run.info.sample_shape[1]),
-              static_cast<int>(run.info.sample_shape[2])};
-  if (const auto comma = run.info.window.find(','); comma != std::string::npos) {
-    pre.window_lo = std::stof(run.info.window.substr(0, comma));
-    pre.window_hi = std::stof(run.info.window.substr(comma + 1));
-  }
-  Context host(Device::cpu());
+  // The public inference API (include/cmt/inference.h): what embedding programs get is what this prints.
+  const InferenceModel model = InferenceModel::load(a.run, {a.checkpoint, a.device});
+  const auto& names = model.class_names();
   nlohmann::json results = nlohmann::json::array();
   int failures = 0;
   for (const auto& input : a.inputs) {
-    for (const auto& study : studies(input, run.info.modality)) {
+    for (const auto& study : studies(input, model.modality())) {
       try {
-        bool hu = false;
-        const data::Volume v = data::load_item(study, run.info.modality, hu);
-        std::vector<float> x = data::preprocess(host, v, hu, pre);
-        Tensor t = Tensor::from_vector(x, Shape{1, pre.size[0], pre.size[1], pre.size[2], 1});
-        Tensor dev = ctx->device().is_cpu() ? t : t.to(ctx->device());
-        ops::add_scalar_(*ctx, dev, -0.5f);  // the shift training applies after augmentation
-        const std::vector<float> p = model.predict(*ctx, dev).to_vector<float>();
-        const auto best = std::max_element(p.begin(), p.end()) - p.begin();
-        nlohmann::json r = {{"study", study.source}, {"predicted", run.info.class_names[static_cast<std::size_t>(best)]}};
-        for (std::size_t k = 0; k < p.size(); ++k) r["probabilities"][run.info.class_names[k]] = p[k];
+        const Prediction p = model.predict_files(study.files, study.source);
+        nlohmann::json r = {{"study", study.source}, {"predicted", p.predicted_class}};
+        for (std::size_t k = 0; k < p.probabilities.size(); ++k) r["probabilities"][names[k]] = p.probabilities[k];
         results.push_back(r);
         if (!a.json) {
           std::string probs;
-          for (std::size_t k = 0; k < p.size(); ++k) probs += fmt::format("{}={:.4f} ", run.info.class_names[k], p[k]);
-          std::printf("%-12s %s %s\n", run.info.class_names[static_cast<std::size_t>(best)].c_str(), probs.c_str(), study.source.c_str());
+          for (std::size_t k = 0; k < p.probabilities.size(); ++k) probs += fmt::format("{}={:.4f} ", names[k], p.probabilities[k]);
+          std::printf("%-12s %s %s\n", p.predicted_class.c_str(), probs.c_str(), study.source.c_str());
         }
       } catch (const Error& e) {
         ++failures;

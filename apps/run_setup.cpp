@@ -48,73 +48,17 @@ int positive_index(const RunConfig& c, const std::vector<std::string>& names) {
   return 0;
 }
 
-nlohmann::json DataInfo::to_json() const {
-  return {{"class_names", class_names},
-          {"sample_shape", std::vector<std::int64_t>(sample_shape.begin(), sample_shape.end())},
-          {"modality", modality},
-          {"window", window},
-          {"class_weights", class_weights}};
-}
-
-DataInfo DataInfo::from_json(const nlohmann::json& j) {
-  DataInfo d;
-  d.class_names = j.at("class_names").get<std::vector<std::string>>();
-  const auto s = j.at("sample_shape").get<std::vector<std::int64_t>>();
-  d.sample_shape = Shape(s.begin(), s.end());
-  d.modality = j.at("modality").get<std::string>();
-  d.window = j.value("window", std::string("-1000,400"));
-  d.class_weights = j.value("class_weights", std::vector<float>{});
-  return d;
-}
-
-DataInfo DataInfo::from_dataset(const data::Dataset& ds, const RunConfig& c, const std::vector<std::int64_t>& train) {
-  DataInfo d;
-  d.class_names = ds.class_names();
-  d.sample_shape = ds.sample_shape();
-  d.modality = ds.modality();
-  d.window = ds.attribute("window");
-  if (c.class_weights == "balanced") {
-    // n / (classes * count_k), scikit-learn's "balanced", from the training fold.
-    const auto labels = ds.labels();
-    const std::size_t k = d.class_names.size();
-    std::vector<double> count(k, 0);
-    for (auto i : train) count[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])] += 1;
-    for (double n : count)
-      d.class_weights.push_back(n > 0 ? static_cast<float>(static_cast<double>(train.size()) / (static_cast<double>(k) * n)) : 0.f);
-  }
-  return d;
-}
-
-models::CmtConfig model_config(const RunConfig& c, const DataInfo& info) {
-  models::CmtConfig m;
-  m.backbone.name = c.backbone;
-  m.backbone.spatial_dims = info.sample_shape[0] == 1 ? 2 : 3;
-  m.backbone.in_channels = 1;
-  m.backbone.width = c.width;
-  m.backbone.depth = c.depth;
-  m.latent_dim = c.latent_dim;
-  m.num_classes = static_cast<std::int64_t>(info.class_names.size());
-  m.lambda = c.lambda;
-  m.tau = c.tau;
-  m.label_smoothing = c.label_smoothing;
-  m.class_weights = info.class_weights;
-  m.cls_weight = c.cls_weight;
-  m.cls_both_views = c.cls_views == "both";
-  m.freeze_features = c.freeze_features;
-  return m;
-}
+models::CmtConfig model_config(const RunConfig& c, const DataInfo& info) { return api::model_config(c.to_json(), info); }
 
 LoadedRun read_run(const std::string& run_dir) {
-  const fs::path dir(run_dir);
-  std::ifstream cin(dir / "config.json"), din(dir / "data.json");
-  CMT_CHECK(cin && din, run_dir << ": no config.json/data.json (not a run folder of `cmt train`)");
+  api::RunFiles files = api::read_run_files(run_dir);
   LoadedRun r;
   try {
-    r.config = RunConfig::from_json(nlohmann::json::parse(cin));
-    r.info = DataInfo::from_json(nlohmann::json::parse(din));
-  } catch (const nlohmann::json::exception& e) {
-    CMT_THROW(run_dir << ": unreadable run description: " << e.what());
+    r.config = RunConfig::from_json(files.config);
+  } catch (const Error& e) {
+    CMT_THROW(run_dir << "/config.json: " << e.what());
   }
+  r.info = std::move(files.info);
   return r;
 }
 
@@ -199,7 +143,7 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
   CMT_CHECK(static_cast<std::int64_t>(train_idx.size()) >= c.batch_size * comm->size(),
             "fold " << c.fold << " has " << train_idx.size() << " training samples, fewer than one batch of " << c.batch_size << " on each of "
                     << comm->size() << " rank(s)");
-  const DataInfo info = DataInfo::from_dataset(ds, c, train_idx);
+  const DataInfo info = DataInfo::from_dataset(ds, c.class_weights == "balanced", train_idx);
   models::CmtModel model(model_config(c, info));
   model.set_communicator(comm.get());
   if (c.sync_bn && comm->size() > 1) layers::set_sync_batchnorm(model.root(), comm.get());  // one rank: plain BN is the same

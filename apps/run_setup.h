@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/run_files.h"
 #include "apps/run_config.h"
 #include "data/dataset.h"
 #include "engine/context.h"
@@ -15,18 +16,8 @@
 
 namespace cmt::app {
 
-// What a trained model needs to know of its data, kept in RUN/data.json so that eval and predict
-// work without the training dataset.
-struct DataInfo {
-  std::vector<std::string> class_names;
-  Shape sample_shape;  // (D, H, W), D = 1 for 2D
-  std::string modality;
-  std::string window;  // "LO,HI" HU window of the preprocessing
-  std::vector<float> class_weights;  // the training fold's "balanced" weights, when used
-  nlohmann::json to_json() const;
-  static DataInfo from_json(const nlohmann::json& j);
-  static DataInfo from_dataset(const data::Dataset& ds, const RunConfig& c, const std::vector<std::int64_t>& train_indices);
-};
+// RUN/data.json (api/run_files.h; the inference API reads it too).
+using api::DataInfo;
 
 std::unique_ptr<Context> make_context(const RunConfig& c);
 models::CmtConfig model_config(const RunConfig& c, const DataInfo& info);

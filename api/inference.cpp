@@ -1,0 +1,136 @@
+// The public inference API (include/cmt/inference.h): a run folder -> model on a device; raw
+// studies -> the training preprocessing -> probabilities and latent vector, one request at a time.
+#include "cmt/inference.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+
+#include "api/run_files.h"
+#include "cmt/build_info.h"
+#include "engine/checkpoint.h"
+#include "engine/cuda_runtime.h"
+#include "engine/ops/basic.h"
+#include "engine/ops/conv.h"
+#include "engine/parameters.h"
+#include "engine/precision.h"
+
+namespace cmt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs fn; any exception other than cmt::Error becomes one, prefixed with `what`.
+template <typename Fn>
+auto guarded(const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(what + ": " + e.what());
+  } catch (...) {
+    throw Error(what + ": unknown error");
+  }
+}
+
+std::string checkpoint_path(const std::string& run_dir, const std::string& checkpoint) {
+  return checkpoint == "best" || checkpoint == "last" ? (fs::path(run_dir) / (checkpoint + ".h5")).string() : checkpoint;
+}
+
+}  // namespace
+
+struct InferenceModel::Impl {
+  api::DataInfo info;
+  data::Preprocess pre;
+  std::unique_ptr<Context> ctx;
+  std::unique_ptr<models::CmtModel> model;
+  std::unique_ptr<ParameterStore> store;
+  std::mutex mutex;  // one forward at a time: the context, its allocator and the layers' scratch are not shared-safe
+};
+
+InferenceModel::InferenceModel(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+InferenceModel InferenceModel::load(const std::string& run_dir, const LoadOptions& options) {
+  return guarded("cmt: cannot load " + run_dir, [&] {
+    api::RunFiles run = api::read_run_files(run_dir);
+    auto impl = std::make_shared<Impl>();
+    impl->info = run.info;
+    impl->pre = api::preprocess_of(run.info);
+    impl->ctx = std::make_unique<Context>(resolve_device(options.device),
+                                          PrecisionPolicy::parse(run.config.value("precision", std::string("fp32"))));
+    ops::set_conv_backend(run.config.value("conv_backend", std::string("native")) == "cudnn" ? ops::ConvBackend::cudnn
+                                                                                             : ops::ConvBackend::native);
+    impl->model = std::make_unique<models::CmtModel>(api::model_config(run.config, run.info));
+    impl->store = std::make_unique<ParameterStore>(*impl->ctx, impl->model->root());
+    const std::string path = checkpoint_path(run_dir, options.checkpoint);
+    // The model check comes first so that another model's checkpoint is named as such, not as a shape error.
+    const CheckpointState state = read_checkpoint_state(path);
+    CMT_CHECK(state.model == impl->model->describe(), "checkpoint " << path << " holds " << state.model << ", but the run "
+                                                                    << run_dir << " describes " << impl->model->describe());
+    load_checkpoint(path, *impl->store, nullptr);
+    return InferenceModel(std::move(impl));
+  });
+}
+
+Prediction InferenceModel::predict(const std::string& path) const {
+  return guarded("cmt: cannot predict " + path, [&] {
+    CMT_CHECK(fs::exists(path), path << ": no such file or folder");
+    if (!fs::is_directory(path)) return predict_files({path}, path);
+    CMT_CHECK(impl_->info.modality == "ct", path << ": a folder is one CT series, but this model reads "
+                                                  << impl_->info.modality << " images one file at a time");
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(path))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    CMT_CHECK(!files.empty(), path << ": no files in the folder");
+    std::sort(files.begin(), files.end());
+    return predict_files(files, path);
+  });
+}
+
+Prediction InferenceModel::predict_files(const std::vector<std::string>& files, const std::string& name) const {
+  const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
+  return guarded("cmt: cannot predict " + source, [&] {
+    CMT_CHECK(!files.empty(), "no input files");
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mutex);
+    bool hu = false;
+    const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
+    Context host(Device::cpu());
+    const std::vector<float> x = data::preprocess(host, v, hu, m.pre);
+    Tensor t = Tensor::from_vector(x, Shape{1, m.pre.size[0], m.pre.size[1], m.pre.size[2], 1});
+    Tensor dev = m.ctx->device().is_cpu() ? t : t.to(m.ctx->device());
+    ops::add_scalar_(*m.ctx, dev, -0.5f);  // the shift training applies after augmentation
+    Prediction p;
+    p.source = source;
+    p.probabilities = m.model->predict(*m.ctx, dev).to_vector<float>();
+    p.latent = m.model->embed(*m.ctx, dev).to_vector<float>();
+    m.ctx->synchronize();
+    p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
+    p.predicted_class = m.info.class_names[static_cast<std::size_t>(p.predicted)];
+    return p;
+  });
+}
+
+const std::vector<std::string>& InferenceModel::class_names() const { return impl_->info.class_names; }
+const std::string& InferenceModel::modality() const { return impl_->info.modality; }
+std::array<int, 3> InferenceModel::input_size() const { return impl_->pre.size; }
+std::int64_t InferenceModel::latent_dim() const { return impl_->model->config().latent_dim; }
+std::string InferenceModel::device() const { return impl_->ctx->device().str(); }
+std::string InferenceModel::describe() const { return impl_->model->describe(); }
+
+std::string version() { return CMT_VERSION; }
+
+std::string build_features() {
+  std::string f;
+  auto on = [](const char* v) { return std::string(v) == "ON" || std::string(v) == "1" || std::string(v) == "TRUE"; };
+  if (on(CMT_OPT_CUDA)) f += "cuda ";
+  if (on(CMT_OPT_CUDNN)) f += "cudnn ";
+  if (on(CMT_OPT_NCCL)) f += "nccl ";
+  if (on(CMT_OPT_MPI)) f += "mpi ";
+  if (!f.empty()) f.pop_back();
+  return f;
+}
+
+}  // namespace cmt

@@ -1,0 +1,63 @@
+// cmt's stable public inference API: load a trained run, predict from DICOM/PNG/JPEG with the
+// training preprocessing, on the CPU or a GPU (reference: docs/api.md).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/common/check.h"  // cmt::Error, the only exception this API throws
+
+namespace cmt {
+
+// Options of InferenceModel::load.
+struct LoadOptions {
+  std::string checkpoint = "last";  // "last", "best" (RUN/<name>.h5) or a path to a checkpoint file
+  std::string device = "cpu";       // "cpu", "cuda", "cuda:N" or "auto" (a GPU when there is one)
+};
+
+// The result for one study.
+struct Prediction {
+  std::string source;                    // the input path (or the name given)
+  std::vector<float> probabilities;      // one per class, in class_names order, summing to 1
+  std::vector<float> latent;             // the latent vector r of the model (latent_dim floats)
+  int predicted = 0;                     // index of the largest probability
+  std::string predicted_class;           // its class name
+};
+
+// A trained CMT-CNN loaded for inference. Thread-safe: any number of threads may call predict*
+// on one model at once; requests are serialized by one mutex per model (one forward at a time).
+// Cheap to copy (copies share the loaded model). Every failure throws cmt::Error with a message
+// that names the file and the problem; no other exception type escapes.
+class InferenceModel {
+ public:
+  // run_dir: the folder `cmt train` wrote (config.json, data.json, last.h5/best.h5). Refuses a
+  // checkpoint of another model (other backbone, width, classes...) or a corrupt one.
+  static InferenceModel load(const std::string& run_dir, const LoadOptions& options = {});
+
+  // One study: a DICOM file, a PNG/JPEG image, or (CT) a folder holding one DICOM series or a
+  // stack of slice images.
+  Prediction predict(const std::string& path) const;
+  // One study from explicit files: the slices of a CT series (any order; DICOM positions sort
+  // them) or a single file. `name` becomes Prediction::source (default: the first file).
+  Prediction predict_files(const std::vector<std::string>& files, const std::string& name = "") const;
+
+  const std::vector<std::string>& class_names() const;
+  const std::string& modality() const;          // "ct" or "xray"
+  std::array<int, 3> input_size() const;        // (D, H, W) the inputs are resampled to; D = 1 for 2D
+  std::int64_t latent_dim() const;
+  std::string device() const;                   // e.g. "cpu" or "cuda:0"
+  std::string describe() const;                 // the model, e.g. "CMT-CNN resnet50 3D ..."
+
+ private:
+  struct Impl;
+  explicit InferenceModel(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// The library's version ("0.1.0") and its optional parts, e.g. "cuda cudnn nccl mpi".
+std::string version();
+std::string build_features();
+
+}  // namespace cmt
