@@ -90,6 +90,8 @@ cat "$OUT/cmt-info.txt" >>"$LOG"
 # --- 3. correctness first ---
 step cuda_tests 150 "$BIN/cmt_cuda_tests" --duration=true
 step cpu_tests 120 env OMP_NUM_THREADS=8 "$BIN/cmt_tests"
+# A short training run on the GPU, and predictions on GPU and CPU that must agree.
+step e2e_gpu 150 "$ROOT/tests/gpu/e2e_gpu.sh" "$BIN" /tmp/cmt-e2e-gpu
 # The convolution's full matrix: every kernel variant and precision on every backbone layer.
 step conv_cuda_full 180 env CMT_CONV_CUDA_FULL=1 "$BIN/cmt_cuda_tests" -tc="conv*"
 # The op-level oracle scripts against the CUDA backend; the end-to-end and data scripts exercise the
@@ -116,6 +118,7 @@ for b in "$BIN"/cmt_bench_*; do
     cmt_bench_layers) args="--device cuda:0 --batch 32 --adam-params 60000000" ;;
     cmt_bench_loader) args="--count 64 --size 128 --batch 8" ;;
     cmt_bench_augment) args="--device cuda:0" ;;
+    cmt_bench_comm) args="--device cuda:0 --comm nccl --mib 1,16,100,256 --runs 20" ;;
     *) args="" ;;
   esac
   step "$name" 120 "$b" $args

@@ -1,0 +1,22 @@
+#!/bin/bash
+# GPU end to end, for tests/gpu/run.sh: phantoms -> prepare -> a short CMT-CNN training run on the GPU
+# (3D ResNet-50 at reduced width), then `cmt predict` of the same studies on the GPU and on the CPU,
+# whose probabilities must agree (fp32) to 1e-3.   usage: e2e_gpu.sh BIN_DIR WORK_DIR
+set -eu
+bin=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work"
+"$bin/cmt" synth --out "$work/raw" --modality ct --format dicom --count 30 --seed 1 --size ct=32 >/dev/null
+"$bin/cmt" prepare --input "$work/raw/ct/dicom" --out "$work/ct.h5" --modality ct --size 32 >/dev/null
+"$bin/cmt" train --dataset "$work/ct.h5" --backbone resnet50 --width 0.25 --depth 0.34 --latent-dim 64 --batch-size 8 \
+  --epochs 3 --device cuda:0 --no-progress --out "$work/run"
+series=$(find "$work/raw/ct/dicom" -mindepth 2 -maxdepth 2 -type d | sort | head -4)
+"$bin/cmt" predict --run "$work/run" --device cuda:0 --json $series >"$work/gpu.json"
+"$bin/cmt" predict --run "$work/run" --device cpu --json $series >"$work/cpu.json"
+python3 - "$work/gpu.json" "$work/cpu.json" <<'PY'
+import json, sys
+gpu, cpu = (json.load(open(p)) for p in sys.argv[1:3])
+worst = max(abs(g["probabilities"][k] - c["probabilities"][k]) for g, c in zip(gpu, cpu) for k in g["probabilities"])
+print(f"{len(gpu)} studies, largest GPU/CPU probability difference {worst:.2e}")
+sys.exit(0 if worst < 1e-3 and len(gpu) == len(cpu) > 0 else 1)
+PY
