@@ -26,6 +26,11 @@ int env_int(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
+class DonePending final : public PendingCollective {
+ public:
+  void wait(Context&) override {}
+};
+
 class SingleCommunicator final : public Communicator {
  public:
   std::string name() const override { return "single"; }
@@ -161,7 +166,26 @@ class MpiCommunicator final : public Communicator {
   }
   void abort_job(const std::string& why, int code) override { mpi_abort(rank_, why, code); }
 
+  // CPU tensors: MPI_Iallreduce, completed (under the watchdog) in wait(). CUDA tensors are staged
+  // through the host, so they complete at once.
+  std::unique_ptr<PendingCollective> all_reduce_sum_async(Context& ctx, Tensor& t) override {
+    if (!t.device().is_cpu()) return Communicator::all_reduce_sum_async(ctx, t);
+    CMT_CHECK(t.dtype() == DType::f32, "MPI all_reduce_sum_async: f32 expected, got " << t.describe());
+    auto p = std::make_unique<Pending>(this);
+    mpi_check(MPI_Iallreduce(MPI_IN_PLACE, t.raw(), static_cast<int>(t.numel()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &p->request),
+              "MPI_Iallreduce");
+    return p;
+  }
+
  private:
+  struct Pending final : PendingCollective {
+    explicit Pending(MpiCommunicator* c) : comm(c) {}
+    void wait(Context&) override {
+      comm->guarded("all_reduce (gradient bucket)", [&] { return MPI_Wait(&request, MPI_STATUS_IGNORE); });
+    }
+    MpiCommunicator* comm;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
   // CUDA tensors go through a host copy; CPU tensors are used in place.
   struct Staged {
     Tensor host;
@@ -206,6 +230,7 @@ class NcclCommunicator final : public Communicator {
   }
   ~NcclCommunicator() override {
     if (comm_) ncclCommDestroy(comm_);
+    if (comm_stream_) cudaStreamDestroy(comm_stream_);
   }
   std::string name() const override { return "nccl"; }
   int rank() const override { return mpi_->rank(); }
@@ -229,6 +254,20 @@ class NcclCommunicator final : public Communicator {
     NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, ctx.compute_stream()));
     wait(ctx, "broadcast");
   }
+  // On a communication stream that waits for the compute stream's work so far; wait() polls it (with
+  // the timeout) and makes the compute stream wait for it.
+  std::unique_ptr<PendingCollective> all_reduce_sum_async(Context& ctx, Tensor& t) override {
+    CMT_CHECK(t.is_cuda() && t.dtype() == DType::f32, "NCCL all_reduce_sum_async: f32 CUDA tensor expected, got " << t.describe());
+    if (!comm_stream_) CUDA_CHECK(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
+    auto p = std::make_unique<Pending>(this);
+    CUDA_CHECK(cudaEventCreateWithFlags(&p->ready, cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&p->done, cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventRecord(p->ready, ctx.compute_stream()));
+    CUDA_CHECK(cudaStreamWaitEvent(comm_stream_, p->ready, 0));
+    NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), static_cast<std::size_t>(t.numel()), ncclFloat32, ncclSum, comm_, comm_stream_));
+    CUDA_CHECK(cudaEventRecord(p->done, comm_stream_));
+    return p;
+  }
   double all_reduce_scalar(double v) override { return mpi_->all_reduce_scalar(v); }
   void barrier() override { mpi_->barrier(); }
   void set_timeout(double seconds) override {
@@ -245,11 +284,29 @@ class NcclCommunicator final : public Communicator {
   }
 
  private:
+  struct Pending final : PendingCollective {
+    explicit Pending(NcclCommunicator* c) : comm(c) {}
+    ~Pending() override {
+      if (ready) cudaEventDestroy(ready);
+      if (done) cudaEventDestroy(done);
+    }
+    void wait(Context& ctx) override {
+      comm->poll([&] { return cudaEventQuery(done); }, "all_reduce (gradient bucket)");
+      CUDA_CHECK(cudaStreamWaitEvent(ctx.compute_stream(), done, 0));
+    }
+    NcclCommunicator* comm;
+    cudaEvent_t ready = nullptr, done = nullptr;
+  };
   void wait(Context& ctx, const char* what) {
-    const auto start = std::chrono::steady_clock::now();
     cudaStream_t stream = ctx.compute_stream();
+    poll([&] { return cudaStreamQuery(stream); }, what);
+  }
+  // Polls `query` until it succeeds, watching NCCL's asynchronous error and the timeout.
+  template <typename Query>
+  void poll(Query&& query, const char* what) {
+    const auto start = std::chrono::steady_clock::now();
     for (;;) {
-      const cudaError_t q = cudaStreamQuery(stream);
+      const cudaError_t q = query();
       if (q == cudaSuccess) return;
       if (q != cudaErrorNotReady) CUDA_CHECK(q);
       ncclResult_t async = ncclSuccess;
@@ -268,10 +325,16 @@ class NcclCommunicator final : public Communicator {
   }
   std::unique_ptr<Communicator> mpi_;
   ncclComm_t comm_ = nullptr;
+  cudaStream_t comm_stream_ = nullptr;  // gradient buckets run here, beside the backward pass
 };
 #endif
 
 }  // namespace
+
+std::unique_ptr<PendingCollective> Communicator::all_reduce_sum_async(Context& ctx, Tensor& t) {
+  all_reduce_sum(ctx, t);
+  return std::make_unique<DonePending>();
+}
 
 int local_rank() {
   return env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", env_int("PMIX_LOCAL_RANK", env_int("MPI_LOCALRANKID", 0))));

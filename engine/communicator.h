@@ -11,6 +11,14 @@
 
 namespace cmt {
 
+// A collective started by an *_async call. wait() completes it; on CUDA it also orders the
+// context's compute stream after it.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual void wait(Context& ctx) = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -18,6 +26,9 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual void all_reduce_sum(Context& ctx, Tensor& t) = 0;                 // f32, in place
+  // Starts an all-reduce that may overlap later work on ctx (gradient buckets); `t` must not be
+  // touched until wait(). The default completes it at once.
+  virtual std::unique_ptr<PendingCollective> all_reduce_sum_async(Context& ctx, Tensor& t);
   virtual Tensor all_gather_rows(Context& ctx, const Tensor& local) = 0;    // equal rows per rank, concat on dim 0
   virtual void broadcast(Context& ctx, Tensor& t, int root) = 0;            // f32, in place
   virtual double all_reduce_scalar(double value) = 0;                       // sum over ranks

@@ -35,9 +35,16 @@ std::uint32_t path_id(const std::string& path) {
   return h;
 }
 
+namespace {
+thread_local GradReadyHook* g_grad_hook = nullptr;
+}
+
+void set_grad_ready_hook(GradReadyHook* hook) { g_grad_hook = hook; }
+
 void accumulate_grad(Context& ctx, Tensor& grad, const Tensor& g) {
   CMT_CHECK(grad.numel() == g.numel(), "gradient of " << g.describe() << " does not fit its slot " << grad.describe());
   ops::axpy(ctx, 1.0f, g.view(grad.shape()), grad);
+  if (g_grad_hook) g_grad_hook->grad_ready(ctx, grad);
 }
 
 }  // namespace cmt

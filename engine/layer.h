@@ -87,7 +87,17 @@ using LayerPtr = std::unique_ptr<Layer>;
 // A stable 32-bit id of a name path (FNV-1a), for random streams that must not depend on build order.
 std::uint32_t path_id(const std::string& path);
 
-// Adds `g` into the gradient view `grad` (same shape).
+// Adds `g` into the gradient view `grad` (same shape), then tells the gradient hook (if any) that
+// this parameter's gradient is complete for the step.
 void accumulate_grad(Context& ctx, Tensor& grad, const Tensor& g);
+
+// Sees each parameter gradient as soon as its layer's backward has written it: data parallelism
+// starts all-reducing a bucket of gradients while the rest of the backward pass runs.
+class GradReadyHook {
+ public:
+  virtual ~GradReadyHook() = default;
+  virtual void grad_ready(Context& ctx, const Tensor& grad) = 0;
+};
+void set_grad_ready_hook(GradReadyHook* hook);  // null: none (the default)
 
 }  // namespace cmt

@@ -30,6 +30,7 @@ Trainer::Trainer(Context& ctx, Model& model, TrainerConfig config) : ctx_(ctx), 
   CMT_CHECK(config_.epochs >= 1 || config_.max_steps > 0, "trainer: epochs must be >= 1");
   store_ = std::make_unique<ParameterStore>(ctx_, model_.root());
   optimizer_ = std::make_unique<Adam>(ctx_, store_->params().numel(), config_.adam);
+  if (distributed()) buckets_ = std::make_unique<GradientBuckets>(*store_, *config_.comm, config_.bucket_bytes);
   if (!config_.out_dir.empty() && writer()) std::filesystem::create_directories(config_.out_dir);
 }
 
@@ -161,10 +162,11 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       const Tensor views = ops::augment_two_views(ctx_, batch.images, batch.sample_ids, config_.augment, config_.seed,
                                                   static_cast<std::uint32_t>(epoch_), /*shift=*/true);
       store_->zero_grads(ctx_);
+      // The losses are global already (the model reduces them). Gradients are all-reduced in buckets
+      // that start while the backward pass still runs, then averaged (docs/distributed.md).
+      if (buckets_) buckets_->begin_step();
       StepLosses l = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
-      // The losses are global already (the model reduces them); gradients are averaged here, after
-      // the whole backward pass (one all-reduce over the flat block: see docs/distributed.md).
-      average_over_ranks(store_->grads());
+      if (buckets_) buckets_->finish(ctx_);
       if (step_ == config_.inject_nan_at_step) l.total = std::numeric_limits<float>::quiet_NaN();
       if (!std::isfinite(l.total)) {
         finish("stopped");

@@ -12,6 +12,7 @@
 #include "engine/augment_policy.h"
 #include "engine/batch_source.h"
 #include "engine/checkpoint.h"
+#include "engine/grad_buckets.h"
 #include "engine/communicator.h"
 #include "engine/lr_schedule.h"
 #include "engine/model.h"
@@ -37,6 +38,7 @@ struct TrainerConfig {
   // model must hold the same communicator (global losses); gradients are averaged over ranks after
   // backward, metrics are reduced, only rank 0 writes files and prints progress.
   Communicator* comm = nullptr;
+  std::size_t bucket_bytes = std::size_t{25} << 20;  // gradient all-reduce bucket size
 };
 
 struct EpochRecord {
@@ -90,6 +92,7 @@ class Trainer {
   TrainerConfig config_;
   std::unique_ptr<ParameterStore> store_;
   std::unique_ptr<Adam> optimizer_;
+  std::unique_ptr<GradientBuckets> buckets_;  // data parallelism only
   std::vector<EpochRecord> history_;
   std::vector<float> step_losses_;
   int epoch_ = 0;                 // current (0-based) epoch

@@ -98,6 +98,7 @@ inline TrainerConfig trainer_config(int epochs, Communicator* comm, const std::s
   t.seed = 7;
   t.progress = false;
   t.comm = comm;
+  t.bucket_bytes = 4096;  // many small buckets, so gradients are all-reduced while backward still runs
   t.out_dir = out;
   t.checkpoint_every = 0;
   return t;
