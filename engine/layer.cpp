@@ -13,6 +13,7 @@ void Layer::declare_parameter(ParameterSpec spec, Tensor* value, Tensor* grad) {
 void Layer::declare_buffer(ParameterSpec spec, Tensor* value) { buffers_.emplace_back(std::move(spec), value); }
 
 void Layer::collect(const std::string& prefix, std::vector<ParameterRef>& params, std::vector<ParameterRef>& buffers) {
+  path_ = prefix;
   on_bind(prefix);
   const std::string dot = prefix.empty() ? "" : prefix + ".";
   for (std::size_t i = 0; i < params_.size(); ++i)

@@ -57,6 +57,8 @@ class Layer {
   virtual void clear_saved() {}
   // Called by collect() with the layer's full name path (random layers derive their stream from it).
   virtual void on_bind(const std::string& path) { (void)path; }
+  // The name path given by the last collect() ("backbone.layer1.0"); empty before (the profiler's row names).
+  const std::string& path() const { return path_; }
 
   // Own parameters and buffers (not the children's).
   std::vector<std::pair<ParameterSpec, Tensor*>>& own_parameters() { return params_; }
@@ -80,6 +82,7 @@ class Layer {
   std::vector<Tensor*> grads_;
   std::vector<std::pair<ParameterSpec, Tensor*>> buffers_;
   std::vector<std::pair<std::string, Layer*>> children_;
+  std::string path_;
 };
 
 using LayerPtr = std::unique_ptr<Layer>;

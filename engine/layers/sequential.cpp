@@ -1,6 +1,8 @@
 // Sequential composite.
 #include "engine/layers/sequential.h"
 
+#include "engine/profiler.h"
+
 namespace cmt::layers {
 
 Layer* Sequential::add(LayerPtr layer, std::string name) {
@@ -18,13 +20,13 @@ Shape Sequential::output_shape(const Shape& in) const {
 
 Tensor Sequential::forward(Context& ctx, const Tensor& x) {
   Tensor h = x;
-  for (auto& l : owned_) h = l->forward(ctx, h);
+  for (auto& l : owned_) h = run_forward(ctx, *l, h);
   return h;
 }
 
 Tensor Sequential::backward(Context& ctx, const Tensor& dy) {
   Tensor g = dy;
-  for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) g = (*it)->backward(ctx, g);
+  for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) g = run_backward(ctx, **it, g);
   return g;
 }
 

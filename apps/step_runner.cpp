@@ -1,0 +1,127 @@
+// The synthetic training step shared by `cmt profile` and `cmt bench train`.
+#include "apps/step_runner.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/augment_policy.h"
+#include "engine/ops/augment.h"
+#include "engine/profiler.h"
+
+namespace cmt::app {
+
+namespace {
+void write_raw(const std::string& path, const Tensor& t) {
+  const Tensor h = t.to(Device::cpu());
+  std::ofstream f(path, std::ios::binary);
+  CMT_CHECK(f, "cannot write " << path);
+  f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
+  CMT_CHECK(f, "writing " << path << " failed");
+}
+}  // namespace
+
+StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
+  CMT_CHECK(s.dims == 2 || s.dims == 3, "step: dims must be 2 or 3, got " << s.dims);
+  CMT_CHECK(s.size >= 16 && s.batch >= 1, "step: size must be >= 16 and batch >= 1");
+  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
+  ctx_->seed = s.seed;
+  models::CmtConfig mc;
+  mc.backbone.name = s.backbone;
+  mc.backbone.spatial_dims = s.dims;
+  mc.backbone.width = s.width;
+  mc.backbone.depth = s.depth;
+  mc.latent_dim = s.latent;
+  mc.num_classes = s.classes;
+  model_ = std::make_unique<models::CmtModel>(mc);
+  store_ = std::make_unique<ParameterStore>(*ctx_, model_->root());
+  store_->initialize(*ctx_, s.seed);
+  adam_ = std::make_unique<Adam>(*ctx_, store_->params().numel(), AdamConfig{});
+
+  const std::int64_t d = s.dims == 3 ? s.size : 1;
+  Tensor img = Tensor::empty(Shape{s.batch, d, s.size, s.size, 1}, DType::f32);
+  std::mt19937_64 gen(s.seed);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  float* p = img.data<float>();
+  for (std::int64_t i = 0; i < img.numel(); ++i) p[i] = u(gen);
+  std::vector<std::int32_t> labels;
+  for (std::int64_t i = 0; i < s.batch; ++i) {
+    sample_ids_.push_back(i);
+    const auto l = static_cast<std::int32_t>(i % s.classes);
+    labels.push_back(l);
+    labels.push_back(l);
+  }
+  images_ = img.to(ctx_->device());
+  labels_ = Tensor::from_vector(labels, Shape{2 * s.batch}).to(ctx_->device());
+}
+
+Tensor StepRunner::augmented_views() {
+  static const AugmentPolicy policy = AugmentPolicy::parse("genesis");
+  return ops::augment_two_views(*ctx_, images_, sample_ids_, policy, setup_.seed, ctx_->epoch, /*shift=*/true);
+}
+
+StepLosses StepRunner::step() {
+  Context& ctx = *ctx_;
+  ctx.training = true;
+  Tensor views;
+  {
+    ProfileScope s("augment");
+    views = augmented_views();
+  }
+  {
+    ProfileScope s("zero_grad");
+    store_->zero_grads(ctx);
+  }
+  StepLosses l;
+  {
+    ProfileScope s("train_step");
+    l = model_->train_step(ctx, views, labels_);
+  }
+  {
+    ProfileScope s("optimizer");
+    adam_->step(ctx, store_->params(), store_->grads(), 1e-4f);
+  }
+  ++ctx.step;
+  return l;
+}
+
+double StepRunner::step_macs() const {
+  const std::int64_t d = setup_.dims == 3 ? setup_.size : 1;
+  return 3.0 * model_->root().forward_macs(Shape{views(), d, setup_.size, setup_.size, 1});
+}
+
+void StepRunner::export_first_step(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const std::uint32_t step = ctx_->step;
+  const Tensor views = augmented_views();
+  write_raw(dir + "/params.f32", store_->params());
+  write_raw(dir + "/buffers.f32", store_->buffers());
+  write_raw(dir + "/views.f32", views);
+  write_raw(dir + "/labels.i32", labels_);
+  nlohmann::json j;
+  j["backbone"] = setup_.backbone;
+  j["dims"] = setup_.dims;
+  j["size"] = setup_.size;
+  j["batch"] = setup_.batch;
+  j["width"] = setup_.width;
+  j["depth"] = setup_.depth;
+  j["latent"] = setup_.latent;
+  j["classes"] = setup_.classes;
+  j["lambda"] = model_->config().lambda;
+  j["tau"] = model_->config().tau;
+  j["views_shape"] = views.shape().str();
+  j["num_parameters"] = store_->num_parameters();
+  for (const auto& r : store_->parameter_refs())
+    j["parameters"].push_back({{"path", r.path}, {"offset", store_->offset_of(r.path)}, {"shape", r.value->shape().str()}});
+  // The first step's losses on these weights and views (train_step is deterministic given them).
+  ctx_->training = true;
+  store_->zero_grads(*ctx_);
+  const StepLosses l = model_->train_step(*ctx_, views, labels_);
+  j["loss"] = {{"total", l.total}, {"classification", l.classification}, {"contrastive", l.contrastive}};
+  std::ofstream(dir + "/index.json") << j.dump(2) << "\n";
+  ctx_->step = step;
+}
+
+}  // namespace cmt::app
