@@ -1,0 +1,24 @@
+"""`cmt profile` (issue 11): the profiled step's phases sum to the step, nested ranges never exceed
+their parent, and the step is close to the one measured outside the profiler."""
+import json
+import os
+import tempfile
+
+import harness
+
+harness.setup()
+path = os.path.join(tempfile.mkdtemp(prefix="cmt-profile-"), "p.json")
+harness.cmt("profile", "--width", "0.125", "--depth", "0.34", "--size", 16, "--batch", 2, "--latent-dim", 16, "--json", path)
+with open(path) as f:
+    j = json.load(f)
+r = j["ranges"]
+step = [x for x in r if x["parent"] == -1]
+harness.check(len(step) == 1 and step[0]["name"] == "step", "one top-level step range")
+children = [x for x in r if x["parent"] == 0]
+total = sum(x["ms"] for x in children)
+harness.check(abs(total - step[0]["ms"]) <= 0.1 * step[0]["ms"] + 0.5,
+              f"phases sum to the step: {total:.2f} ms of {step[0]['ms']:.2f} ms")
+over = [x["name"] for x in r if x["parent"] >= 0 and x["ms"] > r[x["parent"]]["ms"] * 1.05 + 0.05]
+harness.check(not over, f"no range exceeds its parent ({over[:3]})")
+harness.check(any(x["pass"] == "backward" for x in r) and any(x["pass"] == "forward" for x in r), "layers have forward and backward rows")
+harness.finish()
