@@ -4,6 +4,7 @@
 #include "engine/ops/basic.h"
 #include "models/cmt_model.h"
 #include "support/testing.h"
+#include "support/tiny_model.h"
 
 using namespace cmt;
 
@@ -26,13 +27,7 @@ class CountingComm final : public Communicator {
 
 TEST_CASE("gradient buckets cover the flat block and start during backward") {
   Context ctx(Device::cpu());
-  models::CmtConfig c;
-  c.backbone.name = "resnet50";
-  c.backbone.spatial_dims = 2;
-  c.backbone.width = 0.125;
-  c.backbone.depth = 0.34;
-  c.latent_dim = 8;
-  c.num_classes = 2;
+  models::CmtConfig c = test::tiny_cmt_config(8, 2);
   models::CmtModel model(c);
   ParameterStore store(ctx, model.root());
   store.initialize(ctx, 1);

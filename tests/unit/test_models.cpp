@@ -8,6 +8,7 @@
 #include "models/cmt_model.h"
 #include "models/summary.h"
 #include "support/testing.h"
+#include "support/tiny_model.h"
 
 using namespace cmt;
 
@@ -73,13 +74,7 @@ TEST_CASE("models: 3D ResNet uses the MONAI-style stem (7^3 stride 2, then a 3^3
 
 TEST_CASE("CMT-CNN: the step's gradient matches finite differences of L = L_cls + lambda L_cst") {
   Context ctx(Device::cpu());
-  models::CmtConfig c;
-  c.backbone.name = "resnet50";
-  c.backbone.spatial_dims = 2;
-  c.backbone.width = 0.125;
-  c.backbone.depth = 0.34;
-  c.latent_dim = 16;
-  c.num_classes = 3;
+  models::CmtConfig c = test::tiny_cmt_config(16, 3);
   c.lambda = 0.5f;
   models::CmtModel model(c);
   ParameterStore store(ctx, model.root());
@@ -121,13 +116,7 @@ TEST_CASE("CMT-CNN: the step's gradient matches finite differences of L = L_cls 
 
 TEST_CASE("CMT-CNN: Eq. 9, the head's gradient is the classification-only gradient; the contrastive one reaches F") {
   Context ctx(Device::cpu());
-  models::CmtConfig c;
-  c.backbone.name = "resnet50";
-  c.backbone.spatial_dims = 2;
-  c.backbone.width = 0.125;
-  c.backbone.depth = 0.34;
-  c.latent_dim = 8;
-  c.num_classes = 2;
+  models::CmtConfig c = test::tiny_cmt_config(8, 2);
   std::mt19937_64 gen(test::run_seed());
   Tensor views = test::random_normal(Shape{6, 1, 16, 16, 1}, gen);
   Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1, 0, 0}, Shape{6});
