@@ -71,36 +71,47 @@ void copy(Context& ctx, const Tensor& src, Tensor& dst) {
 
 Tensor cast(Context& ctx, const Tensor& src, DType to) {
   require_on(ctx, src, "cast", "src");
-  CMT_CHECK(dtype_is_float(src.dtype()) && dtype_is_float(to),
-            "cast: only float dtypes (f32, bf16, f16) are cast, got " << src.describe() << " -> " << dtype_name(to));
   Tensor out = Tensor::empty(src.shape(), to, src.device());
+  cast(ctx, src, out);
+  return out;
+}
+
+void cast(Context& ctx, const Tensor& src, Tensor& dst) {
+  require_on(ctx, src, "cast", "src");
+  require_on(ctx, dst, "cast", "dst");
+  CMT_CHECK(dtype_is_float(src.dtype()) && dtype_is_float(dst.dtype()),
+            "cast: only float dtypes (f32, bf16, f16) are cast, got " << src.describe() << " -> " << dst.describe());
+  CMT_CHECK(src.numel() == dst.numel(), "cast: size mismatch " << src.describe() << " -> " << dst.describe());
   if (src.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
-    cuda::cast(src.raw(), src.dtype(), out.raw(), to, src.numel(), ctx.compute_stream());
+    cuda::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel(), ctx.compute_stream());
 #else
     no_cuda("cast");
 #endif
   } else {
-    cpu::cast(src.raw(), src.dtype(), out.raw(), to, src.numel());
+    cpu::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel());
   }
   ctx.debug_check("cast");
-  return out;
 }
 
 void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y) {
   require_on(ctx, x, "axpy", "x");
   require_on(ctx, y, "axpy", "y");
-  require_f32(x, "axpy", "x");
+  CMT_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::bf16, "axpy: 'x' must be f32 or bf16, got " << x.describe());
   require_f32(y, "axpy", "y");
   CMT_CHECK(x.shape() == y.shape(), "axpy: shape mismatch " << x.describe() << " vs " << y.describe());
+  const bool bf16 = x.dtype() == DType::bf16;
   if (x.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
-    cuda::axpy_f32(alpha, x.data<float>(), y.data<float>(), x.numel(), ctx.compute_stream());
+    if (bf16) cuda::axpy(alpha, x.data_u16(), y.data<float>(), x.numel(), ctx.compute_stream());
+    else cuda::axpy(alpha, x.data<float>(), y.data<float>(), x.numel(), ctx.compute_stream());
 #else
     no_cuda("axpy");
 #endif
+  } else if (bf16) {
+    cpu::axpy(alpha, x.data_u16(), y.data<float>(), x.numel());
   } else {
-    cpu::axpy_f32(alpha, x.data<float>(), y.data<float>(), x.numel());
+    cpu::axpy(alpha, x.data<float>(), y.data<float>(), x.numel());
   }
   ctx.debug_check("axpy");
 }

@@ -11,7 +11,8 @@ namespace cmt::ops {
 void fill(Context& ctx, Tensor& t, double value);
 void copy(Context& ctx, const Tensor& src, Tensor& dst);  // same dtype and numel; any devices
 Tensor cast(Context& ctx, const Tensor& src, DType to);    // float dtypes, round to nearest even
-void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y);  // y += alpha * x (f32)
+void cast(Context& ctx, const Tensor& src, Tensor& dst);   // into dst (same numel, its dtype), e.g. a weight copy
+void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y);  // y (f32) += alpha * x (f32 or bf16, widened)
 void add_scalar_(Context& ctx, Tensor& y, float value);              // y += value (f32)
 Tensor sum(Context& ctx, const Tensor& x);   // f32 scalar of shape [1] on x's device
 Tensor mean(Context& ctx, const Tensor& x);

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "engine/ops/cpu_widen.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/basic.h"
 #include "kernels/cpu/conv.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -24,6 +24,9 @@
 
 namespace cmt::ops {
 
+using detail::cpu_into;
+using detail::widen;
+
 namespace {
 
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
@@ -33,24 +36,6 @@ void require_tensor(const Context& ctx, const Tensor& t, const char* op, const c
   CMT_CHECK(t.device() == ctx.device(),
             op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
   CMT_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, op << ": '" << name << "' must be f32 or bf16, got " << t.describe());
-}
-
-// The CPU backend computes in f32: bf16 tensors are widened on the way in and the result is
-// rounded to bf16 once on the way out (the numerics of the CUDA bf16 path: fp32 accumulation).
-Tensor widen(const Tensor& t) {
-  if (!t.defined() || t.dtype() == DType::f32) return t;
-  Tensor f = Tensor::empty(t.shape(), DType::f32);
-  cpu::cast(t.raw(), t.dtype(), f.raw(), DType::f32, t.numel());
-  return f;
-}
-
-// Runs fn(f32 output) and stores its result in out (rounding when out is bf16).
-template <typename Fn>
-void cpu_into(Tensor& out, Fn&& fn) {
-  if (out.dtype() == DType::f32) return fn(out.data<float>());
-  Tensor f = Tensor::empty(out.shape(), DType::f32);
-  fn(f.data<float>());
-  cpu::cast(f.raw(), DType::f32, out.raw(), out.dtype(), out.numel());
 }
 
 void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {

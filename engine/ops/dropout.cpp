@@ -1,6 +1,8 @@
-// Dropout and stochastic depth: validation, the Philox stream, dispatch.
+// Dropout and stochastic depth: validation, the Philox stream, dispatch (f32 or bf16 data; the CPU
+// widens bf16, runs the f32 reference and rounds once).
 #include "engine/ops/dropout.h"
 
+#include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
 #include "kernels/cpu/dropout.h"
 #if defined(CMT_WITH_CUDA)
@@ -20,11 +22,16 @@ float keep_scale(float p) { return static_cast<float>(1.0 / (1.0 - static_cast<d
 
 // y = mask[i / per_mask] ? x * scale : 0.
 Tensor masked(Context& ctx, const Tensor& x, const Tensor& mask, std::int64_t per_mask, float scale, const char* op) {
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::masked_scale(x.data<float>(), mask.data<std::uint8_t>(), y.data<float>(), x.numel(), per_mask,
-                                  scale, ctx.compute_stream()),
-               cpu::masked_scale(x.data<float>(), mask.data<std::uint8_t>(), y.data<float>(), x.numel(), per_mask, scale));
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const std::uint8_t* m = mask.data<std::uint8_t>();
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::masked_scale(elems<T>(x), m, elems<T>(y), x.numel(), per_mask, scale, ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::masked_scale(xf.data<float>(), m, out, x.numel(), per_mask, scale); });
+               });
   return y;
 }
 
@@ -38,23 +45,28 @@ void check_mask(const Context& ctx, const Tensor& mask, const char* op, const ch
 Tensor dropout_forward(Context& ctx, const Tensor& x, float p, std::uint64_t seed, std::uint32_t epoch,
                        std::uint32_t step, std::uint32_t op_id, Tensor& mask) {
   const char* op = "dropout_forward";
-  require_f32(ctx, x, op, "x");
+  require_f32_or_bf16(ctx, x, op, "x");
   check_p(p, op);
   CMT_CHECK(x.numel() < (std::int64_t{1} << 34), op << ": too many elements for one Philox stream");
   const float scale = keep_scale(p);
   const auto rs = rng::Stream::make(seed, epoch, step, static_cast<std::uint32_t>(rng::Op::dropout) * 0x10000u + op_id);
   mask = Tensor::empty(x.shape(), DType::u8, x.device());
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::dropout_forward(x.data<float>(), y.data<float>(), mask.data<std::uint8_t>(), x.numel(), p, scale, rs,
-                                     ctx.compute_stream()),
-               cpu::dropout_forward(x.data<float>(), y.data<float>(), mask.data<std::uint8_t>(), x.numel(), p, scale, rs));
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  std::uint8_t* m = mask.data<std::uint8_t>();
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::dropout_forward(elems<T>(x), elems<T>(y), m, x.numel(), p, scale, rs, ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::dropout_forward(xf.data<float>(), out, m, x.numel(), p, scale, rs); });
+               });
   return y;
 }
 
 Tensor dropout_backward(Context& ctx, const Tensor& dy, const Tensor& mask, float p) {
   const char* op = "dropout_backward";
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   check_mask(ctx, mask, op, "mask");
   require_same_shape(dy, mask, op, "dy", "mask");
   check_p(p, op);
@@ -64,7 +76,7 @@ Tensor dropout_backward(Context& ctx, const Tensor& dy, const Tensor& mask, floa
 Tensor stochastic_depth_forward(Context& ctx, const Tensor& x, float p, std::uint64_t seed, std::uint32_t epoch,
                                 std::uint32_t step, std::uint32_t op_id, Tensor& keep) {
   const char* op = "stochastic_depth_forward";
-  require_f32(ctx, x, op, "x");
+  require_f32_or_bf16(ctx, x, op, "x");
   CMT_CHECK(x.rank() >= 1 && x.numel() > 0, op << ": 'x' must be a non-empty (N, ...) tensor, got " << x.describe());
   check_p(p, op);
   const std::int64_t n = x.dim(0);
@@ -78,7 +90,7 @@ Tensor stochastic_depth_forward(Context& ctx, const Tensor& x, float p, std::uin
 
 Tensor stochastic_depth_backward(Context& ctx, const Tensor& dy, const Tensor& keep, float p) {
   const char* op = "stochastic_depth_backward";
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   check_mask(ctx, keep, op, "keep");
   CMT_CHECK(dy.rank() >= 1 && dy.numel() > 0 && keep.rank() == 1 && keep.dim(0) == dy.dim(0),
             op << ": keep must be u8[N] for dy " << dy.describe() << ", got " << keep.describe());

@@ -1,4 +1,5 @@
 // Dropout and stochastic depth with Philox masks keyed by (seed, epoch, sample=step, op id): identical on CPU and CUDA.
+// x/dy f32 or bf16; y/dx in the same dtype (bf16: x * scale in float, rounded once).
 #pragma once
 #include <cstdint>
 

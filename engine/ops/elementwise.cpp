@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/ops/basic.h"
+#include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
 #include "kernels/cpu/elementwise.h"
 #if defined(CMT_WITH_CUDA)
@@ -34,10 +35,11 @@ void add_into(Context& ctx, const Tensor& a, const Tensor& b, Tensor& y, const c
   else add_as<float>(ctx, a, b, y, op);
 }
 
-// x (N,D,H,W,C) and s (N,C): returns S = D*H*W.
+// x (N,D,H,W,C) and s (N,C), both f32 or both bf16: returns S = D*H*W.
 std::int64_t check_channel_scale(const Context& ctx, const Tensor& x, const Tensor& s, const char* op) {
-  require_f32(ctx, x, op, "x");
-  require_f32(ctx, s, op, "s");
+  require_f32_or_bf16(ctx, x, op, "x");
+  require_f32_or_bf16(ctx, s, op, "s");
+  require_same_dtype(x, s, op, "x", "s");
   require_rank(x, 5, op, "x");
   CMT_CHECK(s.rank() == 2 && s.dim(0) == x.dim(0) && s.dim(1) == x.dim(4),
             op << ": 's' must be (N,C) = (" << x.dim(0) << ", " << x.dim(4) << "), got " << s.describe());
@@ -75,28 +77,43 @@ Tensor scale(Context& ctx, const Tensor& x, float alpha) {
 Tensor channel_scale(Context& ctx, const Tensor& x, const Tensor& s) {
   const char* op = "channel_scale";
   const std::int64_t sp = check_channel_scale(ctx, x, s, op);
-  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::channel_scale(x.data<float>(), s.data<float>(), y.data<float>(), x.dim(0), sp, x.dim(4),
-                                   ctx.compute_stream()),
-               cpu::channel_scale(x.data<float>(), s.data<float>(), y.data<float>(), x.dim(0), sp, x.dim(4)));
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::channel_scale(elems<T>(x), elems<T>(s), elems<T>(y), x.dim(0), sp, x.dim(4), ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 const Tensor sf = widen(s);
+                 cpu_into(y, [&](float* out) { cpu::channel_scale(xf.data<float>(), sf.data<float>(), out, x.dim(0), sp, x.dim(4)); });
+               });
   return y;
 }
 
 ChannelScaleGrads channel_scale_backward(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& s) {
   const char* op = "channel_scale_backward";
   const std::int64_t sp = check_channel_scale(ctx, x, s, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
+  require_same_dtype(dy, x, op, "dy", "x");
   require_same_shape(dy, x, op, "dy", "x");
   const std::int64_t n = x.dim(0), c = x.dim(4);
-  ChannelScaleGrads g{Tensor::empty(x.shape(), DType::f32, x.device()), Tensor::empty(s.shape(), DType::f32, x.device())};
-  CMT_DISPATCH(ctx, op,
-               cuda::channel_scale_backward(dy.data<float>(), x.data<float>(), s.data<float>(), g.dx.data<float>(),
-                                            g.ds.data<float>(), n, sp, c,
-                                            ctx.workspace(cuda::channel_scale_workspace_bytes(n, sp, c)),
-                                            ctx.compute_stream()),
-               cpu::channel_scale_backward(dy.data<float>(), x.data<float>(), s.data<float>(), g.dx.data<float>(),
-                                           g.ds.data<float>(), n, sp, c));
+  ChannelScaleGrads g{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(s.shape(), x.dtype(), x.device())};
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::channel_scale_backward(elems<T>(dy), elems<T>(x), elems<T>(s), elems<T>(g.dx), elems<T>(g.ds), n, sp, c,
+                                              ctx.workspace(cuda::channel_scale_workspace_bytes(n, sp, c)),
+                                              ctx.compute_stream());
+               }),
+               {
+                 const Tensor dyf = widen(dy);
+                 const Tensor xf = widen(x);
+                 const Tensor sf = widen(s);
+                 cpu_into(g.dx, [&](float* dx) {
+                   cpu_into(g.ds, [&](float* ds) {
+                     cpu::channel_scale_backward(dyf.data<float>(), xf.data<float>(), sf.data<float>(), dx, ds, n, sp, c);
+                   });
+                 });
+               });
   return g;
 }
 

@@ -11,7 +11,7 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // same shape and d
 void add_(Context& ctx, Tensor& a, const Tensor& b);         // a += b (f32 or bf16)
 Tensor scale(Context& ctx, const Tensor& x, float alpha);    // alpha * x
 
-// y[n,d,h,w,c] = x[n,d,h,w,c] * s[n,c].
+// y[n,d,h,w,c] = x[n,d,h,w,c] * s[n,c]. x and s both f32 or both bf16 (float math, results rounded once).
 Tensor channel_scale(Context& ctx, const Tensor& x /*(N,D,H,W,C)*/, const Tensor& s /*(N,C)*/);
 struct ChannelScaleGrads {
   Tensor dx /*(N,D,H,W,C)*/, ds /*(N,C)*/;

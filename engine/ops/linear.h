@@ -6,7 +6,8 @@
 namespace cmt::ops {
 
 // x (N,in), w (out,in), bias [out] or undefined -> y (N,out). CPU: cblas_sgemm; CUDA: cuBLASLt with the
-// bias fused in the epilogue (tf32 only when ctx.precision allows tensor cores).
+// bias fused in the epilogue (tf32 only when ctx.precision allows tensor cores). All operands f32, or all
+// bf16 (fp32 accumulation, each result rounded to bf16 once; the CPU widens, runs sgemm and rounds).
 Tensor linear_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias);
 
 struct LinearGrads {

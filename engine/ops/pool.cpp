@@ -1,6 +1,8 @@
-// Pooling: validation, output shapes and dispatch.
+// Pooling: validation, output shapes and dispatch. f32 or bf16 data; the CPU runs bf16 through the f32
+// reference on widened inputs and rounds each result once, the CUDA kernels are templates on the element type.
 #include "engine/ops/pool.h"
 
+#include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
 #include "kernels/cpu/pool.h"
 #if defined(CMT_WITH_CUDA)
@@ -14,7 +16,7 @@ using namespace detail;
 namespace {
 
 void check_x(const Context& ctx, const Tensor& x, const char* op) {
-  require_f32(ctx, x, op, "x");
+  require_f32_or_bf16(ctx, x, op, "x");
   require_rank(x, 5, op, "x");
   CMT_CHECK(x.numel() > 0, op << ": 'x' is empty " << x.describe());
 }
@@ -67,28 +69,41 @@ Tensor maxpool_forward(Context& ctx, const Tensor& x, const PoolParams& p, Tenso
   const PoolDesc d = make_desc(x.shape(), p);
   const Shape ys = pool_output_shape(x.shape(), p);
   CMT_CHECK(d.in_volume() < (std::int64_t{1} << 31), op << ": spatial volume too large for i32 indices");
-  Tensor y = Tensor::empty(ys, DType::f32, x.device());
+  Tensor y = Tensor::empty(ys, x.dtype(), x.device());
   argmax = Tensor::empty(ys, DType::i32, x.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::maxpool_forward(d, x.data<float>(), y.data<float>(), argmax.data<std::int32_t>(), ctx.compute_stream()),
-               cpu::maxpool_forward(d, x.data<float>(), y.data<float>(), argmax.data<std::int32_t>()));
+  std::int32_t* am = argmax.data<std::int32_t>();
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::maxpool_forward(d, elems<T>(x), elems<T>(y), am, ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::maxpool_forward(d, xf.data<float>(), out, am); });
+               });
   return y;
 }
 
 Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape) {
   const char* op = "maxpool_backward";
   check_x_shape(x_shape, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   require_on(ctx, argmax, op, "argmax");
   require_dtype(argmax, DType::i32, op, "argmax");
   require_same_shape(dy, argmax, op, "dy", "argmax");
   CMT_CHECK(dy.rank() == 5 && dy.dim(0) == x_shape[0] && dy.dim(4) == x_shape[4],
             op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
   const PoolDesc d = make_desc(x_shape, dy.shape());  // the scatter needs only the shapes
-  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
-  CMT_DISPATCH(ctx, op,
-               cuda::maxpool_backward(d, dy.data<float>(), argmax.data<std::int32_t>(), dx.data<float>(), ctx.compute_stream()),
-               cpu::maxpool_backward(d, dy.data<float>(), argmax.data<std::int32_t>(), dx.data<float>()));
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  const std::int32_t* am = argmax.data<std::int32_t>();
+  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 void* ws = ctx.workspace(cuda::maxpool_backward_workspace_bytes(d, dy.dtype() == DType::bf16));
+                 cuda::maxpool_backward(d, elems<T>(dy), am, elems<T>(dx), ws, ctx.compute_stream());
+               }),
+               {
+                 const Tensor dyf = widen(dy);
+                 cpu_into(dx, [&](float* out) { cpu::maxpool_backward(d, dyf.data<float>(), am, out); });
+               });
   return dx;
 }
 
@@ -96,22 +111,34 @@ Tensor avgpool_forward(Context& ctx, const Tensor& x, const PoolParams& p) {
   const char* op = "avgpool_forward";
   check_x(ctx, x, op);
   const PoolDesc d = make_desc(x.shape(), p);
-  Tensor y = Tensor::empty(pool_output_shape(x.shape(), p), DType::f32, x.device());
-  CMT_DISPATCH(ctx, op, cuda::avgpool_forward(d, x.data<float>(), y.data<float>(), ctx.compute_stream()),
-               cpu::avgpool_forward(d, x.data<float>(), y.data<float>()));
+  Tensor y = Tensor::empty(pool_output_shape(x.shape(), p), x.dtype(), x.device());
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::avgpool_forward(d, xf.data<float>(), out); });
+               });
   return y;
 }
 
 Tensor avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape, const PoolParams& p) {
   const char* op = "avgpool_backward";
   check_x_shape(x_shape, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   CMT_CHECK(dy.shape() == pool_output_shape(x_shape, p),
             op << ": dy " << dy.describe() << " is not the pooled shape of x " << x_shape.str());
   const PoolDesc d = make_desc(x_shape, p);
-  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
-  CMT_DISPATCH(ctx, op, cuda::avgpool_backward(d, dy.data<float>(), dx.data<float>(), ctx.compute_stream()),
-               cpu::avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream());
+               }),
+               {
+                 const Tensor dyf = widen(dy);
+                 cpu_into(dx, [&](float* out) { cpu::avgpool_backward(d, dyf.data<float>(), out); });
+               });
   return dx;
 }
 
@@ -119,27 +146,38 @@ Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
   const char* op = "global_avgpool_forward";
   check_x(ctx, x, op);
   const std::int64_t n = x.dim(0), c = x.dim(4), sp = x.numel() / (n * c);
-  Tensor y = Tensor::empty(Shape{n, c}, DType::f32, x.device());
+  Tensor y = Tensor::empty(Shape{n, c}, x.dtype(), x.device());
   const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
-  CMT_DISPATCH(ctx, op,
-               cuda::global_avgpool_forward(x.data<float>(), y.data<float>(), n, sp, c,
-                                            ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)),
-                                            ctx.compute_stream()),
-               cpu::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>()));
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::global_avgpool_forward(elems<T>(x), elems<T>(y), n, sp, c,
+                                              ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)),
+                                              ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::adaptive_avgpool_forward(d, xf.data<float>(), out); });
+               });
   return y;
 }
 
 Tensor global_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape) {
   const char* op = "global_avgpool_backward";
   check_x_shape(x_shape, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   CMT_CHECK(dy.rank() == 2 && dy.dim(0) == x_shape[0] && dy.dim(1) == x_shape[4],
             op << ": dy must be (N,C) = (" << x_shape[0] << ", " << x_shape[4] << "), got " << dy.describe());
   const std::int64_t n = x_shape[0], c = x_shape[4], sp = x_shape.numel() / (n * c);
-  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const PoolDesc d = make_desc(x_shape, Shape{n, 1, 1, 1, c});
-  CMT_DISPATCH(ctx, op, cuda::global_avgpool_backward(dy.data<float>(), dx.data<float>(), n, sp, c, ctx.compute_stream()),
-               cpu::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::global_avgpool_backward(elems<T>(dy), elems<T>(dx), n, sp, c, ctx.compute_stream());
+               }),
+               {
+                 const Tensor dyf = widen(dy);
+                 cpu_into(dx, [&](float* out) { cpu::adaptive_avgpool_backward(d, dyf.data<float>(), out); });
+               });
   return dx;
 }
 
@@ -149,22 +187,34 @@ Tensor adaptive_avgpool_forward(Context& ctx, const Tensor& x, std::array<int, 3
   for (int o : out_dhw) CMT_CHECK(o >= 1, op << ": output sizes must be positive, got " << o);
   const Shape ys{x.dim(0), out_dhw[0], out_dhw[1], out_dhw[2], x.dim(4)};
   const PoolDesc d = make_desc(x.shape(), ys);
-  Tensor y = Tensor::empty(ys, DType::f32, x.device());
-  CMT_DISPATCH(ctx, op, cuda::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>(), ctx.compute_stream()),
-               cpu::adaptive_avgpool_forward(d, x.data<float>(), y.data<float>()));
+  Tensor y = Tensor::empty(ys, x.dtype(), x.device());
+  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::adaptive_avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream());
+               }),
+               {
+                 const Tensor xf = widen(x);
+                 cpu_into(y, [&](float* out) { cpu::adaptive_avgpool_forward(d, xf.data<float>(), out); });
+               });
   return y;
 }
 
 Tensor adaptive_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape) {
   const char* op = "adaptive_avgpool_backward";
   check_x_shape(x_shape, op);
-  require_f32(ctx, dy, op, "dy");
+  require_f32_or_bf16(ctx, dy, op, "dy");
   CMT_CHECK(dy.rank() == 5 && dy.dim(0) == x_shape[0] && dy.dim(4) == x_shape[4],
             op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
   const PoolDesc d = make_desc(x_shape, dy.shape());
-  Tensor dx = Tensor::empty(x_shape, DType::f32, dy.device());
-  CMT_DISPATCH(ctx, op, cuda::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>(), ctx.compute_stream()),
-               cpu::adaptive_avgpool_backward(d, dy.data<float>(), dx.data<float>()));
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
+                 using T = decltype(t);
+                 cuda::adaptive_avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream());
+               }),
+               {
+                 const Tensor dyf = widen(dy);
+                 cpu_into(dx, [&](float* out) { cpu::adaptive_avgpool_backward(d, dyf.data<float>(), out); });
+               });
   return dx;
 }
 

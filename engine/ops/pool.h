@@ -1,4 +1,5 @@
 // Pooling over N,D,H,W,C tensors: max, average, global average and adaptive average (torch semantics).
+// x/dy f32 or bf16; results in the same dtype, computed in float and rounded once (argmax stays i32).
 #pragma once
 #include <array>
 

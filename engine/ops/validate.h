@@ -58,6 +58,14 @@ T* elems(const Tensor& t) {
   else return t.data_u16();
 }
 
+// Calls fn(T{}) with T = float for an f32 tensor and std::uint16_t (its bits) for a bf16 one: the
+// CUDA launchers are templates on the element type.
+template <typename Fn>
+void with_elem(DType dtype, Fn&& fn) {
+  if (dtype == DType::bf16) fn(std::uint16_t{});
+  else fn(float{});
+}
+
 [[noreturn]] inline void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
 
 }  // namespace cmt::ops::detail

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/common/check.h"
+#include "kernels/common/elem.h"
 #include "kernels/common/float16.h"
 
 namespace cmt::cpu {
@@ -69,10 +70,13 @@ void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int
   for (std::int64_t i = 0; i < n; ++i) store(dst, dst_dtype, i, load(src, src_dtype, i));
 }
 
-void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
+template <typename T>
+void axpy(float alpha, const T* x, float* y, std::int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+  for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * elem::load(x[i]);
 }
+template void axpy<float>(float, const float*, float*, std::int64_t);
+template void axpy<std::uint16_t>(float, const std::uint16_t*, float*, std::int64_t);
 
 void add_scalar_f32(float* y, std::int64_t n, float value) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))

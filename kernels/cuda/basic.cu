@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/common/check.h"
+#include "kernels/common/elem.h"
 #include "kernels/common/float16.h"
 #include "kernels/cuda/basic.h"
 
@@ -64,9 +65,11 @@ __global__ void cast_kernel(const void* src, DType st, void* dst, DType dt, std:
     store_float(dst, dt, i, load_as_float(src, st, i));
 }
 
-__global__ void axpy_kernel(float alpha, const float* __restrict__ x, float* __restrict__ y, std::int64_t n) {
+// No __restrict__: x and y may be the same f32 buffer (the trainer's in-place rescale).
+template <typename T>
+__global__ void axpy_kernel(float alpha, const T* x, float* y, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
-    y[i] += alpha * x[i];
+    y[i] += alpha * elem::load(x[i]);
 }
 
 __global__ void add_scalar_kernel(float* __restrict__ y, std::int64_t n, float value) {
@@ -152,11 +155,14 @@ void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int
   CUDA_CHECK_LAUNCH();
 }
 
-void axpy_f32(float alpha, const float* x, float* y, std::int64_t n, cudaStream_t stream) {
+template <typename T>
+void axpy(float alpha, const T* x, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   axpy_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(alpha, x, y, n);
   CUDA_CHECK_LAUNCH();
 }
+template void axpy<float>(float, const float*, float*, std::int64_t, cudaStream_t);
+template void axpy<std::uint16_t>(float, const std::uint16_t*, float*, std::int64_t, cudaStream_t);
 
 void add_scalar_f32(float* y, std::int64_t n, float value, cudaStream_t stream) {
   if (n <= 0) return;

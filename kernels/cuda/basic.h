@@ -11,7 +11,8 @@ namespace cmt::cuda {
 
 void fill(void* dst, DType dtype, std::int64_t n, double value, cudaStream_t stream);
 void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int64_t n, cudaStream_t stream);
-void axpy_f32(float alpha, const float* x, float* y, std::int64_t n, cudaStream_t stream);
+template <typename T>  // float or std::uint16_t (bf16 bits); y is always f32
+void axpy(float alpha, const T* x, float* y, std::int64_t n, cudaStream_t stream);
 void add_scalar_f32(float* y, std::int64_t n, float value, cudaStream_t stream);
 
 // Deterministic two-pass sum; `out` is one float on the device. Needs sum_workspace_bytes(n) of scratch.

@@ -1,6 +1,7 @@
 // CUDA dropout and stochastic depth: one Philox block gives the draws of four consecutive elements.
 #include <cuda_runtime.h>
 
+#include "kernels/common/elem.h"
 #include "kernels/cuda/dropout.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -8,7 +9,8 @@ namespace cmt::cuda {
 
 namespace {
 
-__global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ y, std::uint8_t* __restrict__ mask,
+template <typename T>
+__global__ void dropout_kernel(const T* __restrict__ x, T* __restrict__ y, std::uint8_t* __restrict__ mask,
                                std::int64_t n, float p, float scale, rng::Stream rs) {
   const std::int64_t blocks = (n + 3) / 4;
   for (std::int64_t b = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; b < blocks;
@@ -20,16 +22,17 @@ __global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ 
       if (i < n) {
         const bool keep = rng::uniform01(w.w[l]) >= p;
         mask[i] = keep ? 1 : 0;
-        y[i] = keep ? x[i] * scale : 0.f;
+        elem::store(y[i], keep ? elem::load(x[i]) * scale : 0.f);
       }
     }
   }
 }
 
-__global__ void masked_scale_kernel(const float* __restrict__ x, const std::uint8_t* __restrict__ mask,
-                                    float* __restrict__ y, std::int64_t n, std::int64_t per_mask, float scale) {
+template <typename T>
+__global__ void masked_scale_kernel(const T* __restrict__ x, const std::uint8_t* __restrict__ mask, T* __restrict__ y,
+                                    std::int64_t n, std::int64_t per_mask, float scale) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
-    y[i] = mask[i / per_mask] ? x[i] * scale : 0.f;
+    elem::store(y[i], mask[i / per_mask] ? elem::load(x[i]) * scale : 0.f);
 }
 
 __global__ void keep_kernel(std::uint8_t* keep, std::int64_t samples, float p, rng::Stream rs) {
@@ -39,15 +42,17 @@ __global__ void keep_kernel(std::uint8_t* keep, std::int64_t samples, float p, r
 
 }  // namespace
 
-void dropout_forward(const float* x, float* y, std::uint8_t* mask, std::int64_t n, float p, float scale,
-                     rng::Stream rs, cudaStream_t stream) {
+template <typename T>
+void dropout_forward(const T* x, T* y, std::uint8_t* mask, std::int64_t n, float p, float scale, rng::Stream rs,
+                     cudaStream_t stream) {
   if (n == 0) return;
   dropout_kernel<<<colred::grid_1d((n + 3) / 4), 256, 0, stream>>>(x, y, mask, n, p, scale, rs);
   CUDA_CHECK_LAUNCH();
 }
 
-void masked_scale(const float* x, const std::uint8_t* mask, float* y, std::int64_t n, std::int64_t per_mask,
-                  float scale, cudaStream_t stream) {
+template <typename T>
+void masked_scale(const T* x, const std::uint8_t* mask, T* y, std::int64_t n, std::int64_t per_mask, float scale,
+                  cudaStream_t stream) {
   if (n == 0) return;
   masked_scale_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(x, mask, y, n, per_mask, scale);
   CUDA_CHECK_LAUNCH();
@@ -58,5 +63,13 @@ void bernoulli_keep(std::uint8_t* keep, std::int64_t samples, float p, rng::Stre
   keep_kernel<<<static_cast<unsigned>((samples + 255) / 256), 256, 0, stream>>>(keep, samples, p, rs);
   CUDA_CHECK_LAUNCH();
 }
+
+template void dropout_forward<float>(const float*, float*, std::uint8_t*, std::int64_t, float, float, rng::Stream,
+                                     cudaStream_t);
+template void dropout_forward<std::uint16_t>(const std::uint16_t*, std::uint16_t*, std::uint8_t*, std::int64_t, float, float,
+                                             rng::Stream, cudaStream_t);
+template void masked_scale<float>(const float*, const std::uint8_t*, float*, std::int64_t, std::int64_t, float, cudaStream_t);
+template void masked_scale<std::uint16_t>(const std::uint16_t*, const std::uint8_t*, std::uint16_t*, std::int64_t, std::int64_t,
+                                          float, cudaStream_t);
 
 }  // namespace cmt::cuda

@@ -22,26 +22,29 @@ __global__ void scale_kernel(const float* __restrict__ x, float alpha, float* __
     y[i] = alpha * x[i];
 }
 
-__global__ void channel_scale_kernel(const float* __restrict__ x, const float* __restrict__ s, float* __restrict__ y,
+template <typename T>
+__global__ void channel_scale_kernel(const T* __restrict__ x, const T* __restrict__ s, T* __restrict__ y,
                                      std::int64_t total, std::int64_t sp, std::int64_t c) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x)
-    y[i] = x[i] * s[(i / (sp * c)) * c + i % c];
+    elem::store(y[i], elem::load(x[i]) * elem::load(s[(i / (sp * c)) * c + i % c]));
 }
 
+template <typename T>
 struct DyTimesX {
-  const float* dy;
-  const float* x;
+  const T* dy;
+  const T* x;
   std::int64_t c;
   __device__ float2 operator()(std::int64_t r, std::int64_t col) const {
-    return make_float2(dy[r * c + col] * x[r * c + col], 0.f);
+    return make_float2(elem::load(dy[r * c + col]) * elem::load(x[r * c + col]), 0.f);
   }
 };
 
+template <typename T>
 struct StoreNC {
-  float* ds;
+  T* ds;
   std::int64_t c;
   __device__ void operator()(std::int64_t g, std::int64_t col, double s, double) const {
-    ds[g * c + col] = static_cast<float>(s);
+    elem::store(ds[g * c + col], static_cast<float>(s));
   }
 };
 
@@ -106,10 +109,10 @@ void scale(const float* x, float alpha, float* y, std::int64_t n, cudaStream_t s
   CUDA_CHECK_LAUNCH();
 }
 
-void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c,
-                   cudaStream_t stream) {
+template <typename T>
+void channel_scale(const T* x, const T* s, T* y, std::int64_t n, std::int64_t sp, std::int64_t c, cudaStream_t stream) {
   if (n * sp * c == 0) return;
-  channel_scale_kernel<<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(x, s, y, n * sp * c, sp, c);
+  channel_scale_kernel<T><<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(x, s, y, n * sp * c, sp, c);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -117,10 +120,11 @@ std::size_t channel_scale_workspace_bytes(std::int64_t n, std::int64_t sp, std::
   return colred::workspace_bytes(n, sp, c);
 }
 
-void channel_scale_backward(const float* dy, const float* x, const float* s, float* dx, float* ds, std::int64_t n,
-                            std::int64_t sp, std::int64_t c, void* workspace, cudaStream_t stream) {
+template <typename T>
+void channel_scale_backward(const T* dy, const T* x, const T* s, T* dx, T* ds, std::int64_t n, std::int64_t sp,
+                            std::int64_t c, void* workspace, cudaStream_t stream) {
   channel_scale(dy, s, dx, n, sp, c, stream);
-  colred::run(n, sp, c, DyTimesX{dy, x, c}, StoreNC{ds, c}, workspace, stream);
+  colred::run(n, sp, c, DyTimesX<T>{dy, x, c}, StoreNC<T>{ds, c}, workspace, stream);
 }
 
 void l2_normalize_rows(const float* x, float* y, std::int64_t n, std::int64_t k, float eps, cudaStream_t stream) {
@@ -138,6 +142,15 @@ void l2_normalize_rows_backward(const float* dy, const float* x, float* dx, std:
   CUDA_CHECK_LAUNCH();
 }
 
+template void channel_scale<float>(const float*, const float*, float*, std::int64_t, std::int64_t, std::int64_t,
+                                   cudaStream_t);
+template void channel_scale<std::uint16_t>(const std::uint16_t*, const std::uint16_t*, std::uint16_t*, std::int64_t,
+                                           std::int64_t, std::int64_t, cudaStream_t);
+template void channel_scale_backward<float>(const float*, const float*, const float*, float*, float*, std::int64_t,
+                                            std::int64_t, std::int64_t, void*, cudaStream_t);
+template void channel_scale_backward<std::uint16_t>(const std::uint16_t*, const std::uint16_t*, const std::uint16_t*,
+                                                    std::uint16_t*, std::uint16_t*, std::int64_t, std::int64_t,
+                                                    std::int64_t, void*, cudaStream_t);
 template void add<float>(const float*, const float*, float*, std::int64_t, cudaStream_t);
 template void add<std::uint16_t>(const std::uint16_t*, const std::uint16_t*, std::uint16_t*, std::int64_t, cudaStream_t);
 

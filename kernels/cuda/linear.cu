@@ -15,9 +15,12 @@ namespace {
 
 constexpr std::size_t kLtWorkspace = std::size_t{4} << 20;
 
+template <typename T>
 struct StoreSum {
-  float* out;
-  __device__ void operator()(std::int64_t, std::int64_t col, double s, double) const { out[col] = static_cast<float>(s); }
+  T* out;
+  __device__ void operator()(std::int64_t, std::int64_t col, double s, double) const {
+    elem::store(out[col], static_cast<float>(s));
+  }
 };
 
 // RAII for the Lt descriptors of one call.
@@ -40,11 +43,12 @@ std::size_t linear_workspace_bytes(std::int64_t n, std::int64_t out) {
   return std::max(kLtWorkspace, colred::workspace_bytes(1, n, out));
 }
 
-void linear_forward(cublasLtHandle_t lt, const float* x, const float* w, const float* bias, float* y, std::int64_t n,
+void linear_forward(cublasLtHandle_t lt, bool bf16, const void* x, const void* w, const void* bias, void* y, std::int64_t n,
                     std::int64_t in, std::int64_t out, bool tf32, void* workspace, std::size_t workspace_bytes,
                     cudaStream_t stream) {
   LtDescs s;
-  const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cublasComputeType_t compute = tf32 && !bf16 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&s.op, compute, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
@@ -53,18 +57,20 @@ void linear_forward(cublasLtHandle_t lt, const float* x, const float* w, const f
     const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    const std::int32_t bias_type = type;  // the bias is stored like y
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
   }
   const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.a, CUDA_R_32F, u(in), u(out), in));  // w as (in,out) col-major
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.b, CUDA_R_32F, u(in), u(n), in));    // x as (in,n)
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.d, CUDA_R_32F, u(out), u(n), out));  // y as (out,n)
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.a, type, u(in), u(out), in));  // w as (in,out) col-major
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.b, type, u(in), u(n), in));    // x as (in,n)
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&s.d, type, u(out), u(n), out));  // y as (out,n)
   CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&s.pref));
   const std::size_t ws = std::min(workspace_bytes, kLtWorkspace);
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(s.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
   // The heuristic assumes 256-byte aligned operands unless told: views (split_rows) can be less aligned.
   const auto alignment = [](const void* q) {
     std::uint32_t a = 256;
-    while (a > 4 && reinterpret_cast<std::uintptr_t>(q) % a != 0) a /= 2;
+    while (a > 2 && reinterpret_cast<std::uintptr_t>(q) % a != 0) a /= 2;
     return a;
   };
   const std::pair<cublasLtMatmulPreferenceAttributes_t, const void*> aligns[] = {
@@ -82,20 +88,29 @@ void linear_forward(cublasLtHandle_t lt, const float* x, const float* w, const f
   CUBLAS_CHECK(cublasLtMatmul(lt, s.op, &one, w, s.a, x, s.b, &zero, y, s.d, y, s.d, &heur.algo, workspace, ws, stream));
 }
 
-void linear_backward(cublasHandle_t handle, const float* dy, const float* x, const float* w, float* dx, float* dw,
-                     float* db, std::int64_t n, std::int64_t in, std::int64_t out, bool tf32, void* workspace,
+void linear_backward(cublasHandle_t handle, bool bf16, const void* dy, const void* x, const void* w, void* dx, void* dw,
+                     void* db, std::int64_t n, std::int64_t in, std::int64_t out, bool tf32, void* workspace,
                      cudaStream_t stream) {
   CUBLAS_CHECK(cublasSetStream(handle, stream));
-  const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cublasComputeType_t compute = tf32 && !bf16 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   const float one = 1.f, zero = 0.f;
   const int N = static_cast<int>(n), I = static_cast<int>(in), O = static_cast<int>(out);
   // dx^T (in,n) = w^T-as-stored (in,out) * dy^T (out,n).
-  CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, I, N, O, &one, w, CUDA_R_32F, I, dy, CUDA_R_32F, O, &zero,
-                            dx, CUDA_R_32F, I, compute, CUBLAS_GEMM_DEFAULT));
+  CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, I, N, O, &one, w, type, I, dy, type, O, &zero, dx, type, I,
+                            compute, CUBLAS_GEMM_DEFAULT));
   // dw^T (in,out) = x^T (in,n) * (dy^T)^T (n,out).
-  CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, I, O, N, &one, x, CUDA_R_32F, I, dy, CUDA_R_32F, O, &zero,
-                            dw, CUDA_R_32F, I, compute, CUBLAS_GEMM_DEFAULT));
-  if (db) colred::run(1, n, out, colred::LoadRows{dy, out}, StoreSum{db}, workspace, stream);
+  CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, I, O, N, &one, x, type, I, dy, type, O, &zero, dw, type, I,
+                            compute, CUBLAS_GEMM_DEFAULT));
+  if (!db) return;
+  if (bf16) {
+    using B = std::uint16_t;
+    colred::run(1, n, out, colred::LoadRows<B>{static_cast<const B*>(dy), out}, StoreSum<B>{static_cast<B*>(db)}, workspace,
+                stream);
+  } else {
+    colred::run(1, n, out, colred::LoadRows<float>{static_cast<const float*>(dy), out}, StoreSum<float>{static_cast<float*>(db)},
+                workspace, stream);
+  }
 }
 
 }  // namespace cmt::cuda

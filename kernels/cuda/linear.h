@@ -7,13 +7,15 @@
 
 namespace cmt::cuda {
 
-// tf32: allow tf32 tensor-core math (else exact fp32). workspace: at least linear_workspace_bytes().
+// Every operand f32, or (bf16 true) every operand bf16: bf16 tensor-core GEMMs with fp32 accumulation,
+// each result rounded to bf16 once. tf32: allow tf32 tensor-core math for f32 (else exact fp32).
+// workspace: at least linear_workspace_bytes().
 std::size_t linear_workspace_bytes(std::int64_t n, std::int64_t out);
-void linear_forward(cublasLtHandle_t lt, const float* x, const float* w, const float* bias, float* y, std::int64_t n,
+void linear_forward(cublasLtHandle_t lt, bool bf16, const void* x, const void* w, const void* bias, void* y, std::int64_t n,
                     std::int64_t in, std::int64_t out, bool tf32, void* workspace, std::size_t workspace_bytes,
                     cudaStream_t stream);
-void linear_backward(cublasHandle_t handle, const float* dy, const float* x, const float* w, float* dx, float* dw,
-                     float* db, std::int64_t n, std::int64_t in, std::int64_t out, bool tf32, void* workspace,
+void linear_backward(cublasHandle_t handle, bool bf16, const void* dy, const void* x, const void* w, void* dx, void* dw,
+                     void* db, std::int64_t n, std::int64_t in, std::int64_t out, bool tf32, void* workspace,
                      cudaStream_t stream);
 
 }  // namespace cmt::cuda

@@ -1,7 +1,11 @@
 // CUDA pooling: one thread per output (forward) or input (average backward) element, channels fastest so
 // neighbouring threads read neighbouring addresses; the average backward passes gather in the CPU's order.
+// T = float or std::uint16_t (bf16 bits): loads widen to float, sums run in float, each result is rounded once.
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
+#include "kernels/cuda/basic.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -31,8 +35,8 @@ __device__ __forceinline__ std::int64_t out_at(const PoolDesc& d, std::int64_t n
   return (((n * d.out[0] + a) * d.out[1] + b) * d.out[2] + e) * d.c + c;
 }
 
-template <bool Max>
-__global__ void window_forward_kernel(PoolDesc d, const float* __restrict__ x, float* __restrict__ y,
+template <bool Max, typename T>
+__global__ void window_forward_kernel(PoolDesc d, const T* __restrict__ x, T* __restrict__ y,
                                       std::int32_t* __restrict__ argmax) {
   const std::int64_t total = d.n * d.out_volume() * d.c;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
@@ -43,14 +47,14 @@ __global__ void window_forward_kernel(PoolDesc d, const float* __restrict__ x, f
       lo[a] = max(start, 0);
       hi[a] = min(start + d.k[a], d.in[a]);
     }
-    const float* xn = x + o.n * d.in_volume() * d.c + o.c;
+    const T* xn = x + o.n * d.in_volume() * d.c + o.c;
     float acc = Max ? -INFINITY : 0.f;
     std::int32_t arg = (lo[0] * d.in[1] + lo[1]) * d.in[2] + lo[2];
     for (int a = lo[0]; a < hi[0]; ++a)
       for (int b = lo[1]; b < hi[1]; ++b)
         for (int e = lo[2]; e < hi[2]; ++e) {
           const std::int32_t idx = (a * d.in[1] + b) * d.in[2] + e;
-          const float v = xn[static_cast<std::int64_t>(idx) * d.c];
+          const float v = elem::load(xn[static_cast<std::int64_t>(idx) * d.c]);
           if constexpr (Max) {
             if (v > acc || isnan(v)) {
               acc = v;
@@ -61,10 +65,10 @@ __global__ void window_forward_kernel(PoolDesc d, const float* __restrict__ x, f
           }
         }
     if constexpr (Max) {
-      y[i] = acc;
+      elem::store(y[i], acc);
       argmax[i] = arg;
     } else {
-      y[i] = acc * (1.0f / static_cast<float>(d.k[0] * d.k[1] * d.k[2]));
+      elem::store(y[i], acc * (1.0f / static_cast<float>(d.k[0] * d.k[1] * d.k[2])));
     }
   }
 }
@@ -74,17 +78,19 @@ __global__ void zero_kernel(float* p, std::int64_t n) {
     p[i] = 0.f;
 }
 
-// Scatter: overlapping windows can pick the same input, hence the atomics.
-__global__ void max_backward_kernel(PoolDesc d, const float* __restrict__ dy, const std::int32_t* __restrict__ argmax,
+// Scatter into float: overlapping windows can pick the same input, hence the atomics.
+template <typename T>
+__global__ void max_backward_kernel(PoolDesc d, const T* __restrict__ dy, const std::int32_t* __restrict__ argmax,
                                     float* __restrict__ dx) {
   const std::int64_t total = d.n * d.out_volume() * d.c;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
     const std::int64_t c = i % d.c, n = i / (d.out_volume() * d.c);
-    atomicAdd(dx + (n * d.in_volume() + argmax[i]) * d.c + c, dy[i]);
+    atomicAdd(dx + (n * d.in_volume() + argmax[i]) * d.c + c, elem::load(dy[i]));
   }
 }
 
-__global__ void avg_backward_kernel(PoolDesc d, const float* __restrict__ dy, float* __restrict__ dx) {
+template <typename T>
+__global__ void avg_backward_kernel(PoolDesc d, const T* __restrict__ dy, T* __restrict__ dx) {
   const std::int64_t total = d.n * d.in_volume() * d.c;
   const float inv = 1.0f / static_cast<float>(d.k[0] * d.k[1] * d.k[2]);
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
@@ -94,12 +100,13 @@ __global__ void avg_backward_kernel(PoolDesc d, const float* __restrict__ dy, fl
     float acc = 0.f;
     for (int a = lo[0]; a < hi[0]; ++a)
       for (int b = lo[1]; b < hi[1]; ++b)
-        for (int e = lo[2]; e < hi[2]; ++e) acc += dy[out_at(d, q.n, a, b, e, q.c)];
-    dx[i] = acc * inv;
+        for (int e = lo[2]; e < hi[2]; ++e) acc += elem::load(dy[out_at(d, q.n, a, b, e, q.c)]);
+    elem::store(dx[i], acc * inv);
   }
 }
 
-__global__ void adaptive_forward_kernel(PoolDesc d, const float* __restrict__ x, float* __restrict__ y) {
+template <typename T>
+__global__ void adaptive_forward_kernel(PoolDesc d, const T* __restrict__ x, T* __restrict__ y) {
   const std::int64_t total = d.n * d.out_volume() * d.c;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
     const Pos o = split(i, d.out, d.c);
@@ -108,16 +115,18 @@ __global__ void adaptive_forward_kernel(PoolDesc d, const float* __restrict__ x,
       lo[a] = adaptive_start(o.p[a], d.in[a], d.out[a]);
       hi[a] = adaptive_end(o.p[a], d.in[a], d.out[a]);
     }
-    const float* xn = x + o.n * d.in_volume() * d.c + o.c;
+    const T* xn = x + o.n * d.in_volume() * d.c + o.c;
     float acc = 0.f;
     for (int a = lo[0]; a < hi[0]; ++a)
       for (int b = lo[1]; b < hi[1]; ++b)
-        for (int e = lo[2]; e < hi[2]; ++e) acc += xn[((static_cast<std::int64_t>(a) * d.in[1] + b) * d.in[2] + e) * d.c];
-    y[i] = acc * (1.0f / static_cast<float>((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2])));
+        for (int e = lo[2]; e < hi[2]; ++e)
+          acc += elem::load(xn[((static_cast<std::int64_t>(a) * d.in[1] + b) * d.in[2] + e) * d.c]);
+    elem::store(y[i], acc * (1.0f / static_cast<float>((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]))));
   }
 }
 
-__global__ void adaptive_backward_kernel(PoolDesc d, const float* __restrict__ dy, float* __restrict__ dx) {
+template <typename T>
+__global__ void adaptive_backward_kernel(PoolDesc d, const T* __restrict__ dy, T* __restrict__ dx) {
   const std::int64_t total = d.n * d.in_volume() * d.c;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
     const Pos q = split(i, d.in, d.c);
@@ -131,61 +140,79 @@ __global__ void adaptive_backward_kernel(PoolDesc d, const float* __restrict__ d
         for (int e = 0; e < d.out[2]; ++e) {
           const int le = adaptive_start(e, d.in[2], d.out[2]), he = adaptive_end(e, d.in[2], d.out[2]);
           if (q.p[2] < le || q.p[2] >= he) continue;
-          acc += dy[out_at(d, q.n, a, b, e, q.c)] * (1.0f / static_cast<float>((ha - la) * (hb - lb) * (he - le)));
+          acc += elem::load(dy[out_at(d, q.n, a, b, e, q.c)]) * (1.0f / static_cast<float>((ha - la) * (hb - lb) * (he - le)));
         }
       }
     }
-    dx[i] = acc;
+    elem::store(dx[i], acc);
   }
 }
 
+template <typename T>
 struct StoreMeanNC {
-  float* y;
+  T* y;
   std::int64_t c, sp;
   __device__ void operator()(std::int64_t g, std::int64_t col, double s, double) const {
-    y[g * c + col] = static_cast<float>(s / static_cast<double>(sp));
+    elem::store(y[g * c + col], static_cast<float>(s / static_cast<double>(sp)));
   }
 };
 
-__global__ void global_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx, std::int64_t n,
-                                       std::int64_t sp, std::int64_t c) {
+template <typename T>
+__global__ void global_backward_kernel(const T* __restrict__ dy, T* __restrict__ dx, std::int64_t n, std::int64_t sp,
+                                       std::int64_t c) {
   const std::int64_t total = n * sp * c;
   const float inv = 1.0f / static_cast<float>(sp);
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x)
-    dx[i] = dy[(i / (sp * c)) * c + i % c] * inv;
+    elem::store(dx[i], elem::load(dy[(i / (sp * c)) * c + i % c]) * inv);
 }
 
 }  // namespace
 
-void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* argmax, cudaStream_t stream) {
-  window_forward_kernel<true><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, argmax);
+template <typename T>
+void maxpool_forward(const PoolDesc& d, const T* x, T* y, std::int32_t* argmax, cudaStream_t stream) {
+  window_forward_kernel<true, T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, argmax);
   CUDA_CHECK_LAUNCH();
 }
 
-void maxpool_backward(const PoolDesc& d, const float* dy, const std::int32_t* argmax, float* dx, cudaStream_t stream) {
-  zero_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(dx, d.n * d.in_volume() * d.c);
+std::size_t maxpool_backward_workspace_bytes(const PoolDesc& d, bool bf16) {
+  return bf16 ? static_cast<std::size_t>(d.n * d.in_volume() * d.c) * sizeof(float) : 0;
+}
+
+template <typename T>
+void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, void* workspace,
+                      cudaStream_t stream) {
+  const std::int64_t nx = d.n * d.in_volume() * d.c;
+  float* acc = nullptr;  // bf16: the float scratch, rounded into dx once at the end
+  if constexpr (std::is_same_v<T, float>) acc = dx;
+  else acc = static_cast<float*>(workspace);
+  zero_kernel<<<colred::grid_1d(nx), 256, 0, stream>>>(acc, nx);
   CUDA_CHECK_LAUNCH();
-  max_backward_kernel<<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, dy, argmax, dx);
+  max_backward_kernel<T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, dy, argmax, acc);
+  CUDA_CHECK_LAUNCH();
+  if constexpr (!std::is_same_v<T, float>) cast(acc, DType::f32, dx, DType::bf16, nx, stream);
+}
+
+template <typename T>
+void avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream) {
+  window_forward_kernel<false, T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, nullptr);
   CUDA_CHECK_LAUNCH();
 }
 
-void avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream) {
-  window_forward_kernel<false><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, nullptr);
+template <typename T>
+void avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream) {
+  avg_backward_kernel<T><<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
   CUDA_CHECK_LAUNCH();
 }
 
-void avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream) {
-  avg_backward_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+template <typename T>
+void adaptive_avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream) {
+  adaptive_forward_kernel<T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y);
   CUDA_CHECK_LAUNCH();
 }
 
-void adaptive_avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream) {
-  adaptive_forward_kernel<<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y);
-  CUDA_CHECK_LAUNCH();
-}
-
-void adaptive_avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream) {
-  adaptive_backward_kernel<<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+template <typename T>
+void adaptive_avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream) {
+  adaptive_backward_kernel<T><<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -193,15 +220,29 @@ std::size_t global_avgpool_workspace_bytes(std::int64_t n, std::int64_t sp, std:
   return colred::workspace_bytes(n, sp, c);
 }
 
-void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64_t sp, std::int64_t c, void* workspace,
+template <typename T>
+void global_avgpool_forward(const T* x, T* y, std::int64_t n, std::int64_t sp, std::int64_t c, void* workspace,
                             cudaStream_t stream) {
-  colred::run(n, sp, c, colred::LoadRows{x, c}, StoreMeanNC{y, c, sp}, workspace, stream);
+  colred::run(n, sp, c, colred::LoadRows<T>{x, c}, StoreMeanNC<T>{y, c, sp}, workspace, stream);
 }
 
-void global_avgpool_backward(const float* dy, float* dx, std::int64_t n, std::int64_t sp, std::int64_t c,
-                             cudaStream_t stream) {
-  global_backward_kernel<<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(dy, dx, n, sp, c);
+template <typename T>
+void global_avgpool_backward(const T* dy, T* dx, std::int64_t n, std::int64_t sp, std::int64_t c, cudaStream_t stream) {
+  global_backward_kernel<T><<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(dy, dx, n, sp, c);
   CUDA_CHECK_LAUNCH();
 }
+
+#define CMT_POOL_INSTANTIATE(T)                                                                                       \
+  template void maxpool_forward<T>(const PoolDesc&, const T*, T*, std::int32_t*, cudaStream_t);                        \
+  template void maxpool_backward<T>(const PoolDesc&, const T*, const std::int32_t*, T*, void*, cudaStream_t);          \
+  template void avgpool_forward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                                       \
+  template void avgpool_backward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                                      \
+  template void adaptive_avgpool_forward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                              \
+  template void adaptive_avgpool_backward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                             \
+  template void global_avgpool_forward<T>(const T*, T*, std::int64_t, std::int64_t, std::int64_t, void*, cudaStream_t); \
+  template void global_avgpool_backward<T>(const T*, T*, std::int64_t, std::int64_t, std::int64_t, cudaStream_t);
+CMT_POOL_INSTANTIATE(float)
+CMT_POOL_INSTANTIATE(std::uint16_t)
+#undef CMT_POOL_INSTANTIATE
 
 }  // namespace cmt::cuda

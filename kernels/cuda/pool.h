@@ -1,4 +1,5 @@
-// CUDA launchers of pooling; same contract as kernels/cpu/pool.h.
+// CUDA launchers of pooling; same contract as kernels/cpu/pool.h. T = float or std::uint16_t (bf16
+// bits): float arithmetic, one rounding per result, as the CPU's widen-compute-round rule.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,17 +9,27 @@
 
 namespace cmt::cuda {
 
-void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* argmax, cudaStream_t stream);
-void maxpool_backward(const PoolDesc& d, const float* dy, const std::int32_t* argmax, float* dx, cudaStream_t stream);
-void avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream);
-void avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream);
-void adaptive_avgpool_forward(const PoolDesc& d, const float* x, float* y, cudaStream_t stream);
-void adaptive_avgpool_backward(const PoolDesc& d, const float* dy, float* dx, cudaStream_t stream);
+template <typename T>
+void maxpool_forward(const PoolDesc& d, const T* x, T* y, std::int32_t* argmax, cudaStream_t stream);
+// The scatter accumulates in float: bf16 needs maxpool_backward_workspace_bytes() of scratch (f32: none).
+std::size_t maxpool_backward_workspace_bytes(const PoolDesc& d, bool bf16);
+template <typename T>
+void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, void* workspace,
+                      cudaStream_t stream);
+template <typename T>
+void avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream);
+template <typename T>
+void avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream);
+template <typename T>
+void adaptive_avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream);
+template <typename T>
+void adaptive_avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream);
 // x (n, sp, c) -> y (n, c) mean over sp; backward spreads dy/sp.
 std::size_t global_avgpool_workspace_bytes(std::int64_t n, std::int64_t sp, std::int64_t c);
-void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64_t sp, std::int64_t c, void* workspace,
+template <typename T>
+void global_avgpool_forward(const T* x, T* y, std::int64_t n, std::int64_t sp, std::int64_t c, void* workspace,
                             cudaStream_t stream);
-void global_avgpool_backward(const float* dy, float* dx, std::int64_t n, std::int64_t sp, std::int64_t c,
-                             cudaStream_t stream);
+template <typename T>
+void global_avgpool_backward(const T* dy, T* dx, std::int64_t n, std::int64_t sp, std::int64_t c, cudaStream_t stream);
 
 }  // namespace cmt::cuda

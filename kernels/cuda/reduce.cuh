@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/common/check.h"
+#include "kernels/common/elem.h"
 
 namespace cmt::cuda::colred {
 
@@ -81,11 +82,12 @@ void run(std::int64_t groups, std::int64_t rows, std::int64_t c, F f, Fin fin, v
   CUDA_CHECK_LAUNCH();
 }
 
-// f for a plain column sum of row-major (rows, c) data.
+// f for a plain column sum of row-major (rows, c) data; T = float or std::uint16_t (bf16 bits, widened).
+template <typename T>
 struct LoadRows {
-  const float* x;
+  const T* x;
   std::int64_t c;
-  __device__ float2 operator()(std::int64_t r, std::int64_t col) const { return make_float2(x[r * c + col], 0.f); }
+  __device__ float2 operator()(std::int64_t r, std::int64_t col) const { return make_float2(elem::load(x[r * c + col]), 0.f); }
 };
 
 // Grid for a grid-stride elementwise loop of n items.

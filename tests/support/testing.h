@@ -14,6 +14,7 @@
 
 #include "engine/context.h"
 #include "engine/tensor.h"
+#include "kernels/common/float16.h"
 
 namespace cmt::test {
 
@@ -95,7 +96,29 @@ inline CompareResult compare(const Tensor& got, const Tensor& want, double atol,
   return compare(got.to_float_vector(), want.to_float_vector(), atol, rtol);
 }
 
+// The bf16 rule of the CPU backend: a bf16 result must be its f32 reference rounded once to nearest
+// even, element by element (the f32 math with one rounding at the end; never two roundings).
+inline CompareResult compare_bf16_rounding(const Tensor& got, const Tensor& want_f32) {
+  if (got.dtype() != DType::bf16 || want_f32.dtype() != DType::f32) {
+    CompareResult r;
+    r.ok = false;
+    r.report = "dtypes: got " + got.describe() + " (want bf16), reference " + want_f32.describe() + " (want f32)";
+    return r;
+  }
+  std::vector<float> want = want_f32.to_vector<float>();
+  for (float& v : want) v = num::bf16_to_float(num::float_to_bf16(v));
+  if (got.shape() != want_f32.shape()) return compare(got, want_f32, 0, 0);  // reports the shape mismatch
+  return compare(got.to_float_vector(), want, 0, 0);
+}
+
 }  // namespace cmt::test
+
+#define CHECK_BF16_ROUNDING(got, want_f32)                                              \
+  do {                                                                                  \
+    const auto cmt_cmp_ = ::cmt::test::compare_bf16_rounding((got), (want_f32));        \
+    INFO(cmt_cmp_.report);                                                              \
+    CHECK(cmt_cmp_.ok);                                                                 \
+  } while (0)
 
 // CHECK_ALLCLOSE(got, want, atol, rtol) on float vectors or tensors.
 #define CHECK_ALLCLOSE(got, want, atol, rtol)                                           \

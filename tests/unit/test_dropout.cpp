@@ -1,4 +1,5 @@
 // Dropout and stochastic depth on the CPU backend: Philox masks, scaling, reproducibility, keep rate.
+#include "engine/ops/basic.h"
 #include "engine/ops/dropout.h"
 #include "support/testing.h"
 
@@ -45,4 +46,22 @@ TEST_CASE("stochastic depth drops whole samples") {
   CHECK(kept < 150);
   CHECK_THROWS_WITH_AS(ops::stochastic_depth_backward(ctx, y, Tensor::empty(Shape{3}, DType::u8), 0.5f),
                        doctest::Contains("keep must be u8[N]"), Error);
+}
+
+TEST_CASE("bf16 dropout and stochastic depth: the f32 masks and values, rounded once") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 24);
+  const Tensor x = ops::cast(ctx, test::random_normal(Shape{3, 2, 5, 7, 6}, gen), DType::bf16);
+  const Tensor xf = ops::cast(ctx, x, DType::f32);
+  const std::uint64_t seed = gen();
+  Tensor mb, mf;
+  const Tensor y = ops::dropout_forward(ctx, x, 0.3f, seed, 0, 4, 9, mb);
+  CHECK_BF16_ROUNDING(y, ops::dropout_forward(ctx, xf, 0.3f, seed, 0, 4, 9, mf));
+  CHECK(mb.to_vector<std::uint8_t>() == mf.to_vector<std::uint8_t>());
+  CHECK_BF16_ROUNDING(ops::dropout_backward(ctx, x, mb, 0.3f), ops::dropout_backward(ctx, xf, mf, 0.3f));
+  Tensor kb, kf;
+  const Tensor s = ops::stochastic_depth_forward(ctx, x, 0.4f, seed, 1, 2, 3, kb);
+  CHECK_BF16_ROUNDING(s, ops::stochastic_depth_forward(ctx, xf, 0.4f, seed, 1, 2, 3, kf));
+  CHECK(kb.to_vector<std::uint8_t>() == kf.to_vector<std::uint8_t>());
+  CHECK_BF16_ROUNDING(ops::stochastic_depth_backward(ctx, x, kb, 0.4f), ops::stochastic_depth_backward(ctx, xf, kf, 0.4f));
 }

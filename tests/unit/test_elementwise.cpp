@@ -1,6 +1,7 @@
 // Elementwise and row ops on the CPU backend: add, channel scale, concat/split, L2-normalise.
 #include <cmath>
 
+#include "engine/ops/basic.h"
 #include "engine/ops/elementwise.h"
 #include "support/testing.h"
 
@@ -52,4 +53,21 @@ TEST_CASE("concat_rows and split_rows are inverse; L2-normalised rows have unit 
   }
   CHECK_THROWS_WITH_AS(ops::concat_rows(ctx, a, Tensor::empty(Shape{2, 8}, DType::f32)), doctest::Contains("differ in dim 1"),
                        Error);
+}
+
+TEST_CASE("bf16 channel scale (squeeze-excitation) in 2D and 3D: the f32 results, rounded once") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 25);
+  const auto bf16 = [&](const Shape& s) { return ops::cast(ctx, test::random_normal(s, gen), DType::bf16); };
+  const auto f32 = [&](const Tensor& t) { return ops::cast(ctx, t, DType::f32); };
+  for (const Shape& s : {Shape{2, 1, 7, 9, 24}, Shape{2, 3, 4, 5, 16}}) {
+    const Tensor x = bf16(s), dy = bf16(s), sc = bf16(Shape{s[0], s[4]});
+    CHECK_BF16_ROUNDING(ops::channel_scale(ctx, x, sc), ops::channel_scale(ctx, f32(x), f32(sc)));
+    const auto gb = ops::channel_scale_backward(ctx, dy, x, sc);
+    const auto gf = ops::channel_scale_backward(ctx, f32(dy), f32(x), f32(sc));
+    CHECK_BF16_ROUNDING(gb.dx, gf.dx);
+    CHECK_BF16_ROUNDING(gb.ds, gf.ds);  // the sum over D*H*W in f32 (double on the CPU), rounded once
+  }
+  CHECK_THROWS_WITH_AS(ops::channel_scale(ctx, bf16(Shape{2, 1, 2, 2, 3}), test::random_normal(Shape{2, 3}, gen)),
+                       doctest::Contains("dtype mismatch"), Error);
 }

@@ -95,3 +95,21 @@ TEST_CASE("errors name the file and line; CUDA requested without a GPU says why"
     CHECK(what.find("`2`") != std::string::npos);
   }
 }
+
+TEST_CASE("axpy sums a bf16 x into f32 y exactly as its widened values; cast writes into a given tensor") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 27);
+  const Tensor xb = ops::cast(ctx, test::random_normal(Shape{3, 1001}, gen), DType::bf16);
+  const Tensor y0 = test::random_normal(Shape{3, 1001}, gen);
+  Tensor y = ops::cast(ctx, y0, DType::f32), want = ops::cast(ctx, y0, DType::f32);
+  ops::axpy(ctx, 0.75f, xb, y);                                  // a bf16 gradient into an f32 slot
+  ops::axpy(ctx, 0.75f, ops::cast(ctx, xb, DType::f32), want);  // the same in f32
+  CHECK_ALLCLOSE(y, want, 0.0, 0.0);
+  Tensor into = Tensor::empty(Shape{3 * 1001}, DType::bf16);
+  ops::cast(ctx, y, into);
+  CHECK_ALLCLOSE(into, ops::cast(ctx, y, DType::bf16).view(into.shape()), 0.0, 0.0);
+  Tensor bf16_y = xb;
+  CHECK_THROWS_WITH_AS(ops::axpy(ctx, 1.f, y, bf16_y), doctest::Contains("'y' must be f32"), Error);
+  Tensor small = Tensor::empty(Shape{5}, DType::bf16);
+  CHECK_THROWS_WITH_AS(ops::cast(ctx, y, small), doctest::Contains("size mismatch"), Error);
+}

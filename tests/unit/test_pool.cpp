@@ -1,6 +1,7 @@
 // Pooling on the CPU backend: hand-checked windows, argmax convention, backward sums, shapes and errors.
 #include <algorithm>
 
+#include "engine/ops/basic.h"
 #include "engine/ops/pool.h"
 #include "support/testing.h"
 
@@ -71,4 +72,40 @@ TEST_CASE("adaptive pooling uses torch's bins and global pooling is the mean") {
   CHECK(up.data<float>()[0] == small.data<float>()[0]);
   CHECK_THROWS_WITH_AS(ops::maxpool_forward(ctx, x, ops::PoolParams{{1, 2, 2}, {1, 1, 1}, {0, 2, 0}}, g),
                        doctest::Contains("at most half the kernel"), Error);
+}
+
+TEST_CASE("bf16 pooling in 2D and 3D is the f32 pooling of the same values, rounded once") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 23);
+  struct Case {
+    Shape s;
+    ops::PoolParams p;
+  };
+  const Case cases[] = {{Shape{2, 1, 9, 11, 8}, {{1, 3, 3}, {1, 2, 2}, {0, 1, 1}}},  // ResNet's stem pool, 2D
+                        {Shape{2, 5, 6, 7, 4}, {{3, 3, 3}, {2, 2, 2}, {1, 1, 1}}},   // the same in 3D, odd sizes
+                        {Shape{1, 4, 4, 4, 3}, {{2, 2, 2}, {2, 2, 2}, {0, 0, 0}}}};  // VGG's 3D pool
+  const auto bf16 = [&](const Shape& s) { return ops::cast(ctx, test::random_normal(s, gen, 2.f), DType::bf16); };
+  const auto f32 = [&](const Tensor& t) { return ops::cast(ctx, t, DType::f32); };  // the same values, exactly
+  for (const Case& k : cases) {
+    INFO(k.s.str());
+    const Tensor x = bf16(k.s);
+    Tensor am_b, am_f;
+    const Tensor y = ops::maxpool_forward(ctx, x, k.p, am_b);
+    CHECK_BF16_ROUNDING(y, ops::maxpool_forward(ctx, f32(x), k.p, am_f));
+    CHECK(am_b.to_vector<std::int32_t>() == am_f.to_vector<std::int32_t>());
+    const Tensor dy = bf16(y.shape());
+    CHECK_BF16_ROUNDING(ops::maxpool_backward(ctx, dy, am_b, k.s), ops::maxpool_backward(ctx, f32(dy), am_f, k.s));
+    CHECK_BF16_ROUNDING(ops::avgpool_forward(ctx, x, k.p), ops::avgpool_forward(ctx, f32(x), k.p));
+    CHECK_BF16_ROUNDING(ops::avgpool_backward(ctx, dy, k.s, k.p), ops::avgpool_backward(ctx, f32(dy), k.s, k.p));
+    const std::array<int, 3> bins{static_cast<int>(std::min<std::int64_t>(k.s[1], 2)), 2, 3};
+    CHECK_BF16_ROUNDING(ops::adaptive_avgpool_forward(ctx, x, bins), ops::adaptive_avgpool_forward(ctx, f32(x), bins));
+    const Tensor da = bf16(Shape{k.s[0], bins[0], bins[1], bins[2], k.s[4]});
+    CHECK_BF16_ROUNDING(ops::adaptive_avgpool_backward(ctx, da, k.s), ops::adaptive_avgpool_backward(ctx, f32(da), k.s));
+    CHECK_BF16_ROUNDING(ops::global_avgpool_forward(ctx, x), ops::global_avgpool_forward(ctx, f32(x)));
+    const Tensor dg = bf16(Shape{k.s[0], k.s[4]});
+    CHECK_BF16_ROUNDING(ops::global_avgpool_backward(ctx, dg, k.s), ops::global_avgpool_backward(ctx, f32(dg), k.s));
+  }
+  Tensor am;
+  CHECK_THROWS_WITH_AS(ops::maxpool_forward(ctx, Tensor::empty(Shape{1, 1, 4, 4, 1}, DType::f16), cases[0].p, am),
+                       doctest::Contains("must be f32 or bf16"), Error);
 }
