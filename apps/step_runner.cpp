@@ -81,7 +81,7 @@ StepLosses StepRunner::step() {
   }
   {
     ProfileScope s("optimizer");
-    adam_->step(ctx, store_->params(), store_->grads(), 1e-4f);
+    adam_->step(ctx, store_->params(), store_->grads(), 1e-4f, store_->compute_params());  // bf16: copies refreshed too
   }
   ++ctx.step;
   return l;

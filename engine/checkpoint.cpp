@@ -189,6 +189,9 @@ CheckpointState load_checkpoint(const std::string& path, ParameterStore& store, 
       read_dataset(opt, "m", optimizer->m(), "optimizer state");
       read_dataset(opt, "v", optimizer->v(), "optimizer state");
     }
+    Context ctx(store.params().device());
+    store.refresh_compute(ctx);  // checkpoints hold fp32 only: the bf16 copies are derived
+    ctx.synchronize();
     return s;
   });
 }

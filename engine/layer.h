@@ -30,12 +30,13 @@ struct ParameterSpec {
   bool weight_decay = true;              // false for biases and norm parameters
 };
 
-// A parameter or buffer bound into the flat blocks: value/grad are views into them.
+// A parameter or buffer bound into the flat blocks: value/grad/compute are views into them.
 struct ParameterRef {
   std::string path;  // "backbone.layer1.0.conv1.weight"
   ParameterSpec spec;
   Tensor* value = nullptr;
-  Tensor* grad = nullptr;  // null for buffers
+  Tensor* grad = nullptr;     // null for buffers
+  Tensor* compute = nullptr;  // the layer's slot for the bf16 compute copy; null when it takes none
 };
 
 class Layer {
@@ -71,15 +72,16 @@ class Layer {
   void clear_saved_recursive();
 
  protected:
-  // Declares a parameter; `value` and `grad` are bound to views of the flat blocks later.
-  void declare_parameter(ParameterSpec spec, Tensor* value, Tensor* grad);
+  // Declares a parameter; `value` and `grad` are bound to views of the flat blocks later, and
+  // `compute` (optional) to the parameter's bf16 copy when the store keeps one (bf16 precision).
+  void declare_parameter(ParameterSpec spec, Tensor* value, Tensor* grad, Tensor* compute = nullptr);
   void declare_buffer(ParameterSpec spec, Tensor* value);
   // Registers a child under `name` (owned by the caller, usually a unique_ptr member).
   void add_child(std::string name, Layer* child) { children_.emplace_back(std::move(name), child); }
 
  private:
   std::vector<std::pair<ParameterSpec, Tensor*>> params_;
-  std::vector<Tensor*> grads_;
+  std::vector<Tensor*> grads_, computes_;
   std::vector<std::pair<ParameterSpec, Tensor*>> buffers_;
   std::vector<std::pair<std::string, Layer*>> children_;
   std::string path_;
@@ -87,11 +89,15 @@ class Layer {
 
 using LayerPtr = std::unique_ptr<Layer>;
 
+// The parameter a layer computes with for an input of dtype `dtype`: the f32 master, or for bf16 input
+// its bf16 copy (bound by a ParameterStore built under bf16 precision; otherwise an error naming `what`).
+const Tensor& weight_for(DType dtype, const Tensor& master, const Tensor& bf16_copy, const std::string& what);
+
 // A stable 32-bit id of a name path (FNV-1a), for random streams that must not depend on build order.
 std::uint32_t path_id(const std::string& path);
 
-// Adds `g` into the gradient view `grad` (same shape), then tells the gradient hook (if any) that
-// this parameter's gradient is complete for the step.
+// Adds `g` (f32, or bf16 from a bf16 layer: widened) into the f32 gradient view `grad` (same numel),
+// then tells the gradient hook (if any) that this parameter's gradient is complete for the step.
 void accumulate_grad(Context& ctx, Tensor& grad, const Tensor& g);
 
 // Sees each parameter gradient as soon as its layer's backward has written it: data parallelism

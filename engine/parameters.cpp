@@ -35,12 +35,18 @@ ParameterStore::ParameterStore(Context& ctx, Layer& root, const std::string& pre
   ops::fill(ctx, params_, 0.0);  // the padding between tensors stays zero forever
   ops::fill(ctx, grads_, 0.0);
   ops::fill(ctx, buffers_, 0.0);
+  if (ctx.precision.compute_weight_dtype() == DType::bf16) {
+    compute_ = Tensor::empty(Shape{ptotal}, DType::bf16, ctx.device());
+    ops::fill(ctx, compute_, 0.0);
+  }
   for (std::size_t i = 0; i < param_refs_.size(); ++i) {
     auto& r = param_refs_[i];
     CMT_CHECK(offsets_.count(r.path) == 0, "duplicate parameter name " << r.path);
     offsets_[r.path] = poff[i];
     *r.value = params_.narrow(poff[i], r.spec.shape.numel()).view(r.spec.shape);
     *r.grad = grads_.narrow(poff[i], r.spec.shape.numel()).view(r.spec.shape);
+    // Unbound without the block, so that a layer never computes with a copy left by an earlier store.
+    if (r.compute) *r.compute = compute_.defined() ? compute_.narrow(poff[i], r.spec.shape.numel()).view(r.spec.shape) : Tensor();
     num_params_ += r.spec.shape.numel();
   }
   for (std::size_t i = 0; i < buffer_refs_.size(); ++i) {
@@ -56,6 +62,10 @@ std::int64_t ParameterStore::offset_of(const std::string& path) const {
 }
 
 void ParameterStore::zero_grads(Context& ctx) { ops::fill(ctx, grads_, 0.0); }
+
+void ParameterStore::refresh_compute(Context& ctx) {
+  if (compute_.defined()) ops::cast(ctx, params_, compute_);
+}
 
 void ParameterStore::initialize(Context& ctx, std::uint64_t seed) {
   auto init_one = [&](ParameterRef& r, std::uint32_t index) {
@@ -84,6 +94,7 @@ void ParameterStore::initialize(Context& ctx, std::uint64_t seed) {
   std::uint32_t index = 0;
   for (auto& r : param_refs_) init_one(r, index++);
   for (auto& r : buffer_refs_) init_one(r, index++);
+  refresh_compute(ctx);
 }
 
 }  // namespace cmt

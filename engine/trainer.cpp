@@ -39,6 +39,7 @@ void Trainer::initialize() {
   if (distributed()) {  // identical from the seed already; rank 0's copy is the rule all the same
     config_.comm->broadcast(ctx_, store_->params(), 0);
     if (store_->buffers().defined() && store_->buffers().numel() > 0) config_.comm->broadcast(ctx_, store_->buffers(), 0);
+    store_->refresh_compute(ctx_);  // the bf16 copies follow rank 0's weights
   }
 }
 
@@ -176,7 +177,8 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       }
       if (config_.clip_norm > 0) clip_grad_norm(ctx_, store_->grads(), config_.clip_norm);
       lr = config_.lr.at(step_);
-      optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr));
+      // Under bf16 precision the same pass rewrites the bf16 compute copies (undefined otherwise: f32 only).
+      optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr), store_->compute_params());
       ++step_;
       ++step_in_epoch_;
       ++n_steps;

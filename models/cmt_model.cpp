@@ -81,7 +81,7 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
 
   if (config_.freeze_features) {
     ctx.training = false;  // frozen F: running BN statistics, nothing kept for a backward pass
-    const Tensor r = latent_->forward(ctx, backbone_->forward(ctx, views));
+    const Tensor r = latent_->forward(ctx, features(ctx, views));
     ctx.training = true;
     const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, head_->forward(ctx, r), labels, weights, config_.label_smoothing);
     head_->backward(ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
@@ -90,8 +90,7 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
     out.probs = ce.probs;
     return out;
   }
-  const Tensor features = backbone_->forward(ctx, views);
-  const Tensor r = latent_->forward(ctx, features);  // (2N, d)
+  const Tensor r = latent_->forward(ctx, features(ctx, views));  // (2N, d)
   const Tensor logits = head_->forward(ctx, r);
   StepLosses out;
   const bool distributed = comm_ != nullptr && comm_->size() > 1;
@@ -151,14 +150,25 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
         static_cast<float>(comm_->all_reduce_scalar(ops::item(ops::sum(ctx, nt.pos_sim))) / static_cast<double>(all.dim(0)));
   }
   out.total = config_.cls_weight * out.classification + config_.lambda * out.contrastive;
-  backbone_->backward(ctx, latent_->backward(ctx, dr));
+  backward_features(ctx, latent_->backward(ctx, dr));
   return out;
+}
+
+Tensor CmtModel::features(Context& ctx, const Tensor& images) {
+  const DType t = ctx.precision.activation_dtype();
+  const Tensor f = backbone_->forward(ctx, images.dtype() == t ? images : ops::cast(ctx, images, t));
+  return f.dtype() == DType::f32 ? f : ops::cast(ctx, f, DType::f32);
+}
+
+void CmtModel::backward_features(Context& ctx, const Tensor& dfeatures) {
+  const DType t = ctx.precision.activation_dtype();
+  backbone_->backward(ctx, t == DType::f32 ? dfeatures : ops::cast(ctx, dfeatures, t));
 }
 
 Tensor CmtModel::embed(Context& ctx, const Tensor& images) {
   const bool was_training = ctx.training;
   ctx.training = false;
-  Tensor r = latent_->forward(ctx, backbone_->forward(ctx, images));
+  Tensor r = latent_->forward(ctx, features(ctx, images));
   ctx.training = was_training;
   return r;
 }
@@ -166,7 +176,7 @@ Tensor CmtModel::embed(Context& ctx, const Tensor& images) {
 Tensor CmtModel::predict(Context& ctx, const Tensor& images) {
   const bool was_training = ctx.training;
   ctx.training = false;
-  const Tensor logits = head_->forward(ctx, latent_->forward(ctx, backbone_->forward(ctx, images))).to(Device::cpu());
+  const Tensor logits = head_->forward(ctx, latent_->forward(ctx, features(ctx, images))).to(Device::cpu());
   ctx.training = was_training;
   // Softmax on the host in double: (N, classes) is tiny.
   const std::int64_t n = logits.dim(0), k = logits.dim(1);

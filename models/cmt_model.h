@@ -44,6 +44,12 @@ class CmtModel : public Model {
   void set_communicator(Communicator* comm) { comm_ = comm; }
 
  private:
+  // F in the precision policy's activation dtype: under bf16 the images are cast to bf16 on the way in
+  // and the features back to f32 on the way out, so that latent, head and both losses run in fp32
+  // (docs/bf16.md). backward_features takes the f32 gradient of the features.
+  Tensor features(Context& ctx, const Tensor& images);
+  void backward_features(Context& ctx, const Tensor& dfeatures);
+
   CmtConfig config_;
   layers::Sequential root_;  // children: backbone, latent, head
   layers::Sequential* backbone_ = nullptr;

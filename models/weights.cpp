@@ -121,6 +121,7 @@ int load_torchvision_weights(Context& ctx, ParameterStore& store, const std::str
     list("in the file but not in the model", unexpected);
     CMT_THROW("weights " << path << " do not match the model" << os.str());
   }
+  store.refresh_compute(ctx);
   ctx.synchronize();
   return loaded;
 }

@@ -1,4 +1,5 @@
-// Conv layer: wraps ops::conv_* and keeps its input for the weight gradient.
+// Conv layer: wraps ops::conv_* and keeps its input for the weight gradient. A bf16 input computes
+// with the bf16 weight copies; the bf16 gradients are summed into the f32 gradient block.
 #include "engine/layers/conv.h"
 
 namespace cmt::layers {
@@ -19,12 +20,12 @@ Conv::Conv(const ConvConfig& c) : config_(c) {
   ParameterSpec w{"weight", weight_shape_, c.weight_init};
   w.fan_in = cin_g * taps;
   w.fan_out = c.out_channels / c.groups * taps;  // torch: fan_out = out_channels * receptive field / groups
-  declare_parameter(w, &weight_, &weight_grad_);
+  declare_parameter(w, &weight_, &weight_grad_, &weight_bf16_);
   if (c.bias) {
     ParameterSpec b{"bias", Shape{c.out_channels}, Init::zeros};
     b.fan_in = w.fan_in;
     b.weight_decay = false;
-    declare_parameter(b, &bias_, &bias_grad_);
+    declare_parameter(b, &bias_, &bias_grad_, &bias_bf16_);
   }
 }
 
@@ -32,14 +33,15 @@ Shape Conv::output_shape(const Shape& in) const { return ops::conv_output_shape(
 
 Tensor Conv::forward(Context& ctx, const Tensor& x) {
   if (ctx.training) x_ = x;
-  return ops::conv_forward(ctx, x, weight_, config_.bias ? bias_ : Tensor(), params_);
+  const Tensor& w = weight_for(x.dtype(), weight_, weight_bf16_, path());
+  return ops::conv_forward(ctx, x, w, config_.bias ? weight_for(x.dtype(), bias_, bias_bf16_, path()) : Tensor(), params_);
 }
 
 Tensor Conv::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "Conv::backward without a training forward");
   accumulate_grad(ctx, weight_grad_, ops::conv_backward_weight(ctx, x_, dy, weight_shape_, params_));
   if (config_.bias) accumulate_grad(ctx, bias_grad_, ops::conv_backward_bias(ctx, dy));
-  Tensor dx = ops::conv_backward_data(ctx, dy, weight_, x_.shape(), params_);
+  Tensor dx = ops::conv_backward_data(ctx, dy, weight_for(dy.dtype(), weight_, weight_bf16_, path()), x_.shape(), params_);
   x_ = Tensor();
   return dx;
 }

@@ -32,6 +32,7 @@ class Conv : public Layer {
   ops::ConvParams params_;
   Shape weight_shape_;
   Tensor weight_, weight_grad_, bias_, bias_grad_;
+  Tensor weight_bf16_, bias_bf16_;  // compute copies (bf16 precision only)
   Tensor x_;  // input kept for the weight gradient
 };
 

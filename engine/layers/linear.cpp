@@ -1,4 +1,5 @@
-// Linear and dropout layers.
+// Linear and dropout layers. A bf16 input runs Linear with the bf16 weight copies (bf16 gradients are
+// summed into the f32 gradient block); an f32 input uses the f32 master weights.
 #include "engine/layers/linear.h"
 
 #include "engine/ops/dropout.h"
@@ -11,25 +12,26 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, I
   ParameterSpec w{"weight", Shape{out_features, in_features}, weight_init};
   w.fan_in = in_features;
   w.fan_out = out_features;
-  declare_parameter(w, &weight_, &weight_grad_);
+  declare_parameter(w, &weight_, &weight_grad_, &weight_bf16_);
   if (bias) {
     ParameterSpec b{"bias", Shape{out_features}, bias_init};
     b.fan_in = in_features;
     b.fan_out = out_features;
     b.weight_decay = false;
-    declare_parameter(b, &bias_, &bias_grad_);
+    declare_parameter(b, &bias_, &bias_grad_, &bias_bf16_);
   }
 }
 
 Tensor Linear::forward(Context& ctx, const Tensor& x) {
   CMT_CHECK(x.rank() == 2 && x.dim(1) == in_, "Linear(" << in_ << "->" << out_ << "): input " << x.describe());
   if (ctx.training) x_ = x;
-  return ops::linear_forward(ctx, x, weight_, has_bias_ ? bias_ : Tensor());
+  const Tensor& w = weight_for(x.dtype(), weight_, weight_bf16_, path());
+  return ops::linear_forward(ctx, x, w, has_bias_ ? weight_for(x.dtype(), bias_, bias_bf16_, path()) : Tensor());
 }
 
 Tensor Linear::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "Linear::backward without a training forward");
-  ops::LinearGrads g = ops::linear_backward(ctx, dy, x_, weight_, has_bias_);
+  ops::LinearGrads g = ops::linear_backward(ctx, dy, x_, weight_for(x_.dtype(), weight_, weight_bf16_, path()), has_bias_);
   accumulate_grad(ctx, weight_grad_, g.dw);
   if (has_bias_) accumulate_grad(ctx, bias_grad_, g.db);
   x_ = Tensor();

@@ -19,6 +19,7 @@ class Linear : public Layer {
   std::int64_t in_, out_;
   bool has_bias_;
   Tensor weight_, weight_grad_, bias_, bias_grad_;
+  Tensor weight_bf16_, bias_bf16_;  // compute copies (bf16 precision only)
   Tensor x_;
 };
 
