@@ -36,6 +36,21 @@ PoolDesc make_desc(const Shape& x, const Shape& y) {
   return d;
 }
 
+// One pooling pass out = f(in): on CUDA `cuda_call` with T the element type of `in` (bf16 as its bits);
+// on the CPU `cpu_call` on float pointers src (in, widened) and dst (rounded once into out).
+#define CMT_POOL_PASS(ctx, op, in, out, cuda_call, cpu_call)                                              \
+  CMT_DISPATCH(ctx, op, with_elem((in).dtype(), [&](auto t) {                                               \
+                 using T = decltype(t);                                                                     \
+                 cuda_call;                                                                                 \
+               }),                                                                                          \
+               {                                                                                            \
+                 const Tensor src_f32 = widen(in);                                                          \
+                 cpu_into(out, [&](float* dst) {                                                            \
+                   const float* src = src_f32.data<float>();                                                \
+                   cpu_call;                                                                                \
+                 });                                                                                        \
+               })
+
 PoolDesc make_desc(const Shape& x, const PoolParams& p) {
   PoolDesc d = make_desc(x, pool_output_shape(x, p));
   for (int a = 0; a < 3; ++a) {
@@ -72,14 +87,8 @@ Tensor maxpool_forward(Context& ctx, const Tensor& x, const PoolParams& p, Tenso
   Tensor y = Tensor::empty(ys, x.dtype(), x.device());
   argmax = Tensor::empty(ys, DType::i32, x.device());
   std::int32_t* am = argmax.data<std::int32_t>();
-  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::maxpool_forward(d, elems<T>(x), elems<T>(y), am, ctx.compute_stream());
-               }),
-               {
-                 const Tensor xf = widen(x);
-                 cpu_into(y, [&](float* out) { cpu::maxpool_forward(d, xf.data<float>(), out, am); });
-               });
+  CMT_POOL_PASS(ctx, op, x, y, cuda::maxpool_forward(d, elems<T>(x), elems<T>(y), am, ctx.compute_stream()),
+                cpu::maxpool_forward(d, src, dst, am));
   return y;
 }
 
@@ -95,15 +104,11 @@ Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, co
   const PoolDesc d = make_desc(x_shape, dy.shape());  // the scatter needs only the shapes
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const std::int32_t* am = argmax.data<std::int32_t>();
-  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 void* ws = ctx.workspace(cuda::maxpool_backward_workspace_bytes(d, dy.dtype() == DType::bf16));
-                 cuda::maxpool_backward(d, elems<T>(dy), am, elems<T>(dx), ws, ctx.compute_stream());
-               }),
-               {
-                 const Tensor dyf = widen(dy);
-                 cpu_into(dx, [&](float* out) { cpu::maxpool_backward(d, dyf.data<float>(), am, out); });
-               });
+  CMT_POOL_PASS(ctx, op, dy, dx,
+                cuda::maxpool_backward(d, elems<T>(dy), am, elems<T>(dx),
+                                       ctx.workspace(cuda::maxpool_backward_workspace_bytes(d, dy.dtype() == DType::bf16)),
+                                       ctx.compute_stream()),
+                cpu::maxpool_backward(d, src, am, dst));
   return dx;
 }
 
@@ -112,14 +117,8 @@ Tensor avgpool_forward(Context& ctx, const Tensor& x, const PoolParams& p) {
   check_x(ctx, x, op);
   const PoolDesc d = make_desc(x.shape(), p);
   Tensor y = Tensor::empty(pool_output_shape(x.shape(), p), x.dtype(), x.device());
-  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream());
-               }),
-               {
-                 const Tensor xf = widen(x);
-                 cpu_into(y, [&](float* out) { cpu::avgpool_forward(d, xf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, x, y, cuda::avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream()),
+                cpu::avgpool_forward(d, src, dst));
   return y;
 }
 
@@ -131,14 +130,8 @@ Tensor avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape, co
             op << ": dy " << dy.describe() << " is not the pooled shape of x " << x_shape.str());
   const PoolDesc d = make_desc(x_shape, p);
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
-  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream());
-               }),
-               {
-                 const Tensor dyf = widen(dy);
-                 cpu_into(dx, [&](float* out) { cpu::avgpool_backward(d, dyf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, dy, dx, cuda::avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream()),
+                cpu::avgpool_backward(d, src, dst));
   return dx;
 }
 
@@ -148,16 +141,10 @@ Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
   const std::int64_t n = x.dim(0), c = x.dim(4), sp = x.numel() / (n * c);
   Tensor y = Tensor::empty(Shape{n, c}, x.dtype(), x.device());
   const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
-  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::global_avgpool_forward(elems<T>(x), elems<T>(y), n, sp, c,
-                                              ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)),
-                                              ctx.compute_stream());
-               }),
-               {
-                 const Tensor xf = widen(x);
-                 cpu_into(y, [&](float* out) { cpu::adaptive_avgpool_forward(d, xf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, x, y,
+                cuda::global_avgpool_forward(elems<T>(x), elems<T>(y), n, sp, c,
+                                             ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)), ctx.compute_stream()),
+                cpu::adaptive_avgpool_forward(d, src, dst));
   return y;
 }
 
@@ -170,14 +157,8 @@ Tensor global_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_sh
   const std::int64_t n = x_shape[0], c = x_shape[4], sp = x_shape.numel() / (n * c);
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const PoolDesc d = make_desc(x_shape, Shape{n, 1, 1, 1, c});
-  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::global_avgpool_backward(elems<T>(dy), elems<T>(dx), n, sp, c, ctx.compute_stream());
-               }),
-               {
-                 const Tensor dyf = widen(dy);
-                 cpu_into(dx, [&](float* out) { cpu::adaptive_avgpool_backward(d, dyf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, dy, dx, cuda::global_avgpool_backward(elems<T>(dy), elems<T>(dx), n, sp, c, ctx.compute_stream()),
+                cpu::adaptive_avgpool_backward(d, src, dst));
   return dx;
 }
 
@@ -188,14 +169,8 @@ Tensor adaptive_avgpool_forward(Context& ctx, const Tensor& x, std::array<int, 3
   const Shape ys{x.dim(0), out_dhw[0], out_dhw[1], out_dhw[2], x.dim(4)};
   const PoolDesc d = make_desc(x.shape(), ys);
   Tensor y = Tensor::empty(ys, x.dtype(), x.device());
-  CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::adaptive_avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream());
-               }),
-               {
-                 const Tensor xf = widen(x);
-                 cpu_into(y, [&](float* out) { cpu::adaptive_avgpool_forward(d, xf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, x, y, cuda::adaptive_avgpool_forward(d, elems<T>(x), elems<T>(y), ctx.compute_stream()),
+                cpu::adaptive_avgpool_forward(d, src, dst));
   return y;
 }
 
@@ -207,14 +182,8 @@ Tensor adaptive_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_
             op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
   const PoolDesc d = make_desc(x_shape, dy.shape());
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
-  CMT_DISPATCH(ctx, op, with_elem(dy.dtype(), [&](auto t) {
-                 using T = decltype(t);
-                 cuda::adaptive_avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream());
-               }),
-               {
-                 const Tensor dyf = widen(dy);
-                 cpu_into(dx, [&](float* out) { cpu::adaptive_avgpool_backward(d, dyf.data<float>(), out); });
-               });
+  CMT_POOL_PASS(ctx, op, dy, dx, cuda::adaptive_avgpool_backward(d, elems<T>(dy), elems<T>(dx), ctx.compute_stream()),
+                cpu::adaptive_avgpool_backward(d, src, dst));
   return dx;
 }
 

@@ -63,3 +63,19 @@ TEST_CASE("bf16 activations and add CUDA match the CPU") {
   CHECK_ALLCLOSE(ops::sigmoid(gpu, G(x)), ops::sigmoid(cpu, x), 1e-6, 8e-3);
   CHECK_ALLCLOSE(ops::silu_backward(gpu, G(dy), G(x)), ops::silu_backward(cpu, dy, x), 1e-6, 8e-3);
 }
+
+TEST_CASE("bf16 channel scale CUDA matches the CPU (squeeze-excitation shapes, 2D and 3D)") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 55);
+  const auto G = [&](const Tensor& t) { return t.to(gpu.device()); };
+  const auto bf16 = [&](const Shape& s) { return ops::cast(cpu, test::random_normal(s, gen), DType::bf16); };
+  for (Shape s : {Shape{4, 1, 14, 14, 672}, Shape{2, 8, 8, 8, 96}}) {
+    const Tensor x = bf16(s), dy = bf16(s), sc = bf16(Shape{s[0], s[4]});
+    CHECK_ALLCLOSE(ops::channel_scale(gpu, G(x), G(sc)), ops::channel_scale(cpu, x, sc), 0.0, 0.0);
+    const auto gc = ops::channel_scale_backward(cpu, dy, x, sc);
+    const auto gg = ops::channel_scale_backward(gpu, G(dy), G(x), G(sc));
+    CHECK(gg.ds.dtype() == DType::bf16);
+    CHECK_ALLCLOSE(gg.dx, gc.dx, 0.0, 0.0);
+    CHECK_ALLCLOSE(gg.ds, gc.ds, 1e-4, 1.0 / 128);  // float partial sums vs the CPU's double: one bf16 ulp
+  }
+}

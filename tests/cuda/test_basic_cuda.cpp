@@ -90,3 +90,17 @@ TEST_CASE("repeated same-shape steps make zero new device allocations") {
   CHECK(after.requests - before.requests == after.cache_hits - before.cache_hits);
   CHECK(after.requests > before.requests);
 }
+
+TEST_CASE("axpy of a bf16 x into an f32 y on CUDA equals the CPU exactly") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 57);
+  const Tensor x = ops::cast(cpu, test::random_normal(Shape{1000003}, gen), DType::bf16);
+  Tensor yc = test::random_normal(Shape{1000003}, gen);
+  Tensor yg = yc.to(gpu.device());
+  ops::axpy(cpu, -0.5f, x, yc);
+  ops::axpy(gpu, -0.5f, x.to(gpu.device()), yg);
+  CHECK_ALLCLOSE(yg, yc, 0.0, 0.0);
+  Tensor into = Tensor::empty(Shape{1000003}, DType::bf16, gpu.device());
+  ops::cast(gpu, yg, into);
+  CHECK_ALLCLOSE(into, ops::cast(cpu, yc, DType::bf16), 0.0, 0.0);
+}

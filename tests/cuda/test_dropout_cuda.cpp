@@ -1,4 +1,5 @@
 // Dropout and stochastic depth on CUDA draw exactly the CPU's Philox masks.
+#include "engine/ops/basic.h"
 #include "engine/ops/dropout.h"
 #include "support/testing.h"
 
@@ -26,4 +27,22 @@ TEST_CASE("dropout and stochastic depth masks and outputs are identical on CUDA 
   CHECK(kg.to_vector<std::uint8_t>() == kc.to_vector<std::uint8_t>());
   CHECK_ALLCLOSE(yg, yc, 0.0, 0.0);
   CHECK_ALLCLOSE(ops::stochastic_depth_backward(gpu, yg, kg, 0.3f), ops::stochastic_depth_backward(cpu, yc, kc, 0.3f), 0.0, 0.0);
+}
+
+TEST_CASE("bf16 dropout and stochastic depth on CUDA equal the CPU exactly") {
+  Context gpu(Device::cuda(0)), cpu(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 54);
+  const Tensor x = ops::cast(cpu, test::random_normal(Shape{8, 3, 9, 9, 40}, gen), DType::bf16);
+  const Tensor xg = x.to(gpu.device());
+  const std::uint64_t seed = gen();
+  Tensor mc, mg;
+  const Tensor yg = ops::dropout_forward(gpu, xg, 0.4f, seed, 1, 2, 3, mg);
+  CHECK(yg.dtype() == DType::bf16);
+  CHECK_ALLCLOSE(yg, ops::dropout_forward(cpu, x, 0.4f, seed, 1, 2, 3, mc), 0.0, 0.0);  // one float multiply, one rounding
+  CHECK(mg.to_vector<std::uint8_t>() == mc.to_vector<std::uint8_t>());
+  CHECK_ALLCLOSE(ops::dropout_backward(gpu, xg, mg, 0.4f), ops::dropout_backward(cpu, x, mc, 0.4f), 0.0, 0.0);
+  Tensor kc, kg;
+  CHECK_ALLCLOSE(ops::stochastic_depth_forward(gpu, xg, 0.3f, seed, 0, 5, 7, kg), ops::stochastic_depth_forward(cpu, x, 0.3f, seed, 0, 5, 7, kc),
+                 0.0, 0.0);
+  CHECK_ALLCLOSE(ops::stochastic_depth_backward(gpu, xg, kg, 0.3f), ops::stochastic_depth_backward(cpu, x, kc, 0.3f), 0.0, 0.0);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # GPU end to end, for tests/gpu/run.sh: phantoms -> prepare -> a short CMT-CNN training run on the GPU
 # (3D ResNet-50 at reduced width), then `cmt predict` of the same studies on the GPU and on the CPU,
-# whose probabilities must agree (fp32) to 1e-3.   usage: e2e_gpu.sh BIN_DIR WORK_DIR
+# whose probabilities must agree (fp32) to 1e-3; then 40 steps in fp32 and in bf16 from one seed, whose
+# loss curves must agree within docs/bf16.md's tolerance.   usage: e2e_gpu.sh BIN_DIR WORK_DIR
 set -eu
 bin=$1
 work=$2
@@ -13,10 +14,18 @@ rm -rf "$work" && mkdir -p "$work"
 series=$(find "$work/raw/ct/dicom" -mindepth 2 -maxdepth 2 -type d | sort | head -4)
 "$bin/cmt" predict --run "$work/run" --device cuda:0 --json $series >"$work/gpu.json"
 "$bin/cmt" predict --run "$work/run" --device cpu --json $series >"$work/cpu.json"
-python3 - "$work/gpu.json" "$work/cpu.json" <<'PY'
+status=0
+python3 - "$work/gpu.json" "$work/cpu.json" <<'PY' || status=1
 import json, sys
 gpu, cpu = (json.load(open(p)) for p in sys.argv[1:3])
 worst = max(abs(g["probabilities"][k] - c["probabilities"][k]) for g, c in zip(gpu, cpu) for k in g["probabilities"])
 print(f"{len(gpu)} studies, largest GPU/CPU probability difference {worst:.2e}")
 sys.exit(0 if worst < 1e-3 and len(gpu) == len(cpu) > 0 else 1)
 PY
+# bf16 end to end on the GPU: the criterion of tests/oracle/test_bf16_train.py (CPU) on 3D CT.
+for p in fp32 bf16; do
+  "$bin/cmt" train --dataset "$work/ct.h5" --backbone resnet50 --width 0.25 --depth 0.34 --latent-dim 64 --batch-size 8 \
+    --epochs 100 --steps 40 --precision $p --device cuda:0 --no-progress --out "$work/run-$p" >/dev/null
+done
+python3 "$(dirname "$0")/../oracle/loss_curves.py" "$work/run-fp32" "$work/run-bf16" || status=1
+exit $status

@@ -1,22 +1,19 @@
 // bf16 training on the CPU backend: the bf16 weight copies beside the fp32 master block, layers that
 // compute with them and sum their bf16 gradients into fp32, and one whole CMT step against fp32
 // (the tolerance and its derivation: docs/bf16.md).
-#include <cmath>
 #include <filesystem>
 
-#include "data/phantom.h"
 #include "engine/checkpoint.h"
 #include "engine/layers/conv.h"
 #include "engine/layers/linear.h"
-#include "engine/ops/augment.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linear.h"
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
-#include "engine/profiler.h"
 #include "models/cmt_model.h"
+#include "support/bf16_step.h"
 #include "support/testing.h"
 #include "support/tiny_model.h"
 
@@ -33,66 +30,6 @@ void check_copies_follow_master(ParameterStore& store) {
     INFO(r.path);
     CHECK_BF16_ROUNDING(store.compute_params().narrow(store.offset_of(r.path), r.spec.shape.numel()).view(r.spec.shape), *r.value);
   }
-}
-
-// (2N, 1, side, side, 1) training views of N phantom chest X-rays (the genesis policy), labels (2N).
-std::pair<Tensor, Tensor> phantom_views(std::int64_t n, int side, std::uint64_t seed) {
-  data::PhantomOptions po;
-  po.seed = seed;
-  po.xray_size[0] = po.xray_size[1] = side;
-  Tensor images = Tensor::empty(Shape{n, 1, side, side, 1}, DType::f32);
-  std::vector<std::int64_t> ids;
-  std::vector<std::int32_t> labels;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const int label = data::phantom_label(i);
-    const data::Volume v = data::make_xray_phantom(po, i, label);
-    std::copy(v.v.begin(), v.v.end(), images.data<float>() + i * v.numel());
-    ids.push_back(i);
-    labels.insert(labels.end(), {label, label});
-  }
-  Context ctx;
-  const Tensor views = ops::augment_two_views(ctx, images, ids, AugmentPolicy::parse("genesis"), seed, 0, /*shift=*/true);
-  return {views, Tensor::from_vector(labels, Shape{2 * n})};
-}
-
-struct Step {
-  StepLosses losses;
-  std::vector<float> grads;
-  std::vector<ProfileRange> ranges;
-};
-
-// One training step from the weights of `seed`, under `precision`, profiled.
-Step one_step(const models::CmtConfig& config, PrecisionPolicy precision, const Tensor& views, const Tensor& labels,
-              std::uint64_t seed) {
-  Context ctx(Device::cpu(), precision);
-  models::CmtModel model(config);
-  ParameterStore store(ctx, model.root());
-  store.initialize(ctx, seed);
-  Profiler profiler(ctx);
-  profiler.start();
-  Step s;
-  s.losses = model.train_step(ctx, views, labels);
-  profiler.stop();
-  s.ranges = profiler.finish();
-  s.grads = store.grads().to_vector<float>();
-  return s;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-// Tensors a bf16 step rounds in `layer`'s tree: each layer's output and input gradient and each
-// parameter's copy (composites counted like leaves: an upper count).
-int rounding_points(Layer& layer) {
-  int n = 2 + static_cast<int>(layer.own_parameters().size());
-  for (auto& [name, child] : layer.children()) n += rounding_points(*child);
-  return n;
 }
 
 }  // namespace
@@ -182,46 +119,10 @@ TEST_CASE("Conv and Linear on bf16 input compute with the bf16 copies and add th
 
 TEST_CASE("one bf16 CMT step agrees with the fp32 step: losses and gradients (tiny VGG-19, ResNet-50, EfficientNet-B4)") {
   std::mt19937_64 gen(test::run_seed() + 62);
-  const double u = 1.0 / 256;  // bf16's unit roundoff, 2^-8
   for (const char* backbone : {"vgg19", "resnet50", "efficientnet_b4"}) {
     models::CmtConfig config = test::tiny_cmt_config(32, 3);
     config.backbone.name = backbone;
     config.backbone.width = 0.25;
-    const std::uint64_t seed = gen();
-    const auto [views, labels] = phantom_views(8, 32, seed);
-    const Step f32 = one_step(config, {}, views, labels, seed);
-    const Step bf16 = one_step(config, kBf16, views, labels, seed);
-    // The control: fp32 on the views rounded to bf16, the model's response to one rounding of its input.
-    // A bf16 step rounds at S points; with independent errors, each amplified at most like the input's
-    // (deeper points pass through fewer layers), the bf16 error is at most sqrt(S) times the control's.
-    // One rounding of the loss itself (u |L|) is the floor of its scale: a scalar control can be ~0.
-    Context ctx;
-    const Step control = one_step(config, {}, ops::cast(ctx, ops::cast(ctx, views, DType::bf16), DType::f32), labels, seed);
-    models::CmtModel shape_only(config);
-    const int points = rounding_points(*shape_only.root().children().front().second);
-    const double k = std::sqrt(static_cast<double>(points));
-
-    const double dl = std::fabs(bf16.losses.total - f32.losses.total);
-    const double dl_control = std::max<double>(std::fabs(control.losses.total - f32.losses.total), u * std::fabs(f32.losses.total));
-    const double eg = relative_error(bf16.grads, f32.grads), eg_control = relative_error(control.grads, f32.grads);
-    INFO(std::string(backbone) << ": loss fp32 " << f32.losses.total << " bf16 " << bf16.losses.total << " (control " << control.losses.total
-                  << "), gradient relative error " << eg << " (control " << eg_control << "), " << points
-                  << " rounding points, bound factor " << k);
-    CHECK(std::isfinite(bf16.losses.total));
-    CHECK(dl <= k * dl_control);
-    CHECK(eg <= k * eg_control);
-    CHECK(eg > 0);  // not the fp32 step again
-
-    // Every backbone layer's output is bf16 (half the fp32 bytes); the step has the same ranges.
-    REQUIRE(bf16.ranges.size() == f32.ranges.size());
-    int backbone_outputs = 0;
-    for (std::size_t i = 0; i < f32.ranges.size(); ++i) {
-      const ProfileRange &a = f32.ranges[i], &b = bf16.ranges[i];
-      if (a.pass != Pass::forward || a.name.rfind("backbone.", 0) != 0) continue;
-      INFO(a.name);
-      CHECK(2 * b.out_bytes == a.out_bytes);
-      ++backbone_outputs;
-    }
-    CHECK(backbone_outputs > 10);
+    test::check_bf16_step_agrees(Device::cpu(), config, gen(), 8, 32);
   }
 }
