@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/augment_policy.h"
+#include "engine/host_sync.h"
+#include "engine/ops/basic.h"
 #include "engine/ops/augment.h"
 #include "engine/profiler.h"
 
@@ -55,11 +57,48 @@ StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
   }
   images_ = img.to(ctx_->device());
   labels_ = Tensor::from_vector(labels, Shape{2 * s.batch}).to(ctx_->device());
+
+  if (s.plan_memory) plan_ = std::make_unique<StepMemoryPlan>(ctx_->device());
+  if (!s.cuda_graph || !StepGraph::supported(*ctx_)) {
+    if (s.cuda_graph && ctx_->is_cuda()) graph_off_reason_ = "CUDA Graph: built without CUDA";
+  } else if (!s.plan_memory) {
+    graph_off_reason_ = "CUDA Graph off: it needs the memory plan";
+  } else if (subtree_draws_per_step(model_->root())) {
+    // Dropout keys are kernel arguments (seed, step) that a graph would freeze at capture.
+    graph_off_reason_ = "CUDA Graph off: the model has dropout / stochastic depth";
+  } else {
+    graph_ = std::make_unique<StepGraph>(*ctx_);
+    static_views_ = Tensor::empty(model_views_shape(), DType::f32, ctx_->device());
+  }
+}
+
+Shape StepRunner::model_views_shape() const {
+  const std::int64_t d = setup_.dims == 3 ? setup_.size : 1;
+  return Shape{views(), d, setup_.size, setup_.size, 1};
 }
 
 Tensor StepRunner::augmented_views() {
   static const AugmentPolicy policy = AugmentPolicy::parse("genesis");
   return ops::augment_two_views(*ctx_, images_, sample_ids_, policy, setup_.seed, ctx_->epoch, /*shift=*/true);
+}
+
+void StepRunner::model_step(const Tensor& views, const Tensor* finite_guard) {
+  Context& ctx = *ctx_;
+  {
+    ProfileScope s("zero_grad");
+    store_->zero_grads(ctx);
+  }
+  {
+    ProfileScope s("train_step");
+    losses_ = model_->train_step(ctx, views, labels_);
+  }
+  {
+    ProfileScope s("optimizer");
+    Tensor no_bf16;
+    // In a graph the guard is the loss slot itself (fixed address); eagerly, the fresh losses.
+    const Tensor guard = finite_guard != nullptr ? *finite_guard : losses_.values.narrow(StepLosses::total, 1);
+    adam_->apply(ctx, store_->params(), store_->grads(), no_bf16, guard);
+  }
 }
 
 StepLosses StepRunner::step() {
@@ -70,27 +109,47 @@ StepLosses StepRunner::step() {
     ProfileScope s("augment");
     views = augmented_views();
   }
-  {
-    ProfileScope s("zero_grad");
-    store_->zero_grads(ctx);
-  }
-  StepLosses l;
-  {
-    ProfileScope s("train_step");
-    l = model_->train_step(ctx, views, labels_);
-  }
-  {
-    ProfileScope s("optimizer");
-    adam_->step(ctx, store_->params(), store_->grads(), 1e-4f);
+  adam_->prepare(ctx, 1e-4f);  // the step's scalars reach the device before the (captured) update
+  const std::int64_t n = steps_run_++;
+  const bool planning = plan_ != nullptr;
+  if (!planning || n == 0) {
+    model_step(views, nullptr);  // plain: also creates the lazy resources (workspaces, cached tensors)
+  } else if (n == 1) {
+    MemoryPlanScope scope(*plan_);
+    plan_->begin_record();
+    model_step(views, nullptr);
+    plan_->end_record();
+  } else if (!graph_ || n == 2) {
+    MemoryPlanScope scope(*plan_);
+    NoHostSyncScope no_sync("a planned training step");
+    plan_->begin_replay();
+    model_step(views, nullptr);
+    plan_->end_replay();
+  } else {
+    ProfileScope s("graph_replay");
+    Tensor dst = static_views_;
+    ops::copy(ctx, views, dst);
+    if (!graph_->captured()) {
+      graph_->capture([&] {
+        MemoryPlanScope scope(*plan_);
+        plan_->begin_replay();
+        model_step(static_views_, nullptr);
+        plan_->end_replay();
+      });
+    }
+    graph_->replay();
   }
   ++ctx.step;
-  return l;
+  return losses_;
 }
 
-double StepRunner::step_macs() const {
-  const std::int64_t d = setup_.dims == 3 ? setup_.size : 1;
-  return 3.0 * model_->root().forward_macs(Shape{views(), d, setup_.size, setup_.size, 1});
+std::string StepRunner::execution() const {
+  std::string mode = graph_ ? "CUDA Graph" : plan_ ? "memory plan" : "eager";
+  if (!graph_off_reason_.empty()) mode += " (" + graph_off_reason_ + ")";
+  return mode;
 }
+
+double StepRunner::step_macs() const { return 3.0 * model_->root().forward_macs(model_views_shape()); }
 
 void StepRunner::export_first_step(const std::string& dir) {
   std::filesystem::create_directories(dir);
@@ -118,7 +177,7 @@ void StepRunner::export_first_step(const std::string& dir) {
   // The first step's losses on these weights and views (train_step is deterministic given them).
   ctx_->training = true;
   store_->zero_grads(*ctx_);
-  const StepLosses l = model_->train_step(*ctx_, views, labels_);
+  const HostLosses l = model_->train_step(*ctx_, views, labels_).fetch();
   j["loss"] = {{"total", l.total}, {"classification", l.classification}, {"contrastive", l.contrastive}};
   std::ofstream(dir + "/index.json") << j.dump(2) << "\n";
   ctx_->step = step;

@@ -165,8 +165,9 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       // The losses are global already (the model reduces them). Gradients are all-reduced in buckets
       // that start while the backward pass still runs, then averaged (docs/distributed.md).
       if (buckets_) buckets_->begin_step();
-      StepLosses l = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
+      const StepLosses step_losses = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
       if (buckets_) buckets_->finish(ctx_);
+      HostLosses l = step_losses.fetch();  // the step's host read: the NaN check comes before the update
       if (step_ == config_.inject_nan_at_step) l.total = std::numeric_limits<float>::quiet_NaN();
       if (!std::isfinite(l.total)) {
         finish("stopped");
@@ -187,12 +188,12 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       sum_cst += l.contrastive;
       sum_pos += l.positive_similarity;
       if (distributed()) {
-        const double c = static_cast<double>(count_correct(l.probs, batch.host_labels));
+        const double c = static_cast<double>(count_correct(step_losses.probs, batch.host_labels));
         correct += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(c));
-        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(l.probs.dim(0))));
+        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(step_losses.probs.dim(0))));
       } else {
-        correct += count_correct(l.probs, batch.host_labels);
-        seen += l.probs.dim(0);
+        correct += count_correct(step_losses.probs, batch.host_labels);
+        seen += step_losses.probs.dim(0);
       }
       progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", sum_loss / n_steps,
                                                   sum_cls / n_steps, sum_cst / n_steps, static_cast<double>(correct) / seen));
@@ -265,7 +266,7 @@ nlohmann::json Trainer::evaluate_metrics(BatchSource& source, const std::vector<
   return metrics::evaluate(e.probs, e.labels, static_cast<int>(model_.num_classes()), positive, class_names);
 }
 
-void Trainer::log_step(const StepLosses& l, double lr) {
+void Trainer::log_step(const HostLosses& l, double lr) {
   if (config_.out_dir.empty() || !writer()) return;
   // Per-step losses; the hexadecimal column is exact, for bit-for-bit resume comparisons.
   const auto path = std::filesystem::path(config_.out_dir) / "steps.csv";

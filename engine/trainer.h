@@ -81,7 +81,7 @@ class Trainer {
  private:
   CheckpointState state() const;
   void write_metrics(const EpochRecord& r);
-  void log_step(const StepLosses& l, double lr);
+  void log_step(const HostLosses& l, double lr);
   bool distributed() const { return config_.comm != nullptr && config_.comm->size() > 1; }
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
   void average_over_ranks(Tensor& t);  // in place: the mean over ranks (no-op on one process)

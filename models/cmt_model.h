@@ -44,7 +44,10 @@ class CmtModel : public Model {
   void set_communicator(Communicator* comm) { comm_ = comm; }
 
  private:
+  const Tensor& class_weights(Context& ctx);  // undefined when unweighted
+
   CmtConfig config_;
+  Tensor class_weights_;  // on the device of the last step
   layers::Sequential root_;  // children: backbone, latent, head
   layers::Sequential* backbone_ = nullptr;
   layers::Linear* latent_ = nullptr;

@@ -34,7 +34,10 @@ for backbone, dims, side, width, depth in cases:
     loss, cls, cst = ref.cmt_loss(model, x, labels.long(), lam, tau)
     loss.backward()
     what = f"{backbone} {dims}D {side}^{dims}"
-    harness.assert_close(out["loss"], torch.stack([loss, cls, cst]).detach(), 1e-4, 1e-4, f"{what}: L, L_cls, L_cst")
+    # Our float32 step against float64: NT-Xent divides cosines by tau = 0.1, so the ~1e-5 relative
+    # float32 error of r after fifty layers shows as up to ~2e-4 relative in L_cst (seen on 3D ResNet at
+    # 16^3); 1e-3 relative still catches any wrong term (they move the loss by percents).
+    harness.assert_close(out["loss"], torch.stack([loss, cls, cst]).detach(), 1e-4, 1e-3, f"{what}: L, L_cls, L_cst")
     # Gradients that are zero in exact arithmetic (a conv bias before batch norm, BN shifts a later BN
     # cancels) come out as float rounding noise: the absolute tolerance is relative to the model's
     # largest gradient, the relative one to each element.
