@@ -20,3 +20,14 @@ worst = max(abs(g["probabilities"][k] - c["probabilities"][k]) for g, c in zip(g
 print(f"{len(gpu)} studies, largest GPU/CPU probability difference {worst:.2e}")
 sys.exit(0 if worst < 1e-3 and len(gpu) == len(cpu) > 0 else 1)
 PY
+# The same run with the step executed eagerly: CUDA Graph replay (the default above) must follow it
+# step for step (same seed, same batches; only atomics-order rounding may differ).
+"$bin/cmt" train --dataset "$work/ct.h5" --backbone resnet50 --width 0.25 --depth 0.34 --latent-dim 64 --batch-size 8 \
+  --epochs 3 --device cuda:0 --no-progress --no-cuda-graph --out "$work/run_eager"
+python3 - "$work/run/steps.csv" "$work/run_eager/steps.csv" <<'PY'
+import csv, sys
+graph, eager = ([float(r["loss"]) for r in csv.DictReader(open(p))] for p in sys.argv[1:3])
+worst = max(abs(g - e) / max(abs(e), 1e-6) for g, e in zip(graph, eager))
+print(f"{len(graph)} steps, CUDA Graph vs eager loss: largest relative difference {worst:.2e}")
+sys.exit(0 if len(graph) == len(eager) > 3 and worst < 1e-3 else 1)
+PY
