@@ -23,21 +23,36 @@ void write_raw(const std::string& path, const Tensor& t) {
   f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
   CMT_CHECK(f, "writing " << path << " failed");
 }
-}  // namespace
 
-StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
-  CMT_CHECK(s.dims == 2 || s.dims == 3, "step: dims must be 2 or 3, got " << s.dims);
-  CMT_CHECK(s.size >= 16 && s.batch >= 1, "step: size must be >= 16 and batch >= 1");
-  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
-  ctx_->seed = s.seed;
+models::CmtConfig model_config(const StepSetup& s) {
   models::CmtConfig mc;
   mc.backbone.name = s.backbone;
   mc.backbone.spatial_dims = s.dims;
   mc.backbone.width = s.width;
   mc.backbone.depth = s.depth;
+  mc.backbone.stochastic_depth = s.stochastic_depth;
   mc.latent_dim = s.latent;
   mc.num_classes = s.classes;
-  model_ = std::make_unique<models::CmtModel>(mc);
+  return mc;
+}
+}  // namespace
+
+void validate_step_setup(const StepSetup& s) {
+  CMT_CHECK(s.dims == 2 || s.dims == 3, "step: dims must be 2 or 3, got " << s.dims);
+  CMT_CHECK(s.size >= 16 && s.batch >= 1, "step: size must be >= 16 and batch >= 1");
+  models::CmtModel model(model_config(s));  // layers hold shapes only: nothing is allocated
+  try {
+    model.root().output_shape(Shape{2 * s.batch, s.dims == 3 ? s.size : 1, s.size, s.size, 1});
+  } catch (const std::exception& e) {
+    CMT_THROW("step: size " << s.size << " is too small for " << s.backbone << " in " << s.dims << "D: " << e.what());
+  }
+}
+
+StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
+  validate_step_setup(s);
+  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
+  ctx_->seed = s.seed;
+  model_ = std::make_unique<models::CmtModel>(model_config(s));
   store_ = std::make_unique<ParameterStore>(*ctx_, model_->root());
   store_->initialize(*ctx_, s.seed);
   adam_ = std::make_unique<Adam>(*ctx_, store_->params().numel(), AdamConfig{});
@@ -109,7 +124,7 @@ StepLosses StepRunner::step() {
     ProfileScope s("augment");
     views = augmented_views();
   }
-  adam_->prepare(ctx, 1e-4f);  // the step's scalars reach the device before the (captured) update
+  adam_->prepare(ctx, kLearningRate);  // the step's scalars reach the device before the (captured) update
   const std::int64_t n = steps_run_++;
   const bool planning = plan_ != nullptr;
   if (!planning || n == 0) {
@@ -171,6 +186,12 @@ void StepRunner::export_first_step(const std::string& dir) {
   j["lambda"] = model_->config().lambda;
   j["tau"] = model_->config().tau;
   j["views_shape"] = views.shape().str();
+  for (int i = 0; i < views.rank(); ++i) j["views_dims"].push_back(views.dim(i));
+  j["stochastic_depth"] = setup_.stochastic_depth;
+  j["precision"] = ctx_->precision.name();
+  const AdamConfig& ac = adam_->config();
+  j["optimizer"] = {{"name", ac.decoupled ? "adamw" : "adam"}, {"lr", kLearningRate}, {"beta1", ac.beta1}, {"beta2", ac.beta2},
+                    {"eps", ac.eps}, {"weight_decay", ac.weight_decay}};
   j["num_parameters"] = store_->num_parameters();
   for (const auto& r : store_->parameter_refs())
     j["parameters"].push_back({{"path", r.path}, {"offset", store_->offset_of(r.path)}, {"shape", r.value->shape().str()}});

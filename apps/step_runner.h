@@ -31,10 +31,18 @@ struct StepSetup {
   // (engine/step_graph.h). cmt profile turns both off: it times every layer eagerly.
   bool plan_memory = true;
   bool cuda_graph = true;  // GPU only; needs plan_memory
+  // EfficientNet-B4's per-sample residual drop; < 0: the backbone's default (0.2). `cmt bench train`
+  // sets 0 so that its step is the deterministic one the PyTorch reference computes.
+  float stochastic_depth = -1.f;
 };
+
+// Throws a clear error for a setup the step cannot run (bad dims, a side too small for the backbone).
+void validate_step_setup(const StepSetup& s);
 
 class StepRunner {
  public:
+  static constexpr float kLearningRate = 1e-4f;  // Adam's, as the Trainer's default
+
   explicit StepRunner(const StepSetup& s);
   // One training step; phases are ProfileScope ranges (augment, zero_grad, train_step, optimizer).
   // Asynchronous: nothing in it waits for the device (fetch() the losses to wait). The first step
@@ -56,9 +64,10 @@ class StepRunner {
   // Writes the initial parameters (flat f32, the store's layout), the augmented views of the
   // first step and the labels as raw little-endian files plus a JSON index, for the PyTorch side.
   void export_first_step(const std::string& dir);
+  // The augmentation phase of step() alone: the two views (2N, D, H, W, 1) of the synthetic batch.
+  Tensor augmented_views();
 
  private:
-  Tensor augmented_views();
   Shape model_views_shape() const;  // (2N, D, H, W, 1)
   void model_step(const Tensor& views, const Tensor* finite_guard);  // zero_grad, train_step, Adam apply
 
