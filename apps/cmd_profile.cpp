@@ -73,7 +73,12 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 }
 
 int run_profile(const ProfileArgs& a) {
-  StepRunner runner(a.step);
+  // Every layer timed eagerly: no graph (it hides the layers) and no plan (the activation-memory
+  // column reads the caching allocator).
+  StepSetup setup = a.step;
+  setup.plan_memory = false;
+  setup.cuda_graph = false;
+  StepRunner runner(setup);
   Context& ctx = runner.ctx();
   fmt::print("{} | {} views of {}^{} | {} | {}\n", runner.model().describe(), runner.views(), a.step.size, a.step.dims,
              ctx.device().str(), ctx.precision.name());

@@ -74,6 +74,7 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   t.adam.weight_decay = c.weight_decay;
   t.adam.decoupled = c.optimizer == "adamw";
   t.clip_norm = c.clip_norm;
+  t.cuda_graph = c.cuda_graph;
   t.augment = AugmentPolicy::parse(c.augment);
   t.seed = c.seed;
   t.out_dir = c.out;

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/augment_policy.h"
+#include "engine/host_sync.h"
+#include "engine/ops/basic.h"
 #include "engine/ops/augment.h"
 #include "engine/profiler.h"
 
@@ -21,21 +23,36 @@ void write_raw(const std::string& path, const Tensor& t) {
   f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
   CMT_CHECK(f, "writing " << path << " failed");
 }
-}  // namespace
 
-StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
-  CMT_CHECK(s.dims == 2 || s.dims == 3, "step: dims must be 2 or 3, got " << s.dims);
-  CMT_CHECK(s.size >= 16 && s.batch >= 1, "step: size must be >= 16 and batch >= 1");
-  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
-  ctx_->seed = s.seed;
+models::CmtConfig model_config(const StepSetup& s) {
   models::CmtConfig mc;
   mc.backbone.name = s.backbone;
   mc.backbone.spatial_dims = s.dims;
   mc.backbone.width = s.width;
   mc.backbone.depth = s.depth;
+  mc.backbone.stochastic_depth = s.stochastic_depth;
   mc.latent_dim = s.latent;
   mc.num_classes = s.classes;
-  model_ = std::make_unique<models::CmtModel>(mc);
+  return mc;
+}
+}  // namespace
+
+void validate_step_setup(const StepSetup& s) {
+  CMT_CHECK(s.dims == 2 || s.dims == 3, "step: dims must be 2 or 3, got " << s.dims);
+  CMT_CHECK(s.size >= 16 && s.batch >= 1, "step: size must be >= 16 and batch >= 1");
+  models::CmtModel model(model_config(s));  // layers hold shapes only: nothing is allocated
+  try {
+    model.root().output_shape(Shape{2 * s.batch, s.dims == 3 ? s.size : 1, s.size, s.size, 1});
+  } catch (const std::exception& e) {
+    CMT_THROW("step: size " << s.size << " is too small for " << s.backbone << " in " << s.dims << "D: " << e.what());
+  }
+}
+
+StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
+  validate_step_setup(s);
+  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
+  ctx_->seed = s.seed;
+  model_ = std::make_unique<models::CmtModel>(model_config(s));
   store_ = std::make_unique<ParameterStore>(*ctx_, model_->root());
   store_->initialize(*ctx_, s.seed);
   adam_ = std::make_unique<Adam>(*ctx_, store_->params().numel(), AdamConfig{});
@@ -55,11 +72,48 @@ StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
   }
   images_ = img.to(ctx_->device());
   labels_ = Tensor::from_vector(labels, Shape{2 * s.batch}).to(ctx_->device());
+
+  if (s.plan_memory) plan_ = std::make_unique<StepMemoryPlan>(ctx_->device());
+  if (!s.cuda_graph || !StepGraph::supported(*ctx_)) {
+    if (s.cuda_graph && ctx_->is_cuda()) graph_off_reason_ = "CUDA Graph: built without CUDA";
+  } else if (!s.plan_memory) {
+    graph_off_reason_ = "CUDA Graph off: it needs the memory plan";
+  } else if (subtree_draws_per_step(model_->root())) {
+    // Dropout keys are kernel arguments (seed, step) that a graph would freeze at capture.
+    graph_off_reason_ = "CUDA Graph off: the model has dropout / stochastic depth";
+  } else {
+    graph_ = std::make_unique<StepGraph>(*ctx_);
+    static_views_ = Tensor::empty(model_views_shape(), DType::f32, ctx_->device());
+  }
+}
+
+Shape StepRunner::model_views_shape() const {
+  const std::int64_t d = setup_.dims == 3 ? setup_.size : 1;
+  return Shape{views(), d, setup_.size, setup_.size, 1};
 }
 
 Tensor StepRunner::augmented_views() {
   static const AugmentPolicy policy = AugmentPolicy::parse("genesis");
   return ops::augment_two_views(*ctx_, images_, sample_ids_, policy, setup_.seed, ctx_->epoch, /*shift=*/true);
+}
+
+void StepRunner::model_step(const Tensor& views, const Tensor* finite_guard) {
+  Context& ctx = *ctx_;
+  {
+    ProfileScope s("zero_grad");
+    store_->zero_grads(ctx);
+  }
+  {
+    ProfileScope s("train_step");
+    losses_ = model_->train_step(ctx, views, labels_);
+  }
+  {
+    ProfileScope s("optimizer");
+    // In a graph the guard is the loss slot itself (fixed address); eagerly, the fresh losses. Under bf16
+    // the same pass rewrites the bf16 compute copies (a fixed block; undefined under fp32: f32 only).
+    const Tensor guard = finite_guard != nullptr ? *finite_guard : losses_.values.narrow(StepLosses::total, 1);
+    adam_->apply(ctx, store_->params(), store_->grads(), store_->compute_params(), guard);
+  }
 }
 
 StepLosses StepRunner::step() {
@@ -70,27 +124,47 @@ StepLosses StepRunner::step() {
     ProfileScope s("augment");
     views = augmented_views();
   }
-  {
-    ProfileScope s("zero_grad");
-    store_->zero_grads(ctx);
-  }
-  StepLosses l;
-  {
-    ProfileScope s("train_step");
-    l = model_->train_step(ctx, views, labels_);
-  }
-  {
-    ProfileScope s("optimizer");
-    adam_->step(ctx, store_->params(), store_->grads(), 1e-4f, store_->compute_params());  // bf16: copies refreshed too
+  adam_->prepare(ctx, kLearningRate);  // the step's scalars reach the device before the (captured) update
+  const std::int64_t n = steps_run_++;
+  const bool planning = plan_ != nullptr;
+  if (!planning || n == 0) {
+    model_step(views, nullptr);  // plain: also creates the lazy resources (workspaces, cached tensors)
+  } else if (n == 1) {
+    MemoryPlanScope scope(*plan_);
+    plan_->begin_record();
+    model_step(views, nullptr);
+    plan_->end_record();
+  } else if (!graph_ || n == 2) {
+    MemoryPlanScope scope(*plan_);
+    NoHostSyncScope no_sync("a planned training step");
+    plan_->begin_replay();
+    model_step(views, nullptr);
+    plan_->end_replay();
+  } else {
+    ProfileScope s("graph_replay");
+    Tensor dst = static_views_;
+    ops::copy(ctx, views, dst);
+    if (!graph_->captured()) {
+      graph_->capture([&] {
+        MemoryPlanScope scope(*plan_);
+        plan_->begin_replay();
+        model_step(static_views_, nullptr);
+        plan_->end_replay();
+      });
+    }
+    graph_->replay();
   }
   ++ctx.step;
-  return l;
+  return losses_;
 }
 
-double StepRunner::step_macs() const {
-  const std::int64_t d = setup_.dims == 3 ? setup_.size : 1;
-  return 3.0 * model_->root().forward_macs(Shape{views(), d, setup_.size, setup_.size, 1});
+std::string StepRunner::execution() const {
+  std::string mode = graph_ ? "CUDA Graph" : plan_ ? "memory plan" : "eager";
+  if (!graph_off_reason_.empty()) mode += " (" + graph_off_reason_ + ")";
+  return mode;
 }
+
+double StepRunner::step_macs() const { return 3.0 * model_->root().forward_macs(model_views_shape()); }
 
 void StepRunner::export_first_step(const std::string& dir) {
   std::filesystem::create_directories(dir);
@@ -112,13 +186,19 @@ void StepRunner::export_first_step(const std::string& dir) {
   j["lambda"] = model_->config().lambda;
   j["tau"] = model_->config().tau;
   j["views_shape"] = views.shape().str();
+  for (int i = 0; i < views.rank(); ++i) j["views_dims"].push_back(views.dim(i));
+  j["stochastic_depth"] = setup_.stochastic_depth;
+  j["precision"] = ctx_->precision.name();
+  const AdamConfig& ac = adam_->config();
+  j["optimizer"] = {{"name", ac.decoupled ? "adamw" : "adam"}, {"lr", kLearningRate}, {"beta1", ac.beta1}, {"beta2", ac.beta2},
+                    {"eps", ac.eps}, {"weight_decay", ac.weight_decay}};
   j["num_parameters"] = store_->num_parameters();
   for (const auto& r : store_->parameter_refs())
     j["parameters"].push_back({{"path", r.path}, {"offset", store_->offset_of(r.path)}, {"shape", r.value->shape().str()}});
   // The first step's losses on these weights and views (train_step is deterministic given them).
   ctx_->training = true;
   store_->zero_grads(*ctx_);
-  const StepLosses l = model_->train_step(*ctx_, views, labels_);
+  const HostLosses l = model_->train_step(*ctx_, views, labels_).fetch();
   j["loss"] = {{"total", l.total}, {"classification", l.classification}, {"contrastive", l.contrastive}};
   std::ofstream(dir + "/index.json") << j.dump(2) << "\n";
   ctx_->step = step;

@@ -6,9 +6,11 @@
 #include <string>
 
 #include "engine/context.h"
+#include "engine/memory_plan.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
+#include "engine/step_graph.h"
 #include "models/cmt_model.h"
 
 namespace cmt::app {
@@ -24,14 +26,33 @@ struct StepSetup {
   std::string device = "cpu";
   std::string precision = "fp32";
   std::uint64_t seed = 0;
+  // Steady-state execution (docs/performance.md): the step's activation memory planned once
+  // (engine/memory_plan.h), and on a GPU the step captured into a CUDA Graph and replayed
+  // (engine/step_graph.h). cmt profile turns both off: it times every layer eagerly.
+  bool plan_memory = true;
+  bool cuda_graph = true;  // GPU only; needs plan_memory
+  // EfficientNet-B4's per-sample residual drop; < 0: the backbone's default (0.2). `cmt bench train`
+  // sets 0 so that its step is the deterministic one the PyTorch reference computes.
+  float stochastic_depth = -1.f;
 };
+
+// Throws a clear error for a setup the step cannot run (bad dims, a side too small for the backbone).
+void validate_step_setup(const StepSetup& s);
 
 class StepRunner {
  public:
+  static constexpr float kLearningRate = 1e-4f;  // Adam's, as the Trainer's default
+
   explicit StepRunner(const StepSetup& s);
   // One training step; phases are ProfileScope ranges (augment, zero_grad, train_step, optimizer).
-  // Does not synchronise: the losses' item() calls inside train_step are the step's host syncs.
+  // Asynchronous: nothing in it waits for the device (fetch() the losses to wait). The first step
+  // runs plainly (lazy resources), the second records the memory plan, the third replays it
+  // eagerly (validating it), the fourth captures the CUDA Graph; later steps replay.
   StepLosses step();
+  // "eager", "memory plan", or "CUDA Graph", with the reason when a requested mode is off.
+  std::string execution() const;
+  bool graph_active() const { return graph_ && graph_->captured(); }
+  const StepMemoryPlan* memory_plan() const { return plan_.get(); }
   Context& ctx() { return *ctx_; }
   models::CmtModel& model() { return *model_; }
   ParameterStore& store() { return *store_; }
@@ -43,9 +64,19 @@ class StepRunner {
   // Writes the initial parameters (flat f32, the store's layout), the augmented views of the
   // first step and the labels as raw little-endian files plus a JSON index, for the PyTorch side.
   void export_first_step(const std::string& dir);
+  // The augmentation phase of step() alone: the two views (2N, D, H, W, 1) of the synthetic batch.
+  Tensor augmented_views();
 
  private:
-  Tensor augmented_views();
+  Shape model_views_shape() const;  // (2N, D, H, W, 1)
+  void model_step(const Tensor& views, const Tensor* finite_guard);  // zero_grad, train_step, Adam apply
+
+  std::unique_ptr<StepMemoryPlan> plan_;
+  std::unique_ptr<StepGraph> graph_;
+  std::string graph_off_reason_;
+  Tensor static_views_;    // the captured graph's input: each step's views are copied here
+  StepLosses losses_;      // the last step's losses (the graph's fixed outputs when captured)
+  std::int64_t steps_run_ = 0;
 
   StepSetup setup_;
   std::unique_ptr<Context> ctx_;

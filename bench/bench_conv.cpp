@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/timing_impl.h"
+#include "common/gemm_ceiling.h"
 #include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
@@ -129,28 +130,7 @@ int run_cpu() {
 #if defined(CMT_WITH_CUDA)
 namespace {
 
-Tensor random_tensor(Context& ctx, const Shape& shape, DType t, std::uint32_t stream) {
-  Tensor f = Tensor::empty(shape, DType::f32, ctx.device());
-  ops::uniform_(ctx, f, 7, stream, -1.f, 1.f);
-  return t == DType::f32 ? f : ops::cast(ctx, f, t);
-}
-
-// cuBLAS GEMM ceiling, 8192^3, same precision as the convs (tf32 tensor ops, or bf16 with fp32 accumulation).
-double gemm_ceiling_tflops(Context& ctx, bool bf16) {
-  const int n = 8192;
-  const DType t = bf16 ? DType::bf16 : DType::f32;
-  Tensor a = random_tensor(ctx, Shape{n, n}, t, 1), b = random_tensor(ctx, Shape{n, n}, t, 2);
-  Tensor c = Tensor::empty(Shape{n, n}, DType::f32, ctx.device());
-  cublasHandle_t h = ctx.cublas();
-  const float one = 1.f, zero = 0.f;
-  const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
-  const cublasComputeType_t compute = bf16 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
-  const auto timing = bench::time_device(ctx, [&] {
-    CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.raw(), type, n, b.raw(), type, n, &zero, c.raw(),
-                              CUDA_R_32F, n, compute, CUBLAS_GEMM_DEFAULT));
-  }, 3, 10);
-  return 2.0 * n * n * static_cast<double>(n) / (timing.median_ms * 1e9);
-}
+using bench::random_tensor;
 
 double copy_gbs(Context& ctx) {
   const std::int64_t n = std::int64_t{1} << 28;  // 1 GiB of f32
@@ -204,7 +184,7 @@ int run_gpu(const Args& a, Device device) {
   std::map<std::string, int> count, count_dw;
   for (const auto& prec : precs) {
     ctx.precision = PrecisionPolicy::parse(prec);
-    ceiling[prec] = gemm_ceiling_tflops(ctx, prec == "bf16");
+    ceiling[prec] = bench::gemm_ceiling_tflops(ctx);
     report["gemm_ceiling_tflops"][prec] = ceiling[prec];
     std::printf("cuBLAS GEMM ceiling %s: %.1f TFLOP/s\n", prec.c_str(), ceiling[prec]);
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/cuda_runtime.h"
+#include "engine/host_sync.h"
 #include "kernels/common/check.h"
 #if defined(CMT_WITH_CUDA)
 #include <cublasLt.h>
@@ -96,6 +97,11 @@ cublasHandle_t Context::cublas() {
     activate();
     CUBLAS_CHECK(cublasCreate(&cublas_));
     CUBLAS_CHECK(cublasSetStream(cublas_, compute_stream()));
+    // cuBLAS's own workspace, fixed once: a CUDA Graph captures its address (NVIDIA's advice for
+    // graph capture; 32 MiB covers Hopper's kernels).
+    constexpr std::int64_t kCublasWorkspace = std::int64_t{32} << 20;
+    cublas_workspace_ = Tensor::empty(Shape{kCublasWorkspace}, DType::u8, device_);
+    CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.raw(), static_cast<std::size_t>(kCublasWorkspace)));
   }
   return cublas_;
 #else
@@ -142,6 +148,7 @@ void* Context::workspace(std::size_t bytes) {
 void Context::synchronize() {
 #if defined(CMT_WITH_CUDA)
   if (!device_.is_cuda()) return;
+  note_host_sync("Context::synchronize");
   activate();
   if (compute_) CUDA_CHECK(cudaStreamSynchronize(compute_));
   if (copy_) CUDA_CHECK(cudaStreamSynchronize(copy_));

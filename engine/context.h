@@ -51,6 +51,7 @@ class Context {
   cublasLtHandle_t cublaslt_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   Tensor workspace_;
+  Tensor cublas_workspace_;
 };
 
 }  // namespace cmt

@@ -2,12 +2,15 @@
 #include "engine/optimizer.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "engine/ops/basic.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/validate.h"
 #include "kernels/cpu/optimizer.h"
 #if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+
 #include "kernels/cuda/optimizer.h"
 #endif
 
@@ -38,19 +41,11 @@ void Adam::step(Context& ctx, Tensor& params, const Tensor& grads, float lr) {
 }
 
 void Adam::step(Context& ctx, Tensor& params, const Tensor& grads, float lr, Tensor& params_bf16) {
-  const char* op = "Adam::step";
-  require_f32(ctx, params, op, "params");
-  require_f32(ctx, grads, op, "grads");
-  CMT_CHECK(params.numel() == num_params_ && grads.numel() == num_params_,
-            op << ": params " << params.describe() << " and grads " << grads.describe() << " must hold " << num_params_
-               << " elements");
-  std::uint16_t* bf16 = nullptr;
-  if (params_bf16.defined()) {
-    require_on(ctx, params_bf16, op, "params_bf16");
-    require_dtype(params_bf16, DType::bf16, op, "params_bf16");
-    CMT_CHECK(params_bf16.numel() == num_params_, op << ": params_bf16 " << params_bf16.describe() << " has the wrong size");
-    bf16 = params_bf16.data_u16();
-  }
+  prepare(ctx, lr);
+  apply(ctx, params, grads, params_bf16);
+}
+
+void Adam::prepare(Context& ctx, float lr) {
   ++steps_;
   // Host scalars in double, as torch computes them in Python, then rounded once.
   const double t = static_cast<double>(steps_), b1 = config_.beta1, b2 = config_.beta2;
@@ -66,10 +61,43 @@ void Adam::step(Context& ctx, Tensor& params, const Tensor& grads, float lr, Ten
                         f(static_cast<double>(lr) / bc1),
                         f(std::sqrt(bc2)),
                         config_.decoupled};
+  if (!scalars_.defined()) scalars_ = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(s))}, DType::u8, ctx.device());
+  if (scalars_.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    // Pageable source: staged before the call returns, so `s` may go out of scope; stream-ordered before apply().
+    CUDA_CHECK(cudaMemcpyAsync(scalars_.raw(), &s, sizeof(s), cudaMemcpyHostToDevice, ctx.compute_stream()));
+#endif
+  } else {
+    std::memcpy(scalars_.raw(), &s, sizeof(s));
+  }
+}
+
+void Adam::apply(Context& ctx, Tensor& params, const Tensor& grads, Tensor& params_bf16, const Tensor& finite_guard) {
+  const char* op = "Adam::apply";
+  require_f32(ctx, params, op, "params");
+  require_f32(ctx, grads, op, "grads");
+  CMT_CHECK(params.numel() == num_params_ && grads.numel() == num_params_,
+            op << ": params " << params.describe() << " and grads " << grads.describe() << " must hold " << num_params_
+               << " elements");
+  CMT_CHECK(scalars_.defined(), op << ": prepare() was not called for this step");
+  std::uint16_t* bf16 = nullptr;
+  if (params_bf16.defined()) {
+    require_on(ctx, params_bf16, op, "params_bf16");
+    require_dtype(params_bf16, DType::bf16, op, "params_bf16");
+    CMT_CHECK(params_bf16.numel() == num_params_, op << ": params_bf16 " << params_bf16.describe() << " has the wrong size");
+    bf16 = params_bf16.data_u16();
+  }
+  const float* guard = nullptr;
+  if (finite_guard.defined()) {
+    require_f32(ctx, finite_guard, op, "finite_guard");
+    CMT_CHECK(finite_guard.numel() >= 1, op << ": empty finite_guard");
+    guard = finite_guard.data<float>();
+  }
+  const auto* s = static_cast<const cpu::AdamStep*>(scalars_.raw());
   CMT_DISPATCH(ctx, op,
-               cuda::adam_step(s, params.data<float>(), grads.data<float>(), m_.data<float>(), v_.data<float>(), bf16,
+               cuda::adam_step(s, guard, params.data<float>(), grads.data<float>(), m_.data<float>(), v_.data<float>(), bf16,
                                num_params_, ctx.compute_stream()),
-               cpu::adam_step(s, params.data<float>(), grads.data<float>(), m_.data<float>(), v_.data<float>(), bf16,
+               cpu::adam_step(*s, guard, params.data<float>(), grads.data<float>(), m_.data<float>(), v_.data<float>(), bf16,
                               num_params_));
 }
 

@@ -23,6 +23,13 @@ class Adam {
   // Same, and writes the updated parameters rounded to bf16 into params_bf16 (same numel) in the same pass.
   void step(Context& ctx, Tensor& params, const Tensor& grads, float lr, Tensor& params_bf16);
 
+  // step() in two halves, for a step captured into a CUDA Graph: prepare() counts the step and copies
+  // its scalars (learning rate, bias corrections) to the device, outside the graph; apply() is the
+  // device-only update, inside it. A defined `finite_guard` (a one-element f32 device tensor, the
+  // step's loss) skips the whole update on the device when it is not finite.
+  void prepare(Context& ctx, float lr);
+  void apply(Context& ctx, Tensor& params, const Tensor& grads, Tensor& params_bf16, const Tensor& finite_guard = Tensor());
+
   std::int64_t steps() const { return steps_; }
   void set_steps(std::int64_t steps);
   Tensor& m() { return m_; }  // for checkpoints
@@ -34,6 +41,7 @@ class Adam {
   std::int64_t num_params_;
   std::int64_t steps_ = 0;
   Tensor m_, v_;
+  Tensor scalars_;  // the current step's cpu::AdamStep, as bytes on ctx's device
 };
 
 // Scales grads in place by max_norm / (norm + 1e-6) when the global L2 norm exceeds max_norm (like

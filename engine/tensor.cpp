@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "engine/allocator.h"
+#include "engine/host_sync.h"
+#include "engine/memory_plan.h"
 #include "kernels/common/float16.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -12,10 +14,17 @@
 namespace cmt {
 
 Storage::Storage(std::size_t bytes, Device device) : bytes_(bytes), device_(device) {
-  data_ = allocator_for(device).allocate(bytes);
+  if (detail::PlanState* plan = detail::active_plan(device)) {
+    plan_ = plan->shared_from_this();
+    planned_ = plan->allocate(bytes, &data_, &plan_token_);
+  }
+  if (!planned_) data_ = allocator_for(device).allocate(bytes);
 }
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_, bytes_); }
+Storage::~Storage() {
+  if (plan_) plan_->release(plan_token_, planned_);
+  if (!planned_) allocator_for(device_).deallocate(data_, bytes_);
+}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   Tensor t;
@@ -69,6 +78,7 @@ Tensor Tensor::to(Device device) const {
     std::memcpy(out.raw(), raw(), nbytes());
     return out;
   }
+  note_host_sync("Tensor::to across devices");
 #if defined(CMT_WITH_CUDA)
   // Contexts use non-blocking streams, which cudaMemcpy does not wait for: finish all work first.
   CUDA_CHECK(cudaDeviceSynchronize());

@@ -15,7 +15,12 @@
 
 namespace cmt {
 
-// A block of memory from one of the caching allocators; returns itself there when released.
+namespace detail {
+class PlanState;
+}
+
+// A block of memory from one of the caching allocators (returned there when released), or a block
+// of a step's planned arena (engine/memory_plan.h) while a plan serves this thread.
 class Storage {
  public:
   Storage(std::size_t bytes, Device device);
@@ -31,6 +36,9 @@ class Storage {
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   Device device_;
+  std::shared_ptr<detail::PlanState> plan_;  // set when a memory plan saw this allocation
+  std::uint64_t plan_token_ = 0;
+  bool planned_ = false;                     // data_ is in the plan's arena
 };
 
 template <typename T>

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "engine/allocator.h"
+#include "engine/host_sync.h"
 #include "engine/metrics.h"
 #include "engine/ops/augment.h"
 #include "engine/ops/basic.h"
@@ -31,6 +32,13 @@ Trainer::Trainer(Context& ctx, Model& model, TrainerConfig config) : ctx_(ctx), 
   store_ = std::make_unique<ParameterStore>(ctx_, model_.root());
   optimizer_ = std::make_unique<Adam>(ctx_, store_->params().numel(), config_.adam);
   if (distributed()) buckets_ = std::make_unique<GradientBuckets>(*store_, *config_.comm, config_.bucket_bytes);
+  const std::string off = graph_off_reason();
+  if (StepGraph::supported(ctx_) && off.empty()) {
+    plan_ = std::make_unique<StepMemoryPlan>(ctx_.device());
+    graph_ = std::make_unique<StepGraph>(ctx_);
+  } else if (!off.empty() && writer()) {
+    std::fprintf(stderr, "cmt: CUDA Graph %s\n", off.c_str());
+  }
   if (!config_.out_dir.empty() && writer()) std::filesystem::create_directories(config_.out_dir);
 }
 
@@ -166,8 +174,14 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       // The losses are global already (the model reduces them). Gradients are all-reduced in buckets
       // that start while the backward pass still runs, then averaged (docs/distributed.md).
       if (buckets_) buckets_->begin_step();
-      StepLosses l = model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
+      lr = config_.lr.at(step_);
+      const bool steady = graph_ && (!graph_views_.defined() || views.shape() == graph_views_.shape());
+      const StepLosses step_losses = steady ? graph_step(views, view_labels(batch, ctx_.device()), lr)
+                                            : model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
       if (buckets_) buckets_->finish(ctx_);
+      // The step's host read. Eagerly the NaN check comes before the update; in the steady-state step
+      // the update already ran on the device and skipped itself on a non-finite loss (Adam's guard).
+      HostLosses l = step_losses.fetch();
       if (step_ == config_.inject_nan_at_step) l.total = std::numeric_limits<float>::quiet_NaN();
       if (!std::isfinite(l.total)) {
         finish("stopped");
@@ -175,10 +189,11 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
                                               << l.contrastive << "); parameters not updated; the last good checkpoint is "
                                               << (config_.out_dir.empty() ? std::string("(none written)") : checkpoint_path("last")));
       }
-      if (config_.clip_norm > 0) clip_grad_norm(ctx_, store_->grads(), config_.clip_norm);
-      lr = config_.lr.at(step_);
-      // Under bf16 precision the same pass rewrites the bf16 compute copies (undefined otherwise: f32 only).
-      optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr), store_->compute_params());
+      if (!steady) {
+        if (config_.clip_norm > 0) clip_grad_norm(ctx_, store_->grads(), config_.clip_norm);
+        // Under bf16 precision the same pass rewrites the bf16 compute copies (undefined otherwise: f32 only).
+        optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr), store_->compute_params());
+      }
       ++step_;
       ++step_in_epoch_;
       ++n_steps;
@@ -189,12 +204,12 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       sum_cst += l.contrastive;
       sum_pos += l.positive_similarity;
       if (distributed()) {
-        const double c = static_cast<double>(count_correct(l.probs, batch.host_labels));
+        const double c = static_cast<double>(count_correct(step_losses.probs, batch.host_labels));
         correct += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(c));
-        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(l.probs.dim(0))));
+        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(step_losses.probs.dim(0))));
       } else {
-        correct += count_correct(l.probs, batch.host_labels);
-        seen += l.probs.dim(0);
+        correct += count_correct(step_losses.probs, batch.host_labels);
+        seen += step_losses.probs.dim(0);
       }
       progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", sum_loss / n_steps,
                                                   sum_cls / n_steps, sum_cst / n_steps, static_cast<double>(correct) / seen));
@@ -267,7 +282,61 @@ nlohmann::json Trainer::evaluate_metrics(BatchSource& source, const std::vector<
   return metrics::evaluate(e.probs, e.labels, static_cast<int>(model_.num_classes()), positive, class_names);
 }
 
-void Trainer::log_step(const StepLosses& l, double lr) {
+std::string Trainer::graph_off_reason() {
+  if (!StepGraph::supported(ctx_)) return "";  // CPU: nothing to say
+  if (!config_.cuda_graph) return "off by configuration";
+  if (distributed()) return "off: data parallelism (the gradient buckets run on the host)";
+  if (config_.clip_norm > 0) return "off: gradient clipping reads the norm on the host";
+  if (config_.inject_nan_at_step >= 0) return "off: NaN injection is a host-side test aid";
+  if (!model_.graph_safe()) return "off: the model draws per-step random numbers or classifies the first view only";
+  return {};
+}
+
+StepLosses Trainer::graph_step(const Tensor& views, const Tensor& labels, double lr) {
+  if (!graph_views_.defined()) {
+    graph_views_ = Tensor::empty(views.shape(), views.dtype(), ctx_.device());
+    graph_labels_ = Tensor::empty(labels.shape(), labels.dtype(), ctx_.device());
+  }
+  ops::copy(ctx_, views, graph_views_);  // fixed addresses: the graph reads its inputs from here
+  ops::copy(ctx_, labels, graph_labels_);
+  optimizer_->prepare(ctx_, static_cast<float>(lr));  // lr and bias corrections reach the device first
+  const auto body = [&] {
+    store_->zero_grads(ctx_);
+    graph_losses_ = model_.train_step(ctx_, graph_views_, graph_labels_);
+    // bf16: the update rewrites the compute copies too (a block at a fixed address, safe in the graph).
+    optimizer_->apply(ctx_, store_->params(), store_->grads(), store_->compute_params(),
+                      graph_losses_.values.narrow(StepLosses::total, 1));
+  };
+  const std::int64_t n = graph_steps_++;
+  if (n == 0) {
+    body();  // creates the lazy resources (workspaces, cached tensors) outside the plan
+  } else if (n == 1) {
+    MemoryPlanScope scope(*plan_);
+    plan_->begin_record();
+    body();
+    plan_->end_record();
+  } else if (n == 2) {
+    MemoryPlanScope scope(*plan_);
+    NoHostSyncScope no_sync("a planned training step");
+    plan_->begin_replay();
+    body();
+    plan_->end_replay();
+  } else {
+    if (!graph_->captured()) {
+      graph_->capture([&] {
+        MemoryPlanScope scope(*plan_);
+        plan_->begin_replay();
+        body();
+        plan_->end_replay();
+      });
+      if (writer()) std::fprintf(stderr, "cmt: training step captured as a CUDA Graph (%s)\n", plan_->summary().c_str());
+    }
+    graph_->replay();
+  }
+  return graph_losses_;
+}
+
+void Trainer::log_step(const HostLosses& l, double lr) {
   if (config_.out_dir.empty() || !writer()) return;
   // Per-step losses; the hexadecimal column is exact, for bit-for-bit resume comparisons.
   const auto path = std::filesystem::path(config_.out_dir) / "steps.csv";

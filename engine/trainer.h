@@ -17,7 +17,9 @@
 #include "engine/lr_schedule.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
+#include "engine/memory_plan.h"
 #include "engine/parameters.h"
+#include "engine/step_graph.h"
 
 namespace cmt {
 
@@ -32,6 +34,7 @@ struct TrainerConfig {
   std::string out_dir;         // empty: no files (tests)
   int checkpoint_every = 1;    // epochs between periodic checkpoints (0: only last/best)
   bool progress = true;
+  bool cuda_graph = true;      // GPU, one process: planned memory + CUDA Graph replay of the step
   std::int64_t inject_nan_at_step = -1;  // testing aid: poison the loss at this global step
   nlohmann::json run_config;   // stored in checkpoints and metrics
   // Data parallelism (null or size 1: one process). Each rank's BatchSource yields its shard; the
@@ -81,7 +84,7 @@ class Trainer {
  private:
   CheckpointState state() const;
   void write_metrics(const EpochRecord& r);
-  void log_step(const StepLosses& l, double lr);
+  void log_step(const HostLosses& l, double lr);
   bool distributed() const { return config_.comm != nullptr && config_.comm->size() > 1; }
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
   void average_over_ranks(Tensor& t);  // in place: the mean over ranks (no-op on one process)
@@ -93,6 +96,16 @@ class Trainer {
   std::unique_ptr<ParameterStore> store_;
   std::unique_ptr<Adam> optimizer_;
   std::unique_ptr<GradientBuckets> buckets_;  // data parallelism only
+  // The steady-state step on a GPU (docs/performance.md): plain, then recorded into a memory plan,
+  // replayed eagerly once, then captured and replayed as a CUDA Graph. Batches of another shape
+  // (an epoch's last, smaller batch) run eagerly.
+  StepLosses graph_step(const Tensor& views, const Tensor& labels, double lr);
+  std::string graph_off_reason();  // empty when the steady-state step may run
+  std::unique_ptr<StepMemoryPlan> plan_;
+  std::unique_ptr<StepGraph> graph_;
+  Tensor graph_views_, graph_labels_;
+  StepLosses graph_losses_;
+  std::int64_t graph_steps_ = 0;
   std::vector<EpochRecord> history_;
   std::vector<float> step_losses_;
   int epoch_ = 0;                 // current (0-based) epoch

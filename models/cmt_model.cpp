@@ -8,6 +8,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/ntxent.h"
+#include "engine/profiler.h"
 
 namespace cmt::models {
 
@@ -71,68 +72,92 @@ std::string CmtModel::describe() const {
   return os.str();
 }
 
+namespace {
+// The step's loss slots on the device: values[slot] = src (a [1] tensor).
+void store_slot(Context& ctx, Tensor& values, StepLosses::Slot slot, const Tensor& src) {
+  Tensor dst = values.narrow(slot, 1);
+  ops::copy(ctx, src, dst);
+}
+}  // namespace
+
+const Tensor& CmtModel::class_weights(Context& ctx) {
+  // Built once per device: a host-to-device copy inside every step would stall it (and break capture).
+  if (!config_.class_weights.empty() && (!class_weights_.defined() || class_weights_.device() != ctx.device()))
+    class_weights_ = Tensor::from_vector(config_.class_weights, Shape{config_.num_classes}).to(ctx.device());
+  return class_weights_;
+}
+
 StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor& labels) {
   CMT_CHECK(ctx.training, "CMT-CNN train_step needs a training context");
   CMT_CHECK(views.rank() == 5 && views.dim(0) % 2 == 0, "CMT-CNN: views must be (2N, D, H, W, C), got " << views.describe());
   CMT_CHECK(labels.rank() == 1 && labels.dim(0) == views.dim(0), "CMT-CNN: labels " << labels.describe() << " for views " << views.describe());
-  Tensor weights;
-  if (!config_.class_weights.empty())
-    weights = Tensor::from_vector(config_.class_weights, Shape{config_.num_classes}).to(ctx.device());
+  const Tensor& weights = class_weights(ctx);
+  StepLosses out;
+  out.values = Tensor::empty(Shape{StepLosses::slots}, DType::f32, ctx.device());
+  ops::fill(ctx, out.values, 0.0);
 
   if (config_.freeze_features) {
     ctx.training = false;  // frozen F: running BN statistics, nothing kept for a backward pass
-    const Tensor r = latent_->forward(ctx, features(ctx, views));
+    const Tensor r = run_forward(ctx, *latent_, features(ctx, views));
     ctx.training = true;
-    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, head_->forward(ctx, r), labels, weights, config_.label_smoothing);
-    head_->backward(ctx, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
-    StepLosses out;
-    out.classification = out.total = ops::item(ce.loss);
+    const Tensor logits = run_forward(ctx, *head_, r);
+    ProfileScope loss_scope("cls_loss");
+    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
+    run_backward(ctx, *head_, ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, 1.0f));
+    store_slot(ctx, out.values, StepLosses::classification, ce.loss);
+    store_slot(ctx, out.values, StepLosses::total, ce.loss);
     out.probs = ce.probs;
     return out;
   }
-  const Tensor r = latent_->forward(ctx, features(ctx, views));  // (2N, d)
-  const Tensor logits = head_->forward(ctx, r);
-  StepLosses out;
+  const Tensor r = run_forward(ctx, *latent_, features(ctx, views));  // (2N, d)
+  const Tensor logits = run_forward(ctx, *head_, r);
   const bool distributed = comm_ != nullptr && comm_->size() > 1;
   Tensor dlogits;
-  if (config_.cls_both_views) {
-    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
-    out.probs = ce.probs;
-    if (!distributed) {
-      out.classification = ops::item(ce.loss);
-      dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight);
+  // Host values of the distributed path (it reduces scalars over ranks on the host anyway).
+  double cls_host = 0, cst_host = 0, pos_host = 0;
+  {
+    ProfileScope loss_scope("cls_loss");
+    if (config_.cls_both_views) {
+      const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, logits, labels, weights, config_.label_smoothing);
+      out.probs = ce.probs;
+      if (!distributed) {
+        store_slot(ctx, out.values, StepLosses::classification, ce.loss);
+        dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing, config_.cls_weight);
+      } else {
+        // Global mean of L_cls: this rank's share is loss_local * ws_local / ws_global (ws: the loss's
+        // denominator, the row count when unweighted). Gradients are averaged over ranks afterwards.
+        const double world = comm_->size();
+        const double ws_local = ops::item(ce.weight_sum);
+        const double ws_global = comm_->all_reduce_scalar(ws_local);
+        const double share = ws_local / ws_global;
+        cls_host = comm_->all_reduce_scalar(ops::item(ce.loss) * share);
+        dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing,
+                                              static_cast<float>(config_.cls_weight * world * share));
+      }
     } else {
-      // Global mean of L_cls: this rank's share is loss_local * ws_local / ws_global (ws: the loss's
-      // denominator, the row count when unweighted). Gradients are averaged over ranks afterwards.
-      const double world = comm_->size();
-      const double ws_local = ops::item(ce.weight_sum);
-      const double ws_global = comm_->all_reduce_scalar(ws_local);
-      const double share = ws_local / ws_global;
-      out.classification = static_cast<float>(comm_->all_reduce_scalar(ops::item(ce.loss) * share));
-      dlogits = ops::cross_entropy_backward(ctx, ce, labels, weights, config_.label_smoothing,
-                                            static_cast<float>(config_.cls_weight * world * share));
+      CMT_CHECK(!distributed, "CMT-CNN: classification over the first view only (cls_views=first) runs on one process");
+      // L_cls over the first view of each sample: the (2N, classes) logits are tiny, so the rows are
+      // picked and the gradient scattered back on the host (this ablation is not a graph-captured path).
+      const Tensor first = even_rows(logits).to(ctx.device());
+      const Tensor first_labels = even_rows(labels).to(ctx.device());
+      const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, first, first_labels, weights, config_.label_smoothing);
+      store_slot(ctx, out.values, StepLosses::classification, ce.loss);
+      out.probs = interleave_rows(ce.probs).to(ctx.device());  // each view reported with its sample's probabilities
+      dlogits = scatter_even_rows(
+          ops::cross_entropy_backward(ctx, ce, first_labels, weights, config_.label_smoothing, config_.cls_weight)).to(ctx.device());
     }
-  } else {
-    CMT_CHECK(!distributed, "CMT-CNN: classification over the first view only (cls_views=first) runs on one process");
-    // L_cls over the first view of each sample: the (2N, classes) logits are tiny, so the rows are
-    // picked and the gradient scattered back on the host.
-    const Tensor first = even_rows(logits).to(ctx.device());
-    const Tensor first_labels = even_rows(labels).to(ctx.device());
-    const ops::CrossEntropyResult ce = ops::cross_entropy_forward(ctx, first, first_labels, weights, config_.label_smoothing);
-    out.classification = ops::item(ce.loss);
-    out.probs = interleave_rows(ce.probs).to(ctx.device());  // each view reported with its sample's probabilities
-    dlogits = scatter_even_rows(
-        ops::cross_entropy_backward(ctx, ce, first_labels, weights, config_.label_smoothing, config_.cls_weight)).to(ctx.device());
   }
-  Tensor dr = head_->backward(ctx, dlogits);
+  Tensor dr = run_backward(ctx, *head_, dlogits);
   if (config_.lambda > 0 && !distributed) {
+    ProfileScope loss_scope("ntxent");
     // One fused pass gives the loss and lambda * dL_cst/dr.
     const ops::NtXentStep nt = ops::ntxent_forward_backward(ctx, r, config_.tau, config_.lambda);
-    out.contrastive = ops::item(nt.result.loss);
-    out.positive_similarity = ops::item(ops::mean(ctx, nt.result.pos_sim));
+    store_slot(ctx, out.values, StepLosses::contrastive, nt.result.loss);
+    store_slot(ctx, out.values, StepLosses::positive_similarity, ops::mean(ctx, nt.result.pos_sim));
     // Eq. 9: the contrastive gradient reaches F only; G's gradient came from L_cls alone above.
     ops::axpy(ctx, 1.0f, nt.dr, dr);
   } else if (config_.lambda > 0) {
+    ProfileScope loss_scope("ntxent");
     // Global-batch NT-Xent: every rank's rows are negatives for every other rank's rows.
     const double world = comm_->size();
     const std::int64_t rows = r.dim(0);
@@ -145,24 +170,30 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
     const Tensor mine = g.d_all.narrow(offset, rows);
     ops::axpy(ctx, 1.0f, mine, dr);
     ops::axpy(ctx, 1.0f, g.d_local, dr);
-    out.contrastive = static_cast<float>(comm_->all_reduce_scalar(ops::item(nt.loss)));
-    out.positive_similarity =
-        static_cast<float>(comm_->all_reduce_scalar(ops::item(ops::sum(ctx, nt.pos_sim))) / static_cast<double>(all.dim(0)));
+    cst_host = comm_->all_reduce_scalar(ops::item(nt.loss));
+    pos_host = comm_->all_reduce_scalar(ops::item(ops::sum(ctx, nt.pos_sim))) / static_cast<double>(all.dim(0));
   }
-  out.total = config_.cls_weight * out.classification + config_.lambda * out.contrastive;
-  backward_features(ctx, latent_->backward(ctx, dr));
+  if (distributed) {
+    const std::vector<float> host{0.f, static_cast<float>(cls_host), static_cast<float>(cst_host), static_cast<float>(pos_host)};
+    out.values = Tensor::from_vector(host, Shape{StepLosses::slots}).to(ctx.device());
+  }
+  // L = cls_weight * L_cls + lambda * L_cst, formed on the device.
+  Tensor total = out.values.narrow(StepLosses::total, 1);
+  ops::axpy(ctx, config_.cls_weight, out.values.narrow(StepLosses::classification, 1), total);
+  ops::axpy(ctx, config_.lambda, out.values.narrow(StepLosses::contrastive, 1), total);
+  backward_features(ctx, run_backward(ctx, *latent_, dr));
   return out;
 }
 
 Tensor CmtModel::features(Context& ctx, const Tensor& images) {
   const DType t = ctx.precision.activation_dtype();
-  const Tensor f = backbone_->forward(ctx, images.dtype() == t ? images : ops::cast(ctx, images, t));
+  const Tensor f = run_forward(ctx, *backbone_, images.dtype() == t ? images : ops::cast(ctx, images, t));
   return f.dtype() == DType::f32 ? f : ops::cast(ctx, f, DType::f32);
 }
 
 void CmtModel::backward_features(Context& ctx, const Tensor& dfeatures) {
   const DType t = ctx.precision.activation_dtype();
-  backbone_->backward(ctx, t == DType::f32 ? dfeatures : ops::cast(ctx, dfeatures, t));
+  run_backward(ctx, *backbone_, t == DType::f32 ? dfeatures : ops::cast(ctx, dfeatures, t));
 }
 
 Tensor CmtModel::embed(Context& ctx, const Tensor& images) {

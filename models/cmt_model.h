@@ -33,6 +33,7 @@ class CmtModel : public Model {
   std::string describe() const override;
   std::int64_t num_classes() const override { return config_.num_classes; }
   StepLosses train_step(Context& ctx, const Tensor& views, const Tensor& labels) override;
+  bool graph_safe() override { return config_.cls_both_views && !subtree_draws_per_step(root_); }
   Tensor predict(Context& ctx, const Tensor& images) override;
   Tensor embed(Context& ctx, const Tensor& images) override;
   const CmtConfig& config() const { return config_; }
@@ -49,8 +50,10 @@ class CmtModel : public Model {
   // (docs/bf16.md). backward_features takes the f32 gradient of the features.
   Tensor features(Context& ctx, const Tensor& images);
   void backward_features(Context& ctx, const Tensor& dfeatures);
+  const Tensor& class_weights(Context& ctx);  // undefined when unweighted
 
   CmtConfig config_;
+  Tensor class_weights_;  // on the device of the last step
   layers::Sequential root_;  // children: backbone, latent, head
   layers::Sequential* backbone_ = nullptr;
   layers::Linear* latent_ = nullptr;

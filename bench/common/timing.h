@@ -17,7 +17,7 @@
 namespace cmt::bench {
 
 struct Timing {
-  double median_ms = 0, min_ms = 0, max_ms = 0;
+  double median_ms = 0, min_ms = 0, p90_ms = 0, max_ms = 0;
   int runs = 0;
 };
 

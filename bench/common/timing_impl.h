@@ -20,6 +20,7 @@ Timing summarize(std::vector<double> ms) {
   t.min_ms = ms.front();
   t.max_ms = ms.back();
   t.median_ms = ms[ms.size() / 2];
+  t.p90_ms = ms[(9 * ms.size() + 9) / 10 - 1];  // nearest rank: the ceil(0.9 n)-th smallest
   return t;
 }
 }  // namespace

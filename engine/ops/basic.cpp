@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "engine/host_sync.h"
+
 #include "kernels/common/check.h"
 #include "kernels/cpu/basic.h"
 #if defined(CMT_WITH_CUDA)
@@ -161,6 +163,7 @@ Tensor mean(Context& ctx, const Tensor& x) {
 float item(const Tensor& scalar) {
   CMT_CHECK(scalar.defined() && scalar.numel() == 1 && scalar.dtype() == DType::f32,
             "item: expected a one-element f32 tensor, got " << scalar.describe());
+  note_host_sync("item()");  // on any backend: on a GPU it waits for the stream
   return scalar.to_vector<float>()[0];
 }
 

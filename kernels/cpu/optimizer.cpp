@@ -7,7 +7,9 @@
 
 namespace cmt::cpu {
 
-void adam_step(const AdamStep& s, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16, std::int64_t n) {
+void adam_step(const AdamStep& s, const float* guard, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16,
+               std::int64_t n) {
+  if (guard != nullptr && !std::isfinite(*guard)) return;
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (std::int64_t i = 0; i < n; ++i) {
     float pi = p[i], gi = g[i];

@@ -14,8 +14,9 @@ struct AdamStep {
   bool decoupled;      // AdamW
 };
 
-// Updates p, m, v in place; writes bf16 bits of the new p into p_bf16 when it is not null.
-void adam_step(const AdamStep& s, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16, std::int64_t n);
+// Updates p, m, v in place; writes bf16 bits of the new p into p_bf16 when it is not null. A guard
+// (null, or the step's loss) that is not finite skips the update, as the CUDA kernel does.
+void adam_step(const AdamStep& s, const float* guard, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16, std::int64_t n);
 double sum_squares(const float* x, std::int64_t n);
 
 }  // namespace cmt::cpu

@@ -24,8 +24,12 @@ __device__ __forceinline__ void adam_one(const AdamStep& s, float& p, float g, f
   p = p - s.step_size * (m / denom);
 }
 
-__global__ void adam_kernel(AdamStep s, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+__global__ void adam_kernel(const AdamStep* __restrict__ scalars, const float* __restrict__ guard, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                             float* __restrict__ v, std::uint16_t* __restrict__ p_bf16, std::int64_t n, bool vec4) {
+  // The step's scalars and the finite-loss guard are read on the device, so a captured graph
+  // replays with each step's learning rate and bias corrections, and skips a step whose loss is not finite.
+  if (guard != nullptr && !isfinite(*guard)) return;
+  const AdamStep s = *scalars;
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;
   const std::int64_t start = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
   std::int64_t tail = 0;
@@ -94,14 +98,14 @@ int sq_blocks(std::int64_t n) {
 
 }  // namespace
 
-void adam_step(const AdamStep& s, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16, std::int64_t n,
-               cudaStream_t stream) {
+void adam_step(const AdamStep* scalars, const float* guard, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16,
+               std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   const auto aligned = [](const void* q) { return reinterpret_cast<std::uintptr_t>(q) % 16 == 0; };
   const bool vec4 = aligned(p) && aligned(g) && aligned(m) && aligned(v);
   // Enough blocks to cover the block in a few strides: one launch for any size.
   const unsigned grid = colred::grid_1d(vec4 ? (n + 3) / 4 : n, kThreads);
-  adam_kernel<<<std::min(grid, 132u * 16u), kThreads, 0, stream>>>(s, p, g, m, v, p_bf16, n, vec4);
+  adam_kernel<<<std::min(grid, 132u * 16u), kThreads, 0, stream>>>(scalars, guard, p, g, m, v, p_bf16, n, vec4);
   CUDA_CHECK_LAUNCH();
 }
 

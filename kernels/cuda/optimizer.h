@@ -9,9 +9,10 @@
 namespace cmt::cuda {
 
 using cpu::AdamStep;
-// One launch over all n parameters (grid-stride, vectorised by 4 when aligned).
-void adam_step(const AdamStep& s, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16, std::int64_t n,
-               cudaStream_t stream);
+// One launch over all n parameters (grid-stride, vectorised by 4 when aligned). scalars: the step's
+// AdamStep in device memory; guard: null, or a device float whose non-finite value skips the update.
+void adam_step(const AdamStep* scalars, const float* guard, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16,
+               std::int64_t n, cudaStream_t stream);
 // Deterministic sum of squares into one float on the device.
 std::size_t sum_squares_workspace_bytes(std::int64_t n);
 void sum_squares(const float* x, std::int64_t n, float* out, void* workspace, cudaStream_t stream);

@@ -1,8 +1,10 @@
 #!/bin/bash
 # GPU end to end, for tests/gpu/run.sh: phantoms -> prepare -> a short CMT-CNN training run on the GPU
 # (3D ResNet-50 at reduced width), then `cmt predict` of the same studies on the GPU and on the CPU,
-# whose probabilities must agree (fp32) to 1e-3; then 40 steps in fp32 and in bf16 from one seed, whose
-# loss curves must agree within docs/bf16.md's tolerance.   usage: e2e_gpu.sh BIN_DIR WORK_DIR
+# whose probabilities must agree (fp32) to 1e-3; the same run eagerly, which the CUDA Graph run must
+# follow; then 40 steps in fp32 and in bf16 from one seed, whose loss curves must agree within
+# docs/bf16.md's tolerance. Every check runs; the exit code says whether all passed.
+# usage: e2e_gpu.sh BIN_DIR WORK_DIR
 set -eu
 bin=$1
 work=$2
@@ -21,6 +23,17 @@ gpu, cpu = (json.load(open(p)) for p in sys.argv[1:3])
 worst = max(abs(g["probabilities"][k] - c["probabilities"][k]) for g, c in zip(gpu, cpu) for k in g["probabilities"])
 print(f"{len(gpu)} studies, largest GPU/CPU probability difference {worst:.2e}")
 sys.exit(0 if worst < 1e-3 and len(gpu) == len(cpu) > 0 else 1)
+PY
+# The same run with the step executed eagerly: CUDA Graph replay (the default above) must follow it
+# step for step (same seed, same batches; only atomics-order rounding may differ).
+"$bin/cmt" train --dataset "$work/ct.h5" --backbone resnet50 --width 0.25 --depth 0.34 --latent-dim 64 --batch-size 8 \
+  --epochs 3 --device cuda:0 --no-progress --no-cuda-graph --out "$work/run_eager"
+python3 - "$work/run/steps.csv" "$work/run_eager/steps.csv" <<'PY' || status=1
+import csv, sys
+graph, eager = ([float(r["loss"]) for r in csv.DictReader(open(p))] for p in sys.argv[1:3])
+worst = max(abs(g - e) / max(abs(e), 1e-6) for g, e in zip(graph, eager))
+print(f"{len(graph)} steps, CUDA Graph vs eager loss: largest relative difference {worst:.2e}")
+sys.exit(0 if len(graph) == len(eager) > 3 and worst < 1e-3 else 1)
 PY
 # bf16 end to end on the GPU: the criterion of tests/oracle/test_bf16_train.py (CPU) on 3D CT.
 for p in fp32 bf16; do

@@ -7,6 +7,8 @@
 #                               binaries + the non-CUDA shared libraries they need). Without one, it
 #                               builds here (needs HDF5, DCMTK, doctest: usually absent on those machines).
 # Budget: well inside 8 minutes. Each step has its own timeout; a failed step does not stop the others.
+# CMT_GPU_STEPS=REGEX runs only the steps whose names match, besides the build (e.g. 'train|infer' for
+# the whole-step comparison of docs/performance.md); CMT_GPU_BUDGET_S changes the budget.
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${OUT:-$ROOT/gpu-results}"
@@ -23,6 +25,10 @@ BUDGET_S=${CMT_GPU_BUDGET_S:-450}  # steps that would start later are recorded a
 step() {
   local name=$1 limit=$2
   shift 2
+  if [ -n "${CMT_GPU_STEPS:-}" ] && [ "$name" != build ] && ! [[ $name =~ $CMT_GPU_STEPS ]]; then
+    NAMES+=("$name"); STATUS+=("skipped(filter)"); SECONDS_TAKEN+=(0); NOTES+=("not in CMT_GPU_STEPS")
+    return
+  fi
   local left=$((BUDGET_S - ($(date +%s) - START)))
   if [ "$left" -le 10 ]; then
     NAMES+=("$name"); STATUS+=("skipped(budget)"); SECONDS_TAKEN+=(0); NOTES+=("over the ${BUDGET_S}s budget")
@@ -111,6 +117,34 @@ fi
 
 # --- 4. benchmarks (each writes $OUT/<name>.json) ---
 export OUT
+# The whole training step beside PyTorch on the same exports (issue 11; docs/performance.md), the most
+# important first: 3D ResNet-50 at 128^3, batch 8 x 2 views, bf16 (and tf32), then its PyTorch side and
+# the table, so that a run cut short by the budget still has that comparison.
+BT=("$BIN/cmt" bench train --preset paper --device cuda:0)
+TS=(env PYTHONDONTWRITEBYTECODE=1 python3 "$ROOT/bench/compare/train_step.py" --device cuda)
+TT=(python3 "$ROOT/bench/compare/train_table.py")
+EXP=/tmp/cmt-bench-export  # weights and views: hundreds of MB per config, not for $OUT
+step bench_train_r50_3d 180 "${BT[@]}" --backbone resnet50 --dims 3 --precision bf16,tf32 --warmup 3 --steps 10 \
+  --name bench_train_r50_3d --export "$EXP"
+step torch_train_r50_3d 240 "${TS[@]}" --export "$EXP/resnet50-3d-128-b8" --warmup 3 --steps 10 --name train_torch_r50_3d
+step train_table_r50_3d 30 "${TT[@]}" --ours "$OUT/bench_train_r50_3d.json" --torch "$OUT/train_torch_r50_3d.json" \
+  --json "$OUT/train_ratios_r50_3d.json"
+step bench_infer 90 "$BIN/cmt" bench infer --preset paper --device cuda:0 --backbone all --dims both --precision bf16,tf32
+step bench_train_3d 180 "${BT[@]}" --backbone vgg19,efficientnet_b4 --dims 3 --precision bf16,tf32 --warmup 2 --steps 5 \
+  --name bench_train_3d --export "$EXP"
+step bench_train_2d 180 "${BT[@]}" --backbone resnet50,vgg19,efficientnet_b4 --dims 2 --precision bf16,tf32 --warmup 2 --steps 5 \
+  --name bench_train_2d --export "$EXP"
+# torch.compile takes minutes per model: the other configs get it last.
+REST=()
+for d in "$EXP"/*/; do [ -f "$d/index.json" ] && [ "$(basename "$d")" != resnet50-3d-128-b8 ] && REST+=("$d"); done
+if [ ${#REST[@]} -gt 0 ]; then
+  step torch_train_rest 240 "${TS[@]}" --export "${REST[@]}" --settings eager,channels_last,amp_bf16 --warmup 2 --steps 5 \
+    --name train_torch_rest
+  step torch_train_rest_compile 240 "${TS[@]}" --export "${REST[@]}" --settings compile --warmup 2 --steps 5 \
+    --name train_torch_rest_compile
+fi
+step train_table 30 bash -c 'python3 "$0" --ours "$1"/bench_train_*.json --torch "$1"/train_torch_*.json --json "$1/train_ratios.json"' \
+  "$ROOT/bench/compare/train_table.py" "$OUT"
 for b in "$BIN"/cmt_bench_*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
@@ -126,6 +160,7 @@ for b in "$BIN"/cmt_bench_*; do
 done
 # The PyTorch side of the comparisons, on the machine's own PyTorch.
 for s in "$ROOT"/bench/compare/*.py; do
+  case "$(basename "$s")" in train_step.py|train_table.py) continue ;; esac  # the whole-step steps above
   step "torch_$(basename "$s" .py)" 120 env PYTHONDONTWRITEBYTECODE=1 python3 "$s"
 done
 

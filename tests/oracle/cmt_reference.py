@@ -180,13 +180,13 @@ def ntxent(r, tau):
     u = F.normalize(r, dim=1, eps=1e-8)
     sim = u @ u.t() / tau
     n = r.shape[0]
-    sim = sim.masked_fill(torch.eye(n, dtype=torch.bool), float("-inf"))
-    partner = torch.arange(n) ^ 1
+    sim = sim.masked_fill(torch.eye(n, dtype=torch.bool, device=r.device), float("-inf"))
+    partner = torch.arange(n, device=r.device) ^ 1
     return F.cross_entropy(sim, partner)
 
 
 def cmt_loss(model, views, labels, lam, tau):
     r, logits = model(views)
     cls = F.cross_entropy(logits, labels)
-    cst = ntxent(r, tau) if lam > 0 else torch.zeros((), dtype=r.dtype)
+    cst = ntxent(r, tau) if lam > 0 else torch.zeros((), dtype=r.dtype, device=r.device)
     return cls + lam * cst, cls, cst

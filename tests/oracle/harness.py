@@ -39,6 +39,11 @@ def cmt_binary():
     return _args.cmt
 
 
+def device():
+    """The --device the script was given (cpu in CI, cuda:0 in tests/gpu/run.sh)."""
+    return _args.device
+
+
 def run_op(name, inputs, device=None, **args):
     with tempfile.TemporaryDirectory(prefix="cmt-oracle-") as tmp:
         spec = {"device": device or _args.device, "args": args, "inputs": {}}

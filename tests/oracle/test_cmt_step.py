@@ -1,6 +1,8 @@
 """One CMT-CNN training step (issue 7): for small configurations of all three backbones in 2D and 3D,
 the loss (L_cls, L_cst) and every parameter gradient equal a PyTorch reference model (float64) built
 from the same initial weights."""
+import copy
+
 import torch
 
 import cmt_reference as ref
@@ -34,7 +36,17 @@ for backbone, dims, side, width, depth in cases:
     loss, cls, cst = ref.cmt_loss(model, x, labels.long(), lam, tau)
     loss.backward()
     what = f"{backbone} {dims}D {side}^{dims}"
-    harness.assert_close(out["loss"], torch.stack([loss, cls, cst]).detach(), 1e-4, 1e-4, f"{what}: L, L_cls, L_cst")
+    # Our float32 step against float64: NT-Xent divides cosines by tau = 0.1, so the ~1e-5 relative
+    # float32 error of r after fifty layers shows as up to ~2e-4 relative in L_cst (seen on 3D ResNet at
+    # 16^3); 1e-3 relative still catches any wrong term (they move the loss by percents).
+    harness.assert_close(out["loss"], torch.stack([loss, cls, cst]).detach(), 1e-4, 1e-3, f"{what}: L, L_cls, L_cst")
+    # PyTorch's own float32 step on the same weights: how far float32 itself lands from float64 here.
+    # Deep ResNets with batch norm over a few values per channel are ill-conditioned in float32 (about
+    # one run in ten, torch's float32 gradients of the first layers are ~1% off float64).
+    model32 = copy.deepcopy(model).float()
+    model32.zero_grad()
+    ref.cmt_loss(model32, x.float(), labels.long(), lam, tau)[0].backward()
+    grads32 = {name: ref.from_torch_layout(p.grad.double(), dims) for name, p in model32.named_parameters()}
     # Gradients that are zero in exact arithmetic (a conv bias before batch norm, BN shifts a later BN
     # cancels) come out as float rounding noise: the absolute tolerance is relative to the model's
     # largest gradient, the relative one to each element.
@@ -44,6 +56,13 @@ for backbone, dims, side, width, depth in cases:
     for name, want in grads.items():
         got = out["grad:" + name].double()
         err = ((got - want).abs() / (5e-4 * scale + 2e-3 * want.abs())).max().item()
+        # Past the elementwise tolerance, a gradient still passes when its error norm is within 3x of
+        # torch float32's (an ill-conditioned seed, not a wrong gradient: a wrong term is far beyond).
+        torch_err = (grads32[name] - want).norm().item()
+        if err > 1 and (got - want).norm().item() <= 3 * torch_err:
+            print(f"note {what}: grad {name} at {err:.1f}x the elementwise tolerance, error norm "
+                  f"{(got - want).norm().item():.3g} vs torch float32's {torch_err:.3g}")
+            continue
         worst = max(worst, err)
         if err > 1:
             harness.assert_close(got, want, 5e-4 * scale, 2e-3, f"{what}: grad {name}")

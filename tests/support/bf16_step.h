@@ -42,7 +42,7 @@ inline std::pair<Tensor, Tensor> phantom_views(int dims, std::int64_t n, int sid
 }
 
 struct StepRecord {
-  StepLosses losses;
+  HostLosses losses;
   std::vector<float> grads;
   std::vector<ProfileRange> ranges;
 };
@@ -57,7 +57,7 @@ inline StepRecord one_step(Device device, const models::CmtConfig& config, Preci
   Profiler profiler(ctx);
   profiler.start();
   StepRecord s;
-  s.losses = model.train_step(ctx, views.to(device), labels.to(device));
+  s.losses = model.train_step(ctx, views.to(device), labels.to(device)).fetch();
   profiler.stop();
   s.ranges = profiler.finish();
   s.grads = store.grads().to_vector<float>();

@@ -84,8 +84,7 @@ TEST_CASE("CMT-CNN: the step's gradient matches finite differences of L = L_cls 
   Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 2, 2}, Shape{4});
   ctx.training = true;
   auto loss_at = [&] {
-    StepLosses l = model.train_step(ctx, views, labels);
-    return static_cast<double>(l.total);
+    return static_cast<double>(model.train_step(ctx, views, labels).fetch().total);
   };
   store.zero_grads(ctx);
   const double base = loss_at();

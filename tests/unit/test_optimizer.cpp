@@ -1,5 +1,6 @@
 // Adam/AdamW, gradient clipping and learning-rate schedules on the CPU backend.
 #include <cmath>
+#include <limits>
 
 #include "engine/lr_schedule.h"
 #include "engine/optimizer.h"
@@ -67,4 +68,24 @@ TEST_CASE("learning-rate schedules: warm-up, step, cosine, parse errors") {
   CHECK_THROWS_WITH_AS(LrSchedule::parse("cosine:lr=0.1"), doctest::Contains("total > warmup"), Error);
   CHECK_THROWS_WITH_AS(LrSchedule::parse("step:lr=x"), doctest::Contains("needs a number"), Error);
   CHECK_THROWS_WITH_AS(LrSchedule::parse("step:foo=1"), doctest::Contains("unknown key"), Error);
+}
+
+TEST_CASE("Adam: a non-finite guard (the step's loss) skips the update; prepare/apply equals step") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed());
+  const Tensor p0 = test::random_normal(Shape{37}, gen), g = test::random_normal(Shape{37}, gen);
+  Tensor p_step = p0.to(Device::cpu()), p_split = p0.to(Device::cpu()), p_nan = p0.to(Device::cpu());
+  Adam a(ctx, 37, AdamConfig{}), b(ctx, 37, AdamConfig{}), c(ctx, 37, AdamConfig{});
+  a.step(ctx, p_step, g, 1e-2f);
+  Tensor none;
+  b.prepare(ctx, 1e-2f);
+  b.apply(ctx, p_split, g, none, Tensor::from_vector(std::vector<float>{1.5f}, Shape{1}));
+  CHECK(p_split.to_vector<float>() == p_step.to_vector<float>());
+  CHECK(p_split.to_vector<float>() != p0.to_vector<float>());
+  c.prepare(ctx, 1e-2f);
+  c.apply(ctx, p_nan, g, none, Tensor::from_vector(std::vector<float>{std::numeric_limits<float>::quiet_NaN()}, Shape{1}));
+  CHECK(p_nan.to_vector<float>() == p0.to_vector<float>());
+  CHECK(c.m().to_vector<float>() == std::vector<float>(37, 0.f));
+  Adam d(ctx, 37, AdamConfig{});
+  CHECK_THROWS_WITH_AS(d.apply(ctx, p_nan, g, none), doctest::Contains("prepare()"), cmt::Error);
 }

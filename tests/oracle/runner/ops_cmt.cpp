@@ -25,7 +25,7 @@ CMT_ORACLE_OP("cmt_step", [](Context& ctx, const TensorMap& in, const nlohmann::
   for (const auto& r : store.parameter_refs()) out["param:" + r.path] = r.value->to(Device::cpu());
   store.zero_grads(ctx);
   ctx.training = true;
-  const StepLosses l = model.train_step(ctx, input(in, "views"), input(in, "labels"));
+  const HostLosses l = model.train_step(ctx, input(in, "views"), input(in, "labels")).fetch();
   for (const auto& r : store.parameter_refs()) out["grad:" + r.path] = r.grad->to(Device::cpu());
   out["loss"] = Tensor::from_vector(std::vector<float>{l.total, l.classification, l.contrastive}, Shape{3});
   return out;

@@ -1,0 +1,66 @@
+// StepGraph: stream capture, instantiation and replay of one training step.
+#include "engine/step_graph.h"
+
+#include "engine/host_sync.h"
+#include "kernels/common/check.h"
+#if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+
+#include "engine/cuda_runtime.h"
+#endif
+
+namespace cmt {
+
+StepGraph::StepGraph(Context& ctx) : ctx_(ctx) {}
+
+StepGraph::~StepGraph() {
+#if defined(CMT_WITH_CUDA)
+  if (exec_ != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  if (graph_ != nullptr) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+#endif
+}
+
+bool StepGraph::supported(const Context& ctx) {
+#if defined(CMT_WITH_CUDA)
+  return ctx.device().is_cuda();
+#else
+  (void)ctx;
+  return false;
+#endif
+}
+
+void StepGraph::capture(const std::function<void()>& body) {
+  CMT_CHECK(supported(ctx_), "CUDA Graph capture needs a CUDA context, got " << ctx_.device().str());
+  CMT_CHECK(exec_ == nullptr, "StepGraph: already captured");
+#if defined(CMT_WITH_CUDA)
+  cudaStream_t stream = ctx_.compute_stream();
+  // Relaxed: the caching allocator may still reserve memory for what escapes the step (the losses).
+  CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
+  cudaGraph_t graph = nullptr;
+  try {
+    NoHostSyncScope no_sync("a CUDA Graph capture of the training step");
+    body();
+  } catch (...) {
+    cudaStreamEndCapture(stream, &graph);  // ends the (invalid) capture; the context stays usable
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  graph_ = graph;
+  cudaGraphExec_t exec = nullptr;
+  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  exec_ = exec;
+#else
+  (void)body;
+#endif
+}
+
+void StepGraph::replay() {
+  CMT_CHECK(exec_ != nullptr, "StepGraph::replay before capture");
+#if defined(CMT_WITH_CUDA)
+  CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx_.compute_stream()));
+#endif
+}
+
+}  // namespace cmt

@@ -1,0 +1,36 @@
+// StepGraph: a training step captured once into a CUDA Graph and replayed.
+//
+// What the captured body may do: launch kernels and library calls on the context's compute stream,
+// with every tensor it allocates served by a StepMemoryPlan in replay mode (fixed addresses, no
+// allocator call). What it may not do: wait for or read from the device (a NoHostSyncScope turns
+// that into an error naming the call), or depend on host values that change per step (those go
+// through device memory written before replay(): Adam::prepare, the input buffers).
+#pragma once
+#include <functional>
+
+#include "engine/context.h"
+
+namespace cmt {
+
+class StepGraph {
+ public:
+  explicit StepGraph(Context& ctx);
+  ~StepGraph();
+  StepGraph(const StepGraph&) = delete;
+  StepGraph& operator=(const StepGraph&) = delete;
+
+  // True where graphs can run: a CUDA context in a CUDA build.
+  static bool supported(const Context& ctx);
+  // Records body's work on the compute stream (nothing runs yet) and instantiates the graph. On any
+  // error the capture is ended, the context stays usable, and the error is rethrown.
+  void capture(const std::function<void()>& body);
+  bool captured() const { return exec_ != nullptr; }
+  void replay();  // launches the captured step on the compute stream (asynchronous)
+
+ private:
+  Context& ctx_;
+  void* graph_ = nullptr;  // cudaGraph_t / cudaGraphExec_t, opaque here so that CPU builds need no CUDA headers
+  void* exec_ = nullptr;
+};
+
+}  // namespace cmt

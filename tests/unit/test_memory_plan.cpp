@@ -1,0 +1,158 @@
+// The step memory plan: packing, replay by index, the checks that catch a changed step, and a real
+// CMT-CNN step that gives bit-identical losses and gradients from the arena without host syncs.
+#include <cstring>
+#include <random>
+
+#include "engine/allocator.h"
+#include "engine/host_sync.h"
+#include "engine/memory_plan.h"
+#include "engine/ops/basic.h"
+#include "engine/ops/elementwise.h"
+#include "engine/optimizer.h"
+#include "engine/parameters.h"
+#include "models/cmt_model.h"
+#include "support/testing.h"
+#include "support/tiny_model.h"
+
+using namespace cmt;
+
+namespace {
+// A toy "step": a chain of temporaries with known lifetimes and one result that escapes.
+Tensor toy_step(Context& ctx, const Tensor& x) {
+  Tensor a = ops::scale(ctx, x, 2.f);                 // dies after b
+  Tensor b = Tensor::empty(Shape{x.numel() * 2}, DType::f32);
+  ops::fill(ctx, b, 1.0);
+  Tensor c = ops::scale(ctx, a, 0.5f);                // a's size: may reuse nothing alive
+  a = Tensor();
+  Tensor d = ops::scale(ctx, c, 3.f);                 // may take a's old place
+  Tensor out = ops::sum(ctx, d);                      // escapes the step
+  return out;
+}
+}  // namespace
+
+TEST_CASE("memory plan: replayed requests reuse the arena and give the same results") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed());
+  const Tensor x = test::random_normal(Shape{1000}, gen);
+  const float expected = ops::item(toy_step(ctx, x));
+  StepMemoryPlan plan(Device::cpu());
+  {
+    MemoryPlanScope scope(plan);
+    plan.begin_record();
+    const Tensor out = toy_step(ctx, x);  // alive past the step, like a step's losses
+    plan.end_record();
+    CHECK(ops::item(out) == expected);
+  }
+  REQUIRE(plan.planned());
+  CHECK(plan.requests() >= 5);                              // a, b, c, d and the sum's result at least
+  CHECK(plan.requests() - plan.planned_requests() == 1);    // all but the escaping sum are planned
+  CHECK(plan.arena_bytes() < plan.requested_bytes());  // a's bytes are reused
+  for (int i = 0; i < 3; ++i) {
+    const AllocatorStats before = host_allocator().stats();
+    float got = 0;
+    {
+      MemoryPlanScope scope(plan);
+      plan.begin_replay();
+      const Tensor out = toy_step(ctx, x);
+      plan.end_replay();
+      got = ops::item(out);
+    }
+    CHECK(got == expected);
+    CHECK(host_allocator().stats().requests - before.requests == 1);  // only the escaping result
+  }
+}
+
+TEST_CASE("memory plan: a step that changes its allocations or keeps an arena block fails clearly") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed());
+  const Tensor x = test::random_normal(Shape{256}, gen);
+  StepMemoryPlan plan(Device::cpu());
+  MemoryPlanScope scope(plan);
+  plan.begin_record();
+  toy_step(ctx, x);
+  plan.end_record();
+
+  plan.begin_replay();
+  CHECK_THROWS_WITH_AS(Tensor::empty(Shape{7}, DType::f32), doctest::Contains("changed its allocation pattern"), cmt::Error);
+  plan.abandon();
+
+  plan.begin_replay();
+  Tensor kept = ops::scale(ctx, x, 2.f);  // request #0, as recorded, but kept past the step
+  Tensor b = Tensor::empty(Shape{x.numel() * 2}, DType::f32);
+  Tensor c = ops::scale(ctx, kept, 0.5f);
+  // d was planned over a's bytes (a was dead by then in the recorded step); `kept` is not.
+  CHECK_THROWS_WITH_AS(ops::scale(ctx, c, 3.f), doctest::Contains("still alive"), cmt::Error);
+  plan.abandon();
+}
+
+TEST_CASE("host-sync guard: item() inside a NoHostSyncScope names the region") {
+  Context ctx(Device::cpu());
+  Tensor t = Tensor::from_vector(std::vector<float>{2.f}, Shape{1});
+  CHECK(ops::item(t) == 2.f);
+  NoHostSyncScope scope("the test region");
+  CHECK_THROWS_WITH_AS(ops::item(t), doctest::Contains("the test region"), cmt::Error);
+}
+
+TEST_CASE("CMT-CNN step from a memory plan: bit-identical losses and gradients, no host sync, no allocation") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed());
+  const Tensor views = test::random_normal(Shape{4, 1, 16, 16, 1}, gen);
+  const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4});
+  // Two identical models: one steps eagerly, one through the plan; both run the same 4 Adam steps.
+  struct Run {
+    models::CmtModel model{test::tiny_cmt_config(32, 2)};
+    std::unique_ptr<ParameterStore> store;
+    std::unique_ptr<Adam> adam;
+  };
+  Run eager, planned;
+  for (Run* r : {&eager, &planned}) {
+    r->store = std::make_unique<ParameterStore>(ctx, r->model.root());
+    r->store->initialize(ctx, 11);
+    r->adam = std::make_unique<Adam>(ctx, r->store->params().numel(), AdamConfig{});
+  }
+  ctx.training = true;
+  StepMemoryPlan plan(Device::cpu());
+  auto step = [&](Run& r) {
+    r.store->zero_grads(ctx);
+    const StepLosses l = r.model.train_step(ctx, views, labels);
+    r.adam->prepare(ctx, 1e-3f);
+    Tensor none;
+    r.adam->apply(ctx, r.store->params(), r.store->grads(), none, l.values.narrow(StepLosses::total, 1));
+    return l;
+  };
+  for (int i = 0; i < 4; ++i) {
+    const HostLosses e = step(eager).fetch();
+    HostLosses p;
+    if (i == 0) {
+      p = step(planned).fetch();  // lazy resources (class weights, workspaces) exist after this
+    } else if (i == 1) {
+      MemoryPlanScope scope(plan);
+      plan.begin_record();
+      const StepLosses l = step(planned);
+      plan.end_record();
+      p = l.fetch();
+    } else {
+      const AllocatorStats before = host_allocator().stats();
+      StepLosses l;
+      {
+        MemoryPlanScope scope(plan);
+        NoHostSyncScope no_sync("a planned step");
+        plan.begin_replay();
+        l = step(planned);
+        plan.end_replay();
+      }
+      const AllocatorStats after = host_allocator().stats();
+      CHECK(after.raw_allocations == before.raw_allocations);
+      // Only what escapes the step (the losses and probabilities) is left to the allocator.
+      CHECK(after.requests - before.requests == plan.requests() - plan.planned_requests());
+      p = l.fetch();
+    }
+    CHECK(p.total == e.total);
+    CHECK(p.classification == e.classification);
+    CHECK(p.contrastive == e.contrastive);
+    CHECK(std::memcmp(planned.store->params().raw(), eager.store->params().raw(), eager.store->params().nbytes()) == 0);
+  }
+  CHECK(plan.planned_requests() > 50);
+  CHECK(plan.arena_bytes() < plan.requested_bytes() / 2);  // activations reuse each other's memory
+  MESSAGE(plan.summary());
+}
