@@ -1,5 +1,6 @@
 // The steady-state step on a GPU: the memory-planned eager step and the CUDA Graph replay give the
 // same losses and parameters as the plain eager step, with no allocation and no host sync inside.
+#include <cmath>
 #include <cstring>
 
 #include "engine/allocator.h"
@@ -29,10 +30,36 @@ struct Run {
   void step(Context& ctx, const Tensor& views, const Tensor& labels) {  // the body a graph captures
     store->zero_grads(ctx);
     losses = model.train_step(ctx, views, labels);
-    Tensor none;
-    adam->apply(ctx, store->params(), store->grads(), none, losses.values.narrow(StepLosses::total, 1));
+    // Under bf16 the update also rewrites the compute copies (undefined under fp32: nothing written).
+    adam->apply(ctx, store->params(), store->grads(), store->compute_params(), losses.values.narrow(StepLosses::total, 1));
   }
 };
+
+// Step i of the steady-state sequence: plain (lazy resources), memory-plan record, then CUDA Graph
+// capture and replay, reading the views from `static_views`; checks that a replay allocates nothing.
+void steady_step(int i, Context& ctx, Run& run, StepMemoryPlan& plan, StepGraph& graph, const Tensor& static_views,
+                 const Tensor& labels) {
+  if (i == 0) {
+    run.step(ctx, static_views, labels);
+  } else if (i == 1) {
+    MemoryPlanScope scope(plan);
+    plan.begin_record();
+    run.step(ctx, static_views, labels);
+    plan.end_record();
+  } else {
+    if (!graph.captured()) {
+      graph.capture([&] {
+        MemoryPlanScope scope(plan);
+        plan.begin_replay();
+        run.step(ctx, static_views, labels);
+        plan.end_replay();
+      });
+    }
+    const AllocatorStats before = allocator_for(ctx.device()).stats();
+    graph.replay();
+    CHECK(allocator_for(ctx.device()).stats().requests == before.requests);
+  }
+}
 }  // namespace
 
 TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step after step") {
@@ -52,31 +79,36 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
 
     ops::copy(ctx, views, static_views);
     graphed.adam->prepare(ctx, 1e-3f);
-    if (i == 0) {
-      graphed.step(ctx, static_views, labels);
-    } else if (i == 1) {
-      MemoryPlanScope scope(plan);
-      plan.begin_record();
-      graphed.step(ctx, static_views, labels);
-      plan.end_record();
-    } else {
-      if (!graph.captured()) {
-        graph.capture([&] {
-          MemoryPlanScope scope(plan);
-          plan.begin_replay();
-          graphed.step(ctx, static_views, labels);
-          plan.end_replay();
-        });
-      }
-      const AllocatorStats before = allocator_for(ctx.device()).stats();
-      graph.replay();
-      CHECK(allocator_for(ctx.device()).stats().requests == before.requests);
-    }
+    steady_step(i, ctx, graphed, plan, graph, static_views, labels);
     const HostLosses g = graphed.losses.fetch();
     INFO("step " << i);
     CHECK(g.total == doctest::Approx(e.total).epsilon(1e-5));
     CHECK(g.contrastive == doctest::Approx(e.contrastive).epsilon(1e-5));
     CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
+  }
+  CHECK(graph.captured());
+}
+
+TEST_CASE("bf16: the captured update rewrites the bf16 weight copies at every replay") {
+  Context ctx(Device::cuda(0), PrecisionPolicy{ComputePrecision::bf16});
+  ctx.training = true;
+  std::mt19937_64 gen(test::run_seed() + 91);
+  const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
+  Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
+  Run run(ctx);
+  StepMemoryPlan plan(ctx.device());
+  StepGraph graph(ctx);
+  std::vector<float> before = run.store->params().to_vector<float>();
+  for (int i = 0; i < 5; ++i) {
+    ops::copy(ctx, test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device()), static_views);
+    run.adam->prepare(ctx, 1e-3f);
+    steady_step(i, ctx, run, plan, graph, static_views, labels);
+    INFO("step " << i);
+    CHECK(std::isfinite(run.losses.fetch().total));
+    const std::vector<float> after = run.store->params().to_vector<float>();
+    CHECK(after != before);  // the master weights moved
+    before = after;
+    CHECK_BF16_ROUNDING(run.store->compute_params(), run.store->params());  // and the copies with them
   }
   CHECK(graph.captured());
 }
