@@ -13,7 +13,9 @@ TEST_CASE("one bf16 CMT step on CUDA agrees with the fp32 step (tiny backbones, 
       config.backbone.name = backbone;
       config.backbone.spatial_dims = dims;
       config.backbone.width = 0.25;
-      test::check_bf16_step_agrees(Device::cuda(0), config, gen(), dims == 2 ? 8 : 4, 32);
+      // 3D at 16^3 (VGG's five pools need 32): short under compute-sanitizer too.
+      const int side = dims == 3 && config.backbone.name != "vgg19" ? 16 : 32;
+      test::check_bf16_step_agrees(Device::cuda(0), config, gen(), dims == 2 ? 8 : 4, side);
     }
   }
 }
