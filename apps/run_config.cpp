@@ -13,7 +13,7 @@ namespace cmt::app {
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress) \
-  X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph)
+  X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph) X(recompute)
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
@@ -124,6 +124,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--checkpoint-every", f.checkpoint_every, "epochs between periodic checkpoints (0: last/best only)");
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
   cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
+  cmd.add_flag("--recompute", f.recompute, "recompute batch-norm + activation outputs in backward: less activation memory");
   cmd.add_flag("--cuda-graph,!--no-cuda-graph", f.cuda_graph,
                "GPU: plan the step's memory once and replay the step as a CUDA Graph (default on)");
   cmd.add_option("--comm", f.comm, "data parallelism: auto | single | mpi | nccl (auto: nccl on GPUs, mpi on CPUs when launched by mpirun/srun)");

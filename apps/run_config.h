@@ -44,7 +44,8 @@ struct RunConfig {
   int checkpoint_every = 1;
   std::string positive_class = "auto";  // class name for the binary metrics; auto: the COVID-like class
   bool progress = true;
-  bool cuda_graph = true;  // GPU: memory-planned step replayed as a CUDA Graph (docs/performance.md)
+  bool cuda_graph = true;
+  bool recompute = false;  // rebuild BN + activation outputs in backward (docs/performance.md)  // GPU: memory-planned step replayed as a CUDA Graph (docs/performance.md)
   // data parallelism (docs/distributed.md): batch_size is per rank
   std::string comm = "auto";       // auto | single | mpi | nccl
   bool sync_bn = false;            // synchronised batch-norm statistics

@@ -29,6 +29,7 @@ std::unique_ptr<Context> make_context(const RunConfig& c) {
     device = resolve_device(fmt::format("cuda:{}", local_rank() % cuda_status().device_count));
   auto ctx = std::make_unique<Context>(device, PrecisionPolicy::parse(c.precision));
   ctx->seed = c.seed;
+  ctx->recompute = c.recompute;
   ops::set_conv_backend(c.conv_backend == "cudnn" ? ops::ConvBackend::cudnn : ops::ConvBackend::native);
   return ctx;
 }

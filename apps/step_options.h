@@ -15,6 +15,7 @@ inline void add_step_size_options(CLI::App& cmd, StepSetup& s) {
   cmd.add_option("--latent-dim", s.latent, "latent dimension d")->capture_default_str();
   cmd.add_option("--device", s.device, "cpu or cuda[:i]")->capture_default_str();
   cmd.add_option("--seed", s.seed, "weights and synthetic batch")->capture_default_str();
+  cmd.add_flag("--recompute", s.recompute, "recompute batch-norm + activation outputs in backward (less memory)");
 }
 
 inline void add_step_options(CLI::App& cmd, StepSetup& s) {

@@ -51,6 +51,7 @@ void validate_step_setup(const StepSetup& s) {
 StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
   validate_step_setup(s);
   ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
+  ctx_->recompute = s.recompute;
   ctx_->seed = s.seed;
   model_ = std::make_unique<models::CmtModel>(model_config(s));
   store_ = std::make_unique<ParameterStore>(*ctx_, model_->root());

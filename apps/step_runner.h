@@ -31,6 +31,7 @@ struct StepSetup {
   // (engine/step_graph.h). cmt profile turns both off: it times every layer eagerly.
   bool plan_memory = true;
   bool cuda_graph = true;  // GPU only; needs plan_memory
+  bool recompute = false;  // Context::recompute: BN + activation outputs rebuilt in backward
   // EfficientNet-B4's per-sample residual drop; < 0: the backbone's default (0.2). `cmt bench train`
   // sets 0 so that its step is the deterministic one the PyTorch reference computes.
   float stochastic_depth = -1.f;

@@ -36,6 +36,9 @@ class Context {
 
   PrecisionPolicy precision;
   bool training = true;
+  // Recompute batch norm + activation outputs in the backward pass instead of keeping them
+  // (Sequential's BN -> activation -> conv runs): less activation memory, a little more time.
+  bool recompute = false;
   bool debug_sync = false;  // synchronise after every op (CMT_DEBUG_SYNC=1 sets it)
   std::uint64_t seed = 0;
   std::uint32_t epoch = 0;  // with seed and step, keys the random draws of dropout-like layers

@@ -14,6 +14,7 @@ class Act : public Layer {
   Tensor forward(Context& ctx, const Tensor& x) override;
   Tensor backward(Context& ctx, const Tensor& dy) override;
   void clear_saved() override { saved_ = Tensor(); }
+  bool keeps_input() const { return kind_ == Activation::silu; }  // else it keeps its output
 
  private:
   Activation kind_;

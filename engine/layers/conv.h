@@ -24,6 +24,9 @@ class Conv : public Layer {
   Tensor backward(Context& ctx, const Tensor& dy) override;
   double forward_macs(const Shape& in) const override;
   void clear_saved() override { x_ = Tensor(); }
+  // For recomputation in backward: the kept input is dropped after forward and given back before
+  // backward by whoever recomputes it (Sequential, from the batch norm before it).
+  void restore_input(const Tensor& x) { x_ = x; }
   const ConvConfig& config() const { return config_; }
   const ops::ConvParams& params() const { return params_; }
 

@@ -22,6 +22,14 @@ Tensor BatchNorm::forward(Context& ctx, const Tensor& x) {
   return ops::batchnorm_forward_train(ctx, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, saved_);
 }
 
+Tensor BatchNorm::recompute_output(Context& ctx) {
+  CMT_CHECK(x_.defined() && !sync_, "BatchNorm::recompute_output needs a kept input and per-rank statistics");
+  ops::BatchNormSaved again;
+  // Momentum 0: running = 1 * running + 0 * batch, unchanged; the statistics are recomputed
+  // deterministically from the same input, so the output is the forward's, bit for bit.
+  return ops::batchnorm_forward_train(ctx, x_, weight_, bias_, running_mean_, running_var_, 0.f, eps_, again);
+}
+
 Tensor BatchNorm::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "BatchNorm::backward without a training forward");
   ops::BatchNormGrads g = sync_ ? ops::batchnorm_sync_backward(ctx, *sync_, dy, x_, weight_, sync_saved_, eps_)

@@ -20,6 +20,10 @@ class BatchNorm : public Layer {
   }
   // Synchronised statistics over every rank of comm (null: per-rank statistics, the default).
   void set_sync(Communicator* comm) { sync_ = comm; }
+  bool synced() const { return sync_ != nullptr; }
+  // For recomputation in backward: the last training forward's output again, from the kept input
+  // (the same batch statistics, so the same values); running statistics untouched.
+  Tensor recompute_output(Context& ctx);
 
  private:
   std::int64_t channels_;

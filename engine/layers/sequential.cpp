@@ -1,6 +1,9 @@
 // Sequential composite.
 #include "engine/layers/sequential.h"
 
+#include "engine/layers/activation.h"
+#include "engine/layers/conv.h"
+#include "engine/layers/norm.h"
 #include "engine/profiler.h"
 
 namespace cmt::layers {
@@ -18,15 +21,48 @@ Shape Sequential::output_shape(const Shape& in) const {
   return s;
 }
 
+std::size_t Sequential::recompute_run_at(std::size_t i) const {
+  if (i + 1 >= owned_.size()) return 0;
+  const auto* bn = dynamic_cast<const BatchNorm*>(owned_[i].get());
+  const auto* act = dynamic_cast<const Act*>(owned_[i + 1].get());
+  if (bn == nullptr || bn->synced() || act == nullptr) return 0;  // synchronised BN would need another all-reduce
+  if (i + 2 < owned_.size() && dynamic_cast<const Conv*>(owned_[i + 2].get()) != nullptr) return 3;
+  // A ReLU/sigmoid keeps its output, which the next layer keeps too: dropping it frees nothing.
+  return act->keeps_input() ? 2 : 0;
+}
+
 Tensor Sequential::forward(Context& ctx, const Tensor& x) {
+  dropped_.assign(owned_.size(), 0);
+  const bool recompute = ctx.training && ctx.recompute;
   Tensor h = x;
-  for (auto& l : owned_) h = run_forward(ctx, *l, h);
+  for (std::size_t i = 0; i < owned_.size(); ++i) {
+    h = run_forward(ctx, *owned_[i], h);
+    // Once the last layer of a run has its output, drop what the run keeps beyond BN's input.
+    for (std::size_t len : {std::size_t{2}, std::size_t{3}}) {
+      if (!recompute || i + 1 < len || recompute_run_at(i + 1 - len) != len) continue;
+      const std::size_t start = i + 1 - len;
+      owned_[start + 1]->clear_saved();
+      if (len == 3) static_cast<Conv&>(*owned_[i]).restore_input(Tensor());
+      dropped_[start] = len;
+    }
+  }
   return h;
 }
 
 Tensor Sequential::backward(Context& ctx, const Tensor& dy) {
   Tensor g = dy;
-  for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) g = run_backward(ctx, **it, g);
+  for (std::size_t j = owned_.size(); j-- > 0;) {
+    // Entering a dropped run from its end: BN's output again from its kept input and statistics, the
+    // activation forward again (keeping what its backward needs), the conv's input back in place.
+    for (std::size_t len : {std::size_t{2}, std::size_t{3}}) {
+      if (j + 1 < len || dropped_.size() <= j + 1 - len || dropped_[j + 1 - len] != len) continue;
+      const std::size_t start = j + 1 - len;
+      const Tensor y = owned_[start + 1]->forward(ctx, static_cast<BatchNorm&>(*owned_[start]).recompute_output(ctx));
+      if (len == 3) static_cast<Conv&>(*owned_[j]).restore_input(y);
+      dropped_[start] = 0;
+    }
+    g = run_backward(ctx, *owned_[j], g);
+  }
   return g;
 }
 

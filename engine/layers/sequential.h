@@ -26,7 +26,13 @@ class Sequential : public Layer {
   double forward_macs(const Shape& in) const override;
 
  private:
+  // With ctx.recompute, the runs whose kept tensors are dropped after forward and rebuilt in
+  // backward from the batch norm's kept input: BN -> activation -> Conv (the activation's output,
+  // which the conv keeps), and BN -> SiLU at the end of a run (SiLU keeps its own input).
+  // Returns the length of the run starting at child i (3 or 2), or 0.
+  std::size_t recompute_run_at(std::size_t i) const;
   std::vector<LayerPtr> owned_;
+  std::vector<std::size_t> dropped_;  // per child: length of a run starting here whose tensors were dropped
 };
 
 }  // namespace cmt::layers
