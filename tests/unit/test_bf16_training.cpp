@@ -120,8 +120,7 @@ TEST_CASE("Conv and Linear on bf16 input compute with the bf16 copies and add th
 TEST_CASE("one bf16 CMT step agrees with the fp32 step: losses and gradients (tiny VGG-19, ResNet-50, EfficientNet-B4)") {
   std::mt19937_64 gen(test::run_seed() + 62);
   for (const char* backbone : {"vgg19", "resnet50", "efficientnet_b4"}) {
-    models::CmtConfig config = test::tiny_cmt_config(32, 3);
-    config.backbone.name = backbone;
+    models::CmtConfig config = test::tiny_cmt_config(32, 3, backbone);
     config.backbone.width = 0.25;
     test::check_bf16_step_agrees(Device::cpu(), config, gen(), 8, 32);
   }

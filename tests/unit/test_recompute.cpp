@@ -54,9 +54,7 @@ TEST_CASE("recompute: the same losses, gradients and running statistics bit for 
   std::mt19937_64 gen(test::run_seed() + 77);
   for (const char* backbone : {"resnet50", "vgg19_bn", "efficientnet_b4"}) {
     for (int dims : {2, 3}) {
-      models::CmtConfig c = test::tiny_cmt_config(16, 2);
-      c.backbone.name = backbone;
-      c.backbone.spatial_dims = dims;
+      models::CmtConfig c = test::tiny_cmt_config(16, 2, backbone, dims);
       c.backbone.stochastic_depth = 0.f;
       const std::int64_t side = std::string(backbone) == "vgg19_bn" ? 32 : 16;
       const Tensor views = test::random_normal(dims == 3 ? Shape{4, side, side, side, 1} : Shape{4, 1, 2 * side, 2 * side, 1}, gen);
