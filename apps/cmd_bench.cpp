@@ -121,6 +121,40 @@ nlohmann::json header(Device device, const std::vector<std::string>& precisions,
   return j;
 }
 
+// CUDA Graph on and off on a GPU (the step is never captured on the CPU).
+std::vector<bool> graph_modes(const std::string& request, Device device) {
+  if (!device.is_cuda() || request == "off") return {false};
+  if (request == "on") return {true};
+  return {true, false};
+}
+
+// Runs every config at every precision and graph mode into report["runs"]; one that throws (e.g. out of
+// memory in bench train) is printed and recorded under "failures" and the others still run, each from
+// an emptied cache. The JSON is written after each, so a run cut short keeps what finished. Returns the
+// number that failed.
+int for_each_run(const std::vector<StepSetup>& list, const BenchArgs& a, Device device, nlohmann::json& report, const std::string& json_name,
+                 int label_width, bool batch_in_label, const std::function<nlohmann::json(const StepSetup&)>& run) {
+  int failed = 0;
+  for (const StepSetup& base : list)
+    for (const auto& p : a.precisions)
+      for (bool graph : graph_modes(a.cuda_graph, device)) {
+        StepSetup s = base;
+        s.precision = p;
+        s.cuda_graph = graph;
+        try {
+          nlohmann::json r = run(s);
+          report["runs"].push_back(std::move(r));
+        } catch (const std::exception& e) {
+          fmt::print("{:<{}} {:<4} {:<5} FAILED: {}\n", label(s, batch_in_label), label_width, p, graph ? "on" : "off", e.what());
+          report["failures"].push_back({{"label", label(s, batch_in_label)}, {"precision", p}, {"cuda_graph", graph}, {"error", e.what()}});
+          ++failed;
+        }
+        release_cached(device);  // the next config starts clean
+        write_json(output_dir(a.out_dir), json_name, report);
+      }
+  return failed;
+}
+
 // One configuration at one precision and graph mode: peak memory over the warm-up and over one
 // steady-state step, then the timed steps and the augmentation phase alone.
 nlohmann::json run_train(const StepSetup& s, const BenchArgs& a, double ceiling) {
@@ -165,13 +199,6 @@ nlohmann::json run_train(const StepSetup& s, const BenchArgs& a, double ceiling)
   return r;
 }
 
-// CUDA Graph on and off on a GPU (the step is never captured on the CPU).
-std::vector<bool> graph_modes(const std::string& request, Device device) {
-  if (!device.is_cuda() || request == "off") return {false};
-  if (request == "on") return {true};
-  return {true, false};
-}
-
 // Writes each config's first step (fp32) for train_step.py; returns the configs that failed.
 int export_steps(const std::vector<StepSetup>& list, Device device, const std::string& root, nlohmann::json& report) {
   int failed = 0;
@@ -201,24 +228,12 @@ int bench_train(BenchArgs a) {
   nlohmann::json report = header(device, a.precisions, ceiling);
   fmt::print("\n{:<40} {:<4} {:<5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>6} {:>10}\n", "config", "prec", "graph", "step ms",
              "min", "p90", "no-aug ms", "steps/s", "samples/s", "TFLOP/s", "%ceil", "peak mem");
-  int failed = 0;
-  for (const StepSetup& base : list)
-    for (const auto& p : a.precisions)
-      for (bool graph : graph_modes(a.cuda_graph, device)) {
-        StepSetup s = base;
-        s.precision = p;
-        s.cuda_graph = graph;
-        try {
-          report["runs"].push_back(run_train(s, a, ceiling.at(p)));
-        } catch (const std::exception& e) {  // one config out of memory must not lose the others' numbers
-          fmt::print("{:<40} {:<4} {:<5} FAILED: {}\n", label(s), p, graph ? "on" : "off", e.what());
-          report["failures"].push_back({{"label", label(s)}, {"precision", p}, {"cuda_graph", graph}, {"error", e.what()}});
-          ++failed;
-        }
-        release_cached(device);  // the next config starts clean
-      }
-  if (!a.export_dir.empty()) failed += export_steps(list, device, a.export_dir, report);
-  write_json(output_dir(a.out_dir), a.name.empty() ? "bench_train" : a.name, report);
+  const std::string name = a.name.empty() ? "bench_train" : a.name;
+  int failed = for_each_run(list, a, device, report, name, 40, true, [&](const StepSetup& s) { return run_train(s, a, ceiling.at(s.precision)); });
+  if (!a.export_dir.empty()) {
+    failed += export_steps(list, device, a.export_dir, report);
+    write_json(output_dir(a.out_dir), name, report);
+  }
   CMT_CHECK(failed == 0, failed << " run(s) or export(s) failed (see above; the JSON has the rest)");
   return kOk;
 }
@@ -382,23 +397,8 @@ int bench_memory(BenchArgs a) {
   if (a.probe == 0)
     fmt::print("\n{:<36} {:<4} {:<5} {:>17} {:>6} {:>11} {:>6} {:>8}\n", "config", "prec", "graph", "largest batch", "views", "peak mem",
                "probes", "seconds");
-  int failed = 0;
-  for (const StepSetup& base : list)
-    for (const auto& p : a.precisions)
-      for (bool graph : graph_modes(a.cuda_graph, device)) {
-        StepSetup s = base;
-        s.precision = p;
-        s.cuda_graph = graph;
-        try {
-          report["runs"].push_back(run_memory(s, a));
-        } catch (const std::exception& e) {  // anything but out of memory: this config failed, the others still run
-          fmt::print("{:<36} {:<4} {:<5} FAILED: {}\n", label(s, false), p, graph ? "on" : "off", e.what());
-          report["failures"].push_back({{"label", label(s, false)}, {"precision", p}, {"cuda_graph", graph}, {"error", e.what()}});
-          ++failed;
-        }
-        release_cached(device);
-        write_json(output_dir(a.out_dir), name, report);  // after each config: a search cut short keeps the others
-      }
+  // A probe out of memory is an answer; any other error fails the config.
+  int failed = for_each_run(list, a, device, report, name, 36, false, [&](const StepSetup& s) { return run_memory(s, a); });
   alloc.set_limit(previous_limit);  // the exports below are no part of the emulated card
   if (!a.export_dir.empty()) {
     std::vector<StepSetup> small = list;
