@@ -1,9 +1,11 @@
 // `cmt bench train`: whole training steps (augmentation, forward, both losses, backward, Adam) per
 // backbone, 2D and 3D, timed after warm-up (CUDA events on a GPU, steady clock on the CPU) against the
-// GEMM ceiling measured in the same run; `cmt bench infer`: predict() latency on one image or volume.
-// A table on stdout and JSON for bench/compare/train_table.py.
+// GEMM ceiling measured in the same run; `cmt bench infer`: predict() latency on one image or volume;
+// `cmt bench memory`: the largest batch whose training step fits (under --limit / CMT_MEMORY_LIMIT).
+// A table on stdout and JSON for bench/compare/train_table.py and memory_table.py.
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +39,8 @@ struct BenchArgs {
   std::vector<std::string> backbones{"resnet50"}, dims{"3"}, precisions{"fp32"};
   std::string preset = "none", cuda_graph = "both", out_dir, name, export_dir;
   int warmup = kStepsToSteadyState, steps = 10;
+  std::string limit;                 // memory: --limit (bytes, K/M/G); empty: CMT_MEMORY_LIMIT
+  std::int64_t max_batch = 1024, probe = 0;  // memory: the search's cap; probe > 0: only that batch
 };
 
 // Every (backbone, dims) the options ask for, with the preset's sizes applied.
@@ -65,8 +69,8 @@ std::vector<StepSetup> configs(const BenchArgs& a, bool infer) {
   return out;
 }
 
-std::string label(const StepSetup& s) {
-  return fmt::format("{} {}D {}^{} b{}{}", s.backbone, s.dims, s.size, s.dims, s.batch,
+std::string label(const StepSetup& s, bool with_batch = true) {
+  return fmt::format("{} {}D {}^{}{}{}", s.backbone, s.dims, s.size, s.dims, with_batch ? fmt::format(" b{}", s.batch) : "",
                      s.width == 1.0 && s.depth == 1.0 ? "" : fmt::format(" w{} d{}", s.width, s.depth));
 }
 
@@ -83,10 +87,8 @@ bench::Timing time_on(Context& ctx, const std::function<void()>& fn, int warmup,
   return ctx.is_cuda() ? bench::time_device(ctx, fn, warmup, runs) : bench::time_host(fn, warmup, runs);
 }
 
-// Cached device blocks go back to the driver between configs, so each starts from the same free memory.
-void release_cached(Device device) {
-  if (device.is_cuda()) device_allocator(device.index).empty_cache();
-}
+// Cached blocks go back to the system between configs, so each starts from the same free memory.
+void release_cached(Device device) { allocator_for(device).empty_cache(); }
 
 std::string output_dir(const std::string& requested) {
   if (!requested.empty()) return requested;
@@ -117,6 +119,40 @@ nlohmann::json header(Device device, const std::vector<std::string>& precisions,
   }
   release_cached(device);
   return j;
+}
+
+// CUDA Graph on and off on a GPU (the step is never captured on the CPU).
+std::vector<bool> graph_modes(const std::string& request, Device device) {
+  if (!device.is_cuda() || request == "off") return {false};
+  if (request == "on") return {true};
+  return {true, false};
+}
+
+// Runs every config at every precision and graph mode into report["runs"]; one that throws (e.g. out of
+// memory in bench train) is printed and recorded under "failures" and the others still run, each from
+// an emptied cache. The JSON is written after each, so a run cut short keeps what finished. Returns the
+// number that failed.
+int for_each_run(const std::vector<StepSetup>& list, const BenchArgs& a, Device device, nlohmann::json& report, const std::string& json_name,
+                 int label_width, bool batch_in_label, const std::function<nlohmann::json(const StepSetup&)>& run) {
+  int failed = 0;
+  for (const StepSetup& base : list)
+    for (const auto& p : a.precisions)
+      for (bool graph : graph_modes(a.cuda_graph, device)) {
+        StepSetup s = base;
+        s.precision = p;
+        s.cuda_graph = graph;
+        try {
+          nlohmann::json r = run(s);
+          report["runs"].push_back(std::move(r));
+        } catch (const std::exception& e) {
+          fmt::print("{:<{}} {:<4} {:<5} FAILED: {}\n", label(s, batch_in_label), label_width, p, graph ? "on" : "off", e.what());
+          report["failures"].push_back({{"label", label(s, batch_in_label)}, {"precision", p}, {"cuda_graph", graph}, {"error", e.what()}});
+          ++failed;
+        }
+        release_cached(device);  // the next config starts clean
+        write_json(output_dir(a.out_dir), json_name, report);
+      }
+  return failed;
 }
 
 // One configuration at one precision and graph mode: peak memory over the warm-up and over one
@@ -163,13 +199,6 @@ nlohmann::json run_train(const StepSetup& s, const BenchArgs& a, double ceiling)
   return r;
 }
 
-// CUDA Graph on and off on a GPU (the step is never captured on the CPU).
-std::vector<bool> graph_modes(const std::string& request, Device device) {
-  if (!device.is_cuda() || request == "off") return {false};
-  if (request == "on") return {true};
-  return {true, false};
-}
-
 // Writes each config's first step (fp32) for train_step.py; returns the configs that failed.
 int export_steps(const std::vector<StepSetup>& list, Device device, const std::string& root, nlohmann::json& report) {
   int failed = 0;
@@ -199,24 +228,12 @@ int bench_train(BenchArgs a) {
   nlohmann::json report = header(device, a.precisions, ceiling);
   fmt::print("\n{:<40} {:<4} {:<5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>6} {:>10}\n", "config", "prec", "graph", "step ms",
              "min", "p90", "no-aug ms", "steps/s", "samples/s", "TFLOP/s", "%ceil", "peak mem");
-  int failed = 0;
-  for (const StepSetup& base : list)
-    for (const auto& p : a.precisions)
-      for (bool graph : graph_modes(a.cuda_graph, device)) {
-        StepSetup s = base;
-        s.precision = p;
-        s.cuda_graph = graph;
-        try {
-          report["runs"].push_back(run_train(s, a, ceiling.at(p)));
-        } catch (const std::exception& e) {  // one config out of memory must not lose the others' numbers
-          fmt::print("{:<40} {:<4} {:<5} FAILED: {}\n", label(s), p, graph ? "on" : "off", e.what());
-          report["failures"].push_back({{"label", label(s)}, {"precision", p}, {"cuda_graph", graph}, {"error", e.what()}});
-          ++failed;
-        }
-        release_cached(device);  // the next config starts clean
-      }
-  if (!a.export_dir.empty()) failed += export_steps(list, device, a.export_dir, report);
-  write_json(output_dir(a.out_dir), a.name.empty() ? "bench_train" : a.name, report);
+  const std::string name = a.name.empty() ? "bench_train" : a.name;
+  int failed = for_each_run(list, a, device, report, name, 40, true, [&](const StepSetup& s) { return run_train(s, a, ceiling.at(s.precision)); });
+  if (!a.export_dir.empty()) {
+    failed += export_steps(list, device, a.export_dir, report);
+    write_json(output_dir(a.out_dir), name, report);
+  }
   CMT_CHECK(failed == 0, failed << " run(s) or export(s) failed (see above; the JSON has the rest)");
   return kOk;
 }
@@ -250,6 +267,149 @@ int bench_infer(BenchArgs a) {
   return kOk;
 }
 
+// ---- cmt bench memory: the largest batch whose training step fits ----
+
+struct Probe {
+  std::int64_t batch = 0;
+  bool fits = false;
+  std::size_t peak_bytes = 0;  // the allocator's peak in use (when it failed: at the failing request)
+  std::size_t held_before = 0, held_after = 0;  // bytes in use around the probe: equal unless something leaked
+  std::string execution, error;
+};
+
+// A fresh StepRunner at this batch runs its warm-up (plain, plan record, plan replay, graph capture) and
+// one steady step; OutOfMemory anywhere means it does not fit. The runner and every cached block are
+// released before the next probe, so each starts from the same free memory.
+Probe probe_batch(StepSetup s, std::int64_t batch, int warmup) {
+  s.batch = batch;
+  const Device device = parse_device(s.device);
+  CachingAllocator& alloc = allocator_for(device);
+  release_cached(device);
+  alloc.reset_peak();
+  Probe p;
+  p.batch = batch;
+  p.held_before = alloc.stats().bytes_in_use;
+  try {
+    StepRunner runner(s);
+    for (int i = 0; i < std::max(warmup, kStepsToSteadyState); ++i) runner.step();
+    runner.step().fetch();  // the steady step, waited for
+    p.fits = true;
+    p.execution = runner.execution();
+  } catch (const OutOfMemory& e) {
+    p.error = e.what();
+  }
+  p.peak_bytes = alloc.stats().peak_bytes_in_use;
+  release_cached(device);
+  p.held_after = alloc.stats().bytes_in_use;
+  if (p.held_after != p.held_before)  // later probes would see less memory than this one did
+    fmt::print(stderr, "cmt: warning: the probe at batch {} kept {} bytes after it ended\n", batch,
+               static_cast<std::int64_t>(p.held_after - p.held_before));
+  return p;
+}
+
+// Doubling from 1 until a batch does not fit (or the cap fits), then bisection between the largest
+// batch that fit and the smallest that did not: the answer fits and answer + 1 does not, unless it is
+// the cap; 0 when not even one sample fits.
+std::int64_t largest_batch(std::int64_t cap, const std::function<bool(std::int64_t)>& fits) {
+  std::int64_t lo = 0, hi = 0;  // lo fits (0: none yet), hi does not
+  for (std::int64_t b = 1;; b = std::min(2 * b, cap)) {
+    if (!fits(b)) {
+      hi = b;
+      break;
+    }
+    lo = b;
+    if (b == cap) return cap;
+  }
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+nlohmann::json probe_json(const Probe& p) {
+  nlohmann::json j = {{"batch", p.batch}, {"fits", p.fits}, {"peak_bytes", p.peak_bytes}, {"bytes_in_use_before", p.held_before},
+                      {"bytes_in_use_after", p.held_after}};
+  if (!p.fits) j["error"] = p.error;
+  return j;
+}
+
+void print_probe(const std::string& what, const Probe& p) {
+  fmt::print("  {} batch {:>5}: {:<15} peak {}\n", what, p.batch, p.fits ? "fits" : "out of memory", human_bytes(static_cast<double>(p.peak_bytes)));
+}
+
+// One config at one precision and graph mode: the search (or the one --probe), its probes, the answer.
+nlohmann::json run_memory(const StepSetup& s, const BenchArgs& a) {
+  nlohmann::json r = {{"label", label(s, false)}, {"backbone", s.backbone}, {"dims", s.dims}, {"size", s.size}, {"width", s.width},
+                      {"depth", s.depth}, {"latent", s.latent}, {"precision", s.precision}, {"cuda_graph", s.cuda_graph}};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::map<std::int64_t, Probe> probes;
+  const auto fits = [&](std::int64_t b) {
+    const Probe p = probe_batch(s, b, a.warmup);
+    print_probe(label(s, false) + " " + s.precision, p);
+    r["probes"].push_back(probe_json(p));
+    return probes.emplace(b, p).first->second.fits;
+  };
+  if (a.probe > 0) {
+    r["probe"] = a.probe;
+    r["fits"] = fits(a.probe);
+    r["peak_bytes"] = probes.at(a.probe).peak_bytes;
+    return r;
+  }
+  const std::int64_t best = largest_batch(a.max_batch, fits);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r["max_batch"] = best;
+  r["max_views"] = 2 * best;
+  r["capped"] = best == a.max_batch;
+  r["search_cap"] = a.max_batch;
+  r["peak_bytes"] = best > 0 ? probes.at(best).peak_bytes : 0;
+  r["execution"] = best > 0 ? probes.at(best).execution : "";
+  r["seconds"] = seconds;
+  fmt::print("{:<36} {:<4} {:<5} {:>8}{:<9} {:>6} {:>11} {:>6} {:>8.1f}\n", label(s, false), s.precision, s.cuda_graph ? "on" : "off", best,
+             best == a.max_batch ? " (cap)" : "", 2 * best, human_bytes(static_cast<double>(r["peak_bytes"].get<std::size_t>())), probes.size(), seconds);
+  return r;
+}
+
+int bench_memory(BenchArgs a) {
+  const Device device = resolve_device(a.step.device);
+  a.step.device = device.str();
+  const std::vector<StepSetup> list = configs(a, false);
+  const std::size_t limit = a.limit.empty() ? memory_limit_from_environment() : parse_byte_size(a.limit, "--limit");
+  CMT_CHECK(limit > 0 || device.is_cuda(),
+            "bench memory on the CPU needs --limit or CMT_MEMORY_LIMIT (the card to emulate): without one the search would "
+            "end in the system's out-of-memory killer, not in an OutOfMemory it can catch");
+  nlohmann::json report;
+  {
+    Context header_ctx(device);  // gone before the first probe: the probes share nothing
+    report = bench::report_header(header_ctx, "memory");
+  }
+  CachingAllocator& alloc = allocator_for(device);
+  const std::size_t previous_limit = alloc.limit();
+  alloc.set_limit(limit);
+  report["limit_bytes"] = limit;
+  report["limit_source"] = limit == 0 ? "the device's own memory" : a.limit.empty() ? "CMT_MEMORY_LIMIT" : "--limit";
+  for (const auto& d : cuda_devices())
+    if (device.is_cuda() && d.index == device.index) report["device_memory_bytes"] = d.total_memory;
+  report["steps_per_probe"] = std::max(a.warmup, kStepsToSteadyState) + 1;
+  fmt::print("limit: {} ({}); each probe: a fresh step runner, {} steps\n", limit ? human_bytes(static_cast<double>(limit)) : "none",
+             report["limit_source"].get<std::string>(), report["steps_per_probe"].get<int>());
+  const std::string name = a.name.empty() ? "bench_memory" : a.name;
+  if (a.probe == 0)
+    fmt::print("\n{:<36} {:<4} {:<5} {:>17} {:>6} {:>11} {:>6} {:>8}\n", "config", "prec", "graph", "largest batch", "views", "peak mem",
+               "probes", "seconds");
+  // A probe out of memory is an answer; any other error fails the config.
+  int failed = for_each_run(list, a, device, report, name, 36, false, [&](const StepSetup& s) { return run_memory(s, a); });
+  alloc.set_limit(previous_limit);  // the exports below are no part of the emulated card
+  if (!a.export_dir.empty()) {
+    std::vector<StepSetup> small = list;
+    for (auto& s : small) s.batch = 2;  // train_step.py checks the model on a small batch, then searches its own
+    failed += export_steps(small, device, a.export_dir, report);
+    write_json(output_dir(a.out_dir), name, report);
+  }
+  CMT_CHECK(failed == 0, failed << " config(s) or export(s) failed (see above; the JSON has the rest)");
+  return kOk;
+}
+
 // The options both subcommands share: what to run, at which sizes, where the JSON goes.
 void add_common_options(CLI::App& cmd, BenchArgs& a) {
   std::vector<std::string> names = models::backbone_names();
@@ -265,7 +425,7 @@ void add_common_options(CLI::App& cmd, BenchArgs& a) {
   for (const char* fixed : {"--size", "--batch", "--width", "--depth", "--latent-dim"}) preset->excludes(cmd.get_option(fixed));
   cmd.add_option("--warmup", a.warmup, "untimed runs first (train: at least 4: plain, plan record, plan replay, graph capture)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--out", a.out_dir, "folder for the JSON (default $OUT, else ./bench-out)");
-  cmd.add_option("--name", a.name, "JSON file name without .json (default bench_train / bench_infer)");
+  cmd.add_option("--name", a.name, "JSON file name without .json (default bench_train / bench_infer / bench_memory)");
 }
 
 void setup_bench(CLI::App& app, Action& action) {
@@ -290,6 +450,21 @@ void setup_bench(CLI::App& app, Action& action) {
   add_common_options(*infer, *i);
   infer->add_option("--repeats", i->steps, "timed predictions (median, min, p90 reported)")->check(CLI::PositiveNumber)->capture_default_str();
   infer->callback([&action, i] { action = [i] { return bench_infer(*i); }; });
+
+  auto m = std::make_shared<BenchArgs>();
+  m->step.device = "auto";
+  m->backbones = {"vgg19", "resnet50", "efficientnet_b4"};  // with the default sizes: the three 3D backbones at 128^3
+  m->cuda_graph = "on";
+  auto* memory = cmd->add_subcommand("memory", "The largest batch whose whole training step fits in memory, per backbone");
+  add_common_options(*memory, *m);
+  memory->remove_option(memory->get_option("--batch"));  // the batch is what is searched
+  memory->add_option("--limit", m->limit, "bytes the allocator may reserve, e.g. 80G (K/M/G: 2^10/2^20/2^30; default CMT_MEMORY_LIMIT, "
+                                          "else the card; required on the CPU)");
+  auto* cap = memory->add_option("--max-batch", m->max_batch, "the search stops here (samples)")->check(CLI::PositiveNumber)->capture_default_str();
+  memory->add_option("--probe", m->probe, "try this one batch (fits or not) instead of searching")->check(CLI::PositiveNumber)->excludes(cap);
+  memory->add_option("--cuda-graph", m->cuda_graph, "on | off (GPU only)")->check(CLI::IsMember({"on", "off"}))->capture_default_str();
+  memory->add_option("--export", m->export_dir, "write each config's first step at batch 2 (fp32) for train_step.py --max-batch");
+  memory->callback([&action, m] { action = [m] { return bench_memory(*m); }; });
 }
 
 }  // namespace

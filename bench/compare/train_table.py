@@ -77,28 +77,37 @@ def compare(ours, theirs):
             lines.append(fmt.format(mine[0]["label"], "torch", run, f"{theirs_ms:.2f}", "", f"{s['samples_per_s']:.1f}",
                                     mib(s.get("peak_bytes")), f"{speed:.2f}" if speed else "-", f"{full:.2f}" if full else "-",
                                     f"{mem:.2f}" if mem else "-"))
-    for d in ours:
-        for f in d.get("failures", []):
-            lines.append(f"{f['label']:<40} {'cmt':<6} {f['precision'] + ' graph ' + ('on' if f['cuda_graph'] else 'off'):<20} FAILED: {f['error']}")
-    return lines, ratios
+    return lines + failures(ours, 40, 20), ratios
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ours", nargs="+", required=True, help="JSON of `cmt bench train`")
-    ap.add_argument("--torch", nargs="+", required=True, help="JSON of bench/compare/train_step.py")
+def failures(ours, label_width, run_width):
+    """One line per cmt config that failed (recorded under "failures" by `cmt bench train` / `memory`)."""
+    return [f"{f['label']:<{label_width}} {'cmt':<6} {f['precision'] + ' graph ' + ('on' if f['cuda_graph'] else 'off'):<{run_width}} FAILED: {f['error']}"
+            for d in ours for f in d.get("failures", [])]
+
+
+def table_main(argv, doc, ours_help, torch_help, compare_fn, header_fn, legend):
+    """The command line of a comparison table (this one, memory_table.py): JSON in, table and ratios out."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--ours", nargs="+", required=True, help=ours_help)
+    ap.add_argument("--torch", nargs="+", required=True, help=torch_help)
     ap.add_argument("--json", help="also write the ratios here")
     args = ap.parse_args(argv)
     ours, theirs = load(args.ours), load(args.torch)
-    lines, ratios = compare(ours, theirs)
-    print("\n".join(line.rstrip() for line in header(ours, theirs) + [""] + lines))
-    print("\nspeed x: PyTorch step / cmt step without augmentation; full x: with it; mem x: cmt peak / PyTorch peak "
-          "(each against cmt's fastest run at the same precision)")
+    lines, ratios = compare_fn(ours, theirs)
+    print("\n".join(line.rstrip() for line in header_fn(ours, theirs) + [""] + lines))
+    print("\n" + legend)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"ratios": ratios}, f, indent=1)
         print("wrote", args.json)
     return 0
+
+
+def main(argv=None):
+    return table_main(argv, __doc__, "JSON of `cmt bench train`", "JSON of bench/compare/train_step.py", compare, header,
+                      "speed x: PyTorch step / cmt step without augmentation; full x: with it; mem x: cmt peak / PyTorch peak "
+                      "(each against cmt's fastest run at the same precision)")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,14 @@ std::string where(const char* file, int line) {
   return std::string(base ? base + 1 : file) + ":" + std::to_string(line);
 }
 
+// out_of_memory: the status is the library's allocation failure, thrown as OutOfMemory so that a search
+// for the largest batch sees a workspace that did not fit like any other allocation that did not.
 [[noreturn]] void throw_lib(const char* lib, int status, const std::string& text, const char* call,
-                            const char* file, int line) {
-  throw Error(std::string(lib) + " error " + std::to_string(status) + " (" + text + ") in `" + call +
-              "` at " + where(file, line));
+                            const char* file, int line, bool out_of_memory = false) {
+  const std::string msg = std::string(lib) + " error " + std::to_string(status) + " (" + text + ") in `" + call +
+                          "` at " + where(file, line);
+  if (out_of_memory) throw OutOfMemory(msg);
+  throw Error(msg);
 }
 }  // namespace
 
@@ -33,11 +37,16 @@ void throw_at(const std::string& msg, const char* file, int line) {
   throw Error(msg + " [" + where(file, line) + "]");
 }
 
+void throw_out_of_memory(const std::string& msg, const char* file, int line) {
+  throw OutOfMemory(msg + " [" + where(file, line) + "]");
+}
+
 void throw_cuda(int status, const char* call, const char* file, int line) {
 #if defined(CMT_WITH_CUDA)
   const auto err = static_cast<cudaError_t>(status);
   cudaGetLastError();  // clear a sticky non-fatal error so later calls are not blamed for it
-  throw_lib("CUDA", status, std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err), call, file, line);
+  throw_lib("CUDA", status, std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err), call, file, line,
+            err == cudaErrorMemoryAllocation);
 #else
   throw_lib("CUDA", status, "built without CUDA", call, file, line);
 #endif
@@ -45,7 +54,8 @@ void throw_cuda(int status, const char* call, const char* file, int line) {
 
 void throw_cublas(int status, const char* call, const char* file, int line) {
 #if defined(CMT_WITH_CUDA)
-  throw_lib("cuBLAS", status, cublasGetStatusString(static_cast<cublasStatus_t>(status)), call, file, line);
+  throw_lib("cuBLAS", status, cublasGetStatusString(static_cast<cublasStatus_t>(status)), call, file, line,
+            status == CUBLAS_STATUS_ALLOC_FAILED);
 #else
   throw_lib("cuBLAS", status, "built without CUDA", call, file, line);
 #endif
@@ -53,7 +63,13 @@ void throw_cublas(int status, const char* call, const char* file, int line) {
 
 void throw_cudnn(int status, const char* call, const char* file, int line) {
 #if defined(CMT_WITH_CUDNN)
-  throw_lib("cuDNN", status, cudnnGetErrorString(static_cast<cudnnStatus_t>(status)), call, file, line);
+#if CUDNN_MAJOR >= 9
+  const bool alloc_failed = status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+                            status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+#else
+  const bool alloc_failed = status == CUDNN_STATUS_ALLOC_FAILED;
+#endif
+  throw_lib("cuDNN", status, cudnnGetErrorString(static_cast<cudnnStatus_t>(status)), call, file, line, alloc_failed);
 #else
   throw_lib("cuDNN", status, "built without cuDNN", call, file, line);
 #endif

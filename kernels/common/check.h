@@ -12,8 +12,17 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Memory ran out: an allocator's limit (CMT_MEMORY_LIMIT, CachingAllocator::set_limit) or the device
+// itself (cudaMalloc, or a library's own allocation). Callers that search for what fits (`cmt bench
+// memory`) catch this type and nothing else.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 [[noreturn]] void throw_at(const std::string& msg, const char* file, int line);
+[[noreturn]] void throw_out_of_memory(const std::string& msg, const char* file, int line);
 // Library-specific failures; the status is passed as an int so this header needs no library headers.
 [[noreturn]] void throw_cuda(int status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas(int status, const char* call, const char* file, int line);

@@ -8,7 +8,8 @@
 #                               builds here (needs HDF5, DCMTK, doctest: usually absent on those machines).
 # Budget: well inside 8 minutes. Each step has its own timeout; a failed step does not stop the others.
 # CMT_GPU_STEPS=REGEX runs only the steps whose names match, besides the build (e.g. 'train|infer' for
-# the whole-step comparison of docs/performance.md); CMT_GPU_BUDGET_S changes the budget.
+# the whole-step comparison of docs/performance.md, 'memory' for the largest batch); CMT_GPU_BUDGET_S
+# changes the budget.
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${OUT:-$ROOT/gpu-results}"
@@ -145,6 +146,21 @@ if [ ${#REST[@]} -gt 0 ]; then
 fi
 step train_table 30 bash -c 'python3 "$0" --ours "$1"/bench_train_*.json --torch "$1"/train_torch_*.json --json "$1/train_ratios.json"' \
   "$ROOT/bench/compare/train_table.py" "$OUT"
+# The largest batch that fits (issue 11), 3D at 128^3 on an 80 GB card (--limit 80G: the card itself on an
+# H100, an emulated one on an H200; PyTorch gets the same cap): 3D ResNet-50 in bf16 first, then VGG-19 and
+# EfficientNet-B4, then tf32; each side's JSON is written after every config, so a step cut short keeps the rest.
+BM=("$BIN/cmt" bench memory --device cuda:0 --limit 80G --max-batch 512)
+TM=("${TS[@]}" --max-batch 512 --memory-limit 80G)
+EXPM=/tmp/cmt-memory-export  # batch-2 first steps for PyTorch's equality check
+MT=(bash -c 'python3 "$0" --ours "$1"/bench_memory_*.json --torch "$1"/memory_torch_*.json --json "$1/memory_ratios.json"'
+  "$ROOT/bench/compare/memory_table.py" "$OUT")
+step memory_r50_3d 200 "${BM[@]}" --backbone resnet50 --precision bf16 --name bench_memory_r50_3d --export "$EXPM"
+step torch_memory_r50_3d 200 "${TM[@]}" --export "$EXPM/resnet50-3d-128-b2" --name memory_torch_r50_3d
+step memory_table_r50_3d 30 "${MT[@]}"
+step memory_3d 220 "${BM[@]}" --backbone vgg19,efficientnet_b4 --precision bf16 --name bench_memory_3d --export "$EXPM"
+step torch_memory_3d 200 "${TM[@]}" --export "$EXPM/vgg19-3d-128-b2" "$EXPM/efficientnet_b4-3d-128-b2" --name memory_torch_3d
+step memory_table 30 "${MT[@]}"
+step memory_3d_tf32 200 "${BM[@]}" --precision tf32 --name bench_memory_3d_tf32  # for PyTorch's eager/channels_last rows
 for b in "$BIN"/cmt_bench_*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
@@ -160,7 +176,7 @@ for b in "$BIN"/cmt_bench_*; do
 done
 # The PyTorch side of the comparisons, on the machine's own PyTorch.
 for s in "$ROOT"/bench/compare/*.py; do
-  case "$(basename "$s")" in train_step.py|train_table.py) continue ;; esac  # the whole-step steps above
+  case "$(basename "$s")" in train_step.py|train_table.py|memory_table.py) continue ;; esac  # the whole-step steps above
   step "torch_$(basename "$s" .py)" 120 env PYTHONDONTWRITEBYTECODE=1 python3 "$s"
 done
 

@@ -5,6 +5,7 @@ outputs as torch tensors; `assert_close` reports the worst element on failure. I
 random values each run; the seed is printed so a failure can be replayed (CMT_TEST_SEED)."""
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -37,6 +38,22 @@ def setup():
 
 def cmt_binary():
     return _args.cmt
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def bench_compare(*names):
+    """The PyTorch-side scripts of bench/compare (train_step, train_table, memory_table), imported."""
+    path = os.path.join(ROOT, "bench", "compare")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return tuple(importlib.import_module(n) for n in names)
+
+
+def torch_device():
+    """The device for those scripts' --device: cpu, or cuda when the tests run cmt on a GPU."""
+    return "cpu" if _args.device == "cpu" else "cuda"
 
 
 def device():

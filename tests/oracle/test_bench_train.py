@@ -13,11 +13,9 @@ import harness
 
 harness.setup()
 DEVICE = harness.device()  # cpu in CI; tests/gpu/run.sh passes cuda:0
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bench", "compare"))
-import train_step  # noqa: E402
-
-TORCH_DEVICE = "cpu" if DEVICE == "cpu" else "cuda"
+TORCH_DEVICE = harness.torch_device()
+ROOT = harness.ROOT
+train_step, = harness.bench_compare("train_step")
 
 tmp = tempfile.mkdtemp(prefix="cmt-bench-train-")
 net = ["--width", "0.125", "--depth", "0.34", "--latent-dim", 64]
