@@ -101,26 +101,38 @@ void Adam::apply(Context& ctx, Tensor& params, const Tensor& grads, Tensor& para
                               num_params_));
 }
 
-float clip_grad_norm(Context& ctx, Tensor& grads, float max_norm) {
+namespace {
+// The CPU side of clip_grad_norm_on_device: the norm from a double sum, then the same scaling.
+void clip_by_norm_cpu(float* g, std::int64_t n, float max_norm, float* norm_out) {
+  const auto norm = static_cast<float>(std::sqrt(cpu::sum_squares(g, n)));
+  *norm_out = norm;
+  const float coef = max_norm / (norm + 1e-6f);
+  if (!(coef < 1.f)) return;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) g[i] = coef * g[i];
+}
+}  // namespace
+
+Tensor clip_grad_norm_on_device(Context& ctx, Tensor& grads, float max_norm) {
   const char* op = "clip_grad_norm";
   require_f32(ctx, grads, op, "grads");
   CMT_CHECK(max_norm > 0, op << ": max_norm must be positive, got " << max_norm);
-  float norm = 0;
+  Tensor norm = Tensor::empty(Shape{1}, DType::f32, grads.device());
   CMT_DISPATCH(ctx, op,
                {
                  Tensor sq = Tensor::empty(Shape{1}, DType::f32, grads.device());
                  cuda::sum_squares(grads.data<float>(), grads.numel(), sq.data<float>(),
                                    ctx.workspace(cuda::sum_squares_workspace_bytes(grads.numel())),
                                    ctx.compute_stream());
-                 norm = std::sqrt(ops::item(sq));
+                 cuda::clip_by_norm(grads.data<float>(), grads.numel(), sq.data<float>(), max_norm, norm.data<float>(),
+                                    ctx.compute_stream());
                },
-               norm = static_cast<float>(std::sqrt(cpu::sum_squares(grads.data<float>(), grads.numel()))));
-  const float coef = max_norm / (norm + 1e-6f);
-  if (coef < 1.f) {
-    Tensor scaled = ops::scale(ctx, grads, coef);
-    ops::copy(ctx, scaled, grads);
-  }
+               clip_by_norm_cpu(grads.data<float>(), grads.numel(), max_norm, norm.data<float>()));
   return norm;
+}
+
+float clip_grad_norm(Context& ctx, Tensor& grads, float max_norm) {
+  return ops::item(clip_grad_norm_on_device(ctx, grads, max_norm));
 }
 
 }  // namespace cmt

@@ -47,5 +47,8 @@ class Adam {
 // Scales grads in place by max_norm / (norm + 1e-6) when the global L2 norm exceeds max_norm (like
 // torch.nn.utils.clip_grad_norm_); returns the norm before clipping.
 float clip_grad_norm(Context& ctx, Tensor& grads, float max_norm);
+// The same without a host read (the Trainer's planned and captured step): the norm before clipping as
+// a one-element tensor on grads' device.
+Tensor clip_grad_norm_on_device(Context& ctx, Tensor& grads, float max_norm);
 
 }  // namespace cmt

@@ -190,7 +190,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
                                               << (config_.out_dir.empty() ? std::string("(none written)") : checkpoint_path("last")));
       }
       if (!steady) {
-        if (config_.clip_norm > 0) clip_grad_norm(ctx_, store_->grads(), config_.clip_norm);
+        if (config_.clip_norm > 0) clip_grad_norm_on_device(ctx_, store_->grads(), config_.clip_norm);
         // Under bf16 precision the same pass rewrites the bf16 compute copies (undefined otherwise: f32 only).
         optimizer_->step(ctx_, store_->params(), store_->grads(), static_cast<float>(lr), store_->compute_params());
       }
@@ -286,7 +286,6 @@ std::string Trainer::graph_off_reason() {
   if (!StepGraph::supported(ctx_)) return "";  // CPU: nothing to say
   if (!config_.cuda_graph) return "off by configuration";
   if (distributed()) return "off: data parallelism (the gradient buckets run on the host)";
-  if (config_.clip_norm > 0) return "off: gradient clipping reads the norm on the host";
   if (config_.inject_nan_at_step >= 0) return "off: NaN injection is a host-side test aid";
   if (!model_.graph_safe()) return "off: the model draws per-step random numbers or classifies the first view only";
   return {};
@@ -303,6 +302,7 @@ StepLosses Trainer::graph_step(const Tensor& views, const Tensor& labels, double
   const auto body = [&] {
     store_->zero_grads(ctx_);
     graph_losses_ = model_.train_step(ctx_, graph_views_, graph_labels_);
+    if (config_.clip_norm > 0) clip_grad_norm_on_device(ctx_, store_->grads(), config_.clip_norm);
     // bf16: the update rewrites the compute copies too (a block at a fixed address, safe in the graph).
     optimizer_->apply(ctx_, store_->params(), store_->grads(), store_->compute_params(),
                       graph_losses_.values.narrow(StepLosses::total, 1));

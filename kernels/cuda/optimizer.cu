@@ -92,6 +92,17 @@ __global__ void sq_final_kernel(const double* __restrict__ partial, int blocks, 
   if (threadIdx.x == 0) *out = static_cast<float>(sh[0]);
 }
 
+// g *= max_norm / (norm + 1e-6) when that is below 1, norm = sqrt(*sq) read on the device.
+__global__ void clip_kernel(float* __restrict__ g, std::int64_t n, const float* __restrict__ sq, float max_norm,
+                            float* __restrict__ norm_out) {
+  const float norm = sqrtf(*sq);
+  const float coef = max_norm / (norm + 1e-6f);
+  const std::int64_t start = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (start == 0) *norm_out = norm;
+  if (!(coef < 1.f)) return;
+  for (std::int64_t i = start; i < n; i += std::int64_t{gridDim.x} * blockDim.x) g[i] = coef * g[i];
+}
+
 int sq_blocks(std::int64_t n) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(kSqBlocks, (n + kThreads - 1) / kThreads)));
 }
@@ -117,6 +128,12 @@ void sum_squares(const float* x, std::int64_t n, float* out, void* workspace, cu
   sq_partial_kernel<<<blocks, kThreads, 0, stream>>>(x, n, partial);
   CUDA_CHECK_LAUNCH();
   sq_final_kernel<<<1, kThreads, 0, stream>>>(partial, blocks, out);
+  CUDA_CHECK_LAUNCH();
+}
+
+void clip_by_norm(float* g, std::int64_t n, const float* sq, float max_norm, float* norm_out, cudaStream_t stream) {
+  const unsigned grid = std::max(1u, std::min(colred::grid_1d(n, kThreads), 132u * 8u));
+  clip_kernel<<<grid, kThreads, 0, stream>>>(g, n, sq, max_norm, norm_out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -16,5 +16,8 @@ void adam_step(const AdamStep* scalars, const float* guard, float* p, const floa
 // Deterministic sum of squares into one float on the device.
 std::size_t sum_squares_workspace_bytes(std::int64_t n);
 void sum_squares(const float* x, std::int64_t n, float* out, void* workspace, cudaStream_t stream);
+// Gradient clipping from the squared norm in device memory (no host read): g *= max_norm / (norm +
+// 1e-6) when below 1; writes norm = sqrt(*sq) to norm_out.
+void clip_by_norm(float* g, std::int64_t n, const float* sq, float max_norm, float* norm_out, cudaStream_t stream);
 
 }  // namespace cmt::cuda

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/host_sync.h"
 #include "engine/lr_schedule.h"
 #include "engine/optimizer.h"
 #include "support/testing.h"
@@ -88,4 +89,22 @@ TEST_CASE("Adam: a non-finite guard (the step's loss) skips the update; prepare/
   CHECK(c.m().to_vector<float>() == std::vector<float>(37, 0.f));
   Adam d(ctx, 37, AdamConfig{});
   CHECK_THROWS_WITH_AS(d.apply(ctx, p_nan, g, none), doctest::Contains("prepare()"), cmt::Error);
+}
+
+TEST_CASE("clip_grad_norm_on_device: the norm stays on the device and the clipped gradients equal the host path") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 5);
+  const Tensor g0 = test::random_normal(Shape{1000}, gen);
+  for (float max_norm : {1.f, 1e4f}) {
+    Tensor a = g0.to(Device::cpu()), b = g0.to(Device::cpu());
+    const float host = clip_grad_norm(ctx, a, max_norm);
+    Tensor dev;
+    {
+      NoHostSyncScope no_sync("a captured step");
+      dev = clip_grad_norm_on_device(ctx, b, max_norm);
+    }
+    CHECK(dev.to_vector<float>()[0] == host);
+    CHECK(a.to_vector<float>() == b.to_vector<float>());
+    CHECK((max_norm < host) == (b.to_vector<float>() != g0.to_vector<float>()));
+  }
 }
