@@ -79,9 +79,6 @@ StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
     if (s.cuda_graph && ctx_->is_cuda()) graph_off_reason_ = "CUDA Graph: built without CUDA";
   } else if (!s.plan_memory) {
     graph_off_reason_ = "CUDA Graph off: it needs the memory plan";
-  } else if (subtree_draws_per_step(model_->root())) {
-    // Dropout keys are kernel arguments (seed, step) that a graph would freeze at capture.
-    graph_off_reason_ = "CUDA Graph off: the model has dropout / stochastic depth";
   } else {
     graph_ = std::make_unique<StepGraph>(*ctx_);
     static_views_ = Tensor::empty(model_views_shape(), DType::f32, ctx_->device());
@@ -126,6 +123,7 @@ StepLosses StepRunner::step() {
     views = augmented_views();
   }
   adam_->prepare(ctx, kLearningRate);  // the step's scalars reach the device before the (captured) update
+  if (plan_) ctx.upload_step_key();    // dropout keys of this step, read on the device
   const std::int64_t n = steps_run_++;
   const bool planning = plan_ != nullptr;
   if (!planning || n == 0) {

@@ -145,6 +145,19 @@ void* Context::workspace(std::size_t bytes) {
   return workspace_.raw();
 }
 
+void Context::upload_step_key() {
+  if (!step_key_.defined()) step_key_ = Tensor::empty(Shape{2}, DType::i32, device_);
+  const std::uint32_t key[2] = {epoch, step};
+  if (device_.is_cuda()) {
+#if defined(CMT_WITH_CUDA)
+    // Pageable source: staged before the call returns; stream-ordered before the step's kernels.
+    CUDA_CHECK(cudaMemcpyAsync(step_key_.raw(), key, sizeof(key), cudaMemcpyHostToDevice, compute_stream()));
+#endif
+  } else {
+    std::memcpy(step_key_.raw(), key, sizeof(key));
+  }
+}
+
 void Context::synchronize() {
 #if defined(CMT_WITH_CUDA)
   if (!device_.is_cuda()) return;

@@ -32,6 +32,13 @@ class Context {
   void* workspace(std::size_t bytes);
 
   void synchronize();               // waits for both streams
+
+  // The (epoch, step) of dropout-like layers' random keys in device memory, for steps that are
+  // memory-planned or replayed from a CUDA Graph (kernel arguments would be frozen at capture).
+  // upload_step_key() writes the current epoch/step there (outside the captured region); until the
+  // first upload the key is undefined and the layers use epoch/step directly.
+  void upload_step_key();
+  const Tensor& step_key() const { return step_key_; }
   void debug_check(const char* what);  // with debug_sync on: synchronises and names `what` on failure
 
   PrecisionPolicy precision;
@@ -55,6 +62,7 @@ class Context {
   cudnnHandle_t cudnn_ = nullptr;
   Tensor workspace_;
   Tensor cublas_workspace_;
+  Tensor step_key_;  // u32 x 2 (epoch, step) on the device, stored as i32
 };
 
 }  // namespace cmt

@@ -56,11 +56,4 @@ void accumulate_grad(Context& ctx, Tensor& grad, const Tensor& g) {
   if (g_grad_hook) g_grad_hook->grad_ready(ctx, grad);
 }
 
-bool subtree_draws_per_step(Layer& root) {
-  if (root.draws_per_step()) return true;
-  for (auto& [name, child] : root.children())
-    if (subtree_draws_per_step(*child)) return true;
-  return false;
-}
-
 }  // namespace cmt

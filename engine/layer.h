@@ -54,9 +54,6 @@ class Layer {
   virtual Tensor backward(Context& ctx, const Tensor& dy) = 0;
   // Multiply-accumulates of forward for one input of shape `in` (for the profiler and FLOP counts).
   virtual double forward_macs(const Shape& in) const { (void)in; return 0; }
-  // True when training forward draws new random numbers each step from ctx.step (dropout): such a
-  // step cannot be replayed from a CUDA Graph, whose kernel arguments are fixed at capture.
-  virtual bool draws_per_step() const { return false; }
   // Drops the tensors kept for backward (frees activation memory between steps).
   virtual void clear_saved() {}
   // Called by collect() with the layer's full name path (random layers derive their stream from it).
@@ -95,9 +92,6 @@ using LayerPtr = std::unique_ptr<Layer>;
 // The parameter a layer computes with for an input of dtype `dtype`: the f32 master, or for bf16 input
 // its bf16 copy (bound by a ParameterStore built under bf16 precision; otherwise an error naming `what`).
 const Tensor& weight_for(DType dtype, const Tensor& master, const Tensor& bf16_copy, const std::string& what);
-
-// True when any layer of the subtree draws per-step random numbers (see Layer::draws_per_step).
-bool subtree_draws_per_step(Layer& root);
 
 // A stable 32-bit id of a name path (FNV-1a), for random streams that must not depend on build order.
 std::uint32_t path_id(const std::string& path);

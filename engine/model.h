@@ -35,8 +35,8 @@ class Model {
   // views: (2N, D, H, W, C), rows 2k and 2k+1 the two views of sample k; labels (2N) i32.
   // Runs forward, both losses and backward; adds the parameter gradients into their grad views.
   virtual StepLosses train_step(Context& ctx, const Tensor& views, const Tensor& labels) = 0;
-  // True when train_step keeps to the device (no host sync, no per-step host values, no per-step random
-  // keys), so that one process may replay it from a CUDA Graph.
+  // True when train_step keeps to the device (no host sync, no per-step host values), so that one
+  // process may replay it from a CUDA Graph.
   virtual bool graph_safe() { return false; }
   // Eval-mode forward of unaugmented images (N, D, H, W, C) -> class probabilities (N, classes) on the host.
   virtual Tensor predict(Context& ctx, const Tensor& images) = 0;

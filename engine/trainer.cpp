@@ -168,6 +168,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       ctx_.seed = config_.seed;
       ctx_.epoch = static_cast<std::uint32_t>(epoch_);
       ctx_.step = static_cast<std::uint32_t>(step_);
+      if (graph_) ctx_.upload_step_key();  // dropout keys read on the device (the captured step's too)
       const Tensor views = ops::augment_two_views(ctx_, batch.images, batch.sample_ids, config_.augment, config_.seed,
                                                   static_cast<std::uint32_t>(epoch_), /*shift=*/true);
       store_->zero_grads(ctx_);
@@ -287,7 +288,7 @@ std::string Trainer::graph_off_reason() {
   if (!config_.cuda_graph) return "off by configuration";
   if (distributed()) return "off: data parallelism (the gradient buckets run on the host)";
   if (config_.inject_nan_at_step >= 0) return "off: NaN injection is a host-side test aid";
-  if (!model_.graph_safe()) return "off: the model draws per-step random numbers or classifies the first view only";
+  if (!model_.graph_safe()) return "off: the model classifies the first view only (host-side row picks)";
   return {};
 }
 

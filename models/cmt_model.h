@@ -33,7 +33,8 @@ class CmtModel : public Model {
   std::string describe() const override;
   std::int64_t num_classes() const override { return config_.num_classes; }
   StepLosses train_step(Context& ctx, const Tensor& views, const Tensor& labels) override;
-  bool graph_safe() override { return config_.cls_both_views && !subtree_draws_per_step(root_); }
+  // Dropout keys come from the context's device step key in a captured step (Context::upload_step_key).
+  bool graph_safe() override { return config_.cls_both_views; }
   Tensor predict(Context& ctx, const Tensor& images) override;
   Tensor embed(Context& ctx, const Tensor& images) override;
   const CmtConfig& config() const { return config_; }

@@ -33,7 +33,6 @@ class Dropout : public Layer {
   Tensor backward(Context& ctx, const Tensor& dy) override;
   void on_bind(const std::string& path) override { op_id_ = path_id(path); }
   void clear_saved() override { mask_ = Tensor(); }
-  bool draws_per_step() const override { return p_ > 0; }
   // Stochastic depth's drop rate grows with block depth; set by the model builder.
   void set_p(float p) { p_ = p; }
 

@@ -42,6 +42,22 @@ void check_mask(const Context& ctx, const Tensor& mask, const char* op, const ch
 
 }  // namespace
 
+namespace {
+// The Philox stream of a dropout-like op. With a step key on the context (a memory-planned or
+// captured step), its (epoch, step) replace the arguments: the CPU reads it here, a CUDA kernel reads
+// it from device memory at run time, so a replayed graph draws each step's own masks.
+rng::Stream keyed_stream(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t step, std::uint32_t op) {
+  if (ctx.step_key().defined() && !ctx.is_cuda()) {
+    const auto* k = static_cast<const std::uint32_t*>(ctx.step_key().raw());
+    return rng::Stream::make(seed, k[0], k[1], op);
+  }
+  return rng::Stream::make(seed, epoch, step, op);
+}
+const std::uint32_t* device_epoch_step(const Context& ctx) {
+  return ctx.step_key().defined() && ctx.is_cuda() ? static_cast<const std::uint32_t*>(ctx.step_key().raw()) : nullptr;
+}
+}  // namespace
+
 Tensor dropout_forward(Context& ctx, const Tensor& x, float p, std::uint64_t seed, std::uint32_t epoch,
                        std::uint32_t step, std::uint32_t op_id, Tensor& mask) {
   const char* op = "dropout_forward";
@@ -49,13 +65,14 @@ Tensor dropout_forward(Context& ctx, const Tensor& x, float p, std::uint64_t see
   check_p(p, op);
   CMT_CHECK(x.numel() < (std::int64_t{1} << 34), op << ": too many elements for one Philox stream");
   const float scale = keep_scale(p);
-  const auto rs = rng::Stream::make(seed, epoch, step, static_cast<std::uint32_t>(rng::Op::dropout) * 0x10000u + op_id);
+  const auto rs = keyed_stream(ctx, seed, epoch, step, static_cast<std::uint32_t>(rng::Op::dropout) * 0x10000u + op_id);
+  const std::uint32_t* epoch_step = device_epoch_step(ctx);
   mask = Tensor::empty(x.shape(), DType::u8, x.device());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   std::uint8_t* m = mask.data<std::uint8_t>();
   CMT_DISPATCH(ctx, op, with_elem(x.dtype(), [&](auto t) {
                  using T = decltype(t);
-                 cuda::dropout_forward(elems<T>(x), elems<T>(y), m, x.numel(), p, scale, rs, ctx.compute_stream());
+                 cuda::dropout_forward(elems<T>(x), elems<T>(y), m, x.numel(), p, scale, rs, epoch_step, ctx.compute_stream());
                }),
                {
                  const Tensor xf = widen(x);
@@ -80,10 +97,9 @@ Tensor stochastic_depth_forward(Context& ctx, const Tensor& x, float p, std::uin
   CMT_CHECK(x.rank() >= 1 && x.numel() > 0, op << ": 'x' must be a non-empty (N, ...) tensor, got " << x.describe());
   check_p(p, op);
   const std::int64_t n = x.dim(0);
-  const auto rs =
-      rng::Stream::make(seed, epoch, step, static_cast<std::uint32_t>(rng::Op::stochastic_depth) * 0x10000u + op_id);
+  const auto rs = keyed_stream(ctx, seed, epoch, step, static_cast<std::uint32_t>(rng::Op::stochastic_depth) * 0x10000u + op_id);
   keep = Tensor::empty(Shape{n}, DType::u8, x.device());
-  CMT_DISPATCH(ctx, op, cuda::bernoulli_keep(keep.data<std::uint8_t>(), n, p, rs, ctx.compute_stream()),
+  CMT_DISPATCH(ctx, op, cuda::bernoulli_keep(keep.data<std::uint8_t>(), n, p, rs, device_epoch_step(ctx), ctx.compute_stream()),
                cpu::bernoulli_keep(keep.data<std::uint8_t>(), n, p, rs));
   return masked(ctx, x, keep, x.numel() / n, keep_scale(p), op);
 }

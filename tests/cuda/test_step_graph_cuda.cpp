@@ -18,7 +18,7 @@ using namespace cmt;
 
 namespace {
 struct Run {
-  explicit Run(Context& ctx) : model(test::tiny_cmt_config(32, 2)) {
+  explicit Run(Context& ctx, const models::CmtConfig& config = test::tiny_cmt_config(32, 2)) : model(config) {
     store = std::make_unique<ParameterStore>(ctx, model.root());
     store->initialize(ctx, 5);
     adam = std::make_unique<Adam>(ctx, store->params().numel(), AdamConfig{});
@@ -87,6 +87,33 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
     CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
   }
   CHECK(graph.captured());
+}
+
+TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the device step key") {
+  Context ctx(Device::cuda(0));
+  ctx.training = true;
+  std::mt19937_64 gen(test::run_seed() + 92);
+  models::CmtConfig c = test::tiny_cmt_config(32, 2, "efficientnet_b4");
+  c.backbone.stochastic_depth = 0.5f;  // a frozen key would replay the capture step's masks: caught below
+  const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
+  Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
+  Run eager(ctx, c), graphed(ctx, c);
+  StepMemoryPlan plan(ctx.device());
+  StepGraph graph(ctx);
+  for (int i = 0; i < 7; ++i) {
+    ctx.step = static_cast<std::uint32_t>(i);
+    ctx.upload_step_key();  // both runs read this step's key
+    const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());
+    eager.adam->prepare(ctx, 1e-3f);
+    eager.step(ctx, views, labels);
+    const HostLosses e = eager.losses.fetch();
+    ops::copy(ctx, views, static_views);
+    graphed.adam->prepare(ctx, 1e-3f);
+    steady_step(i, ctx, graphed, plan, graph, static_views, labels);
+    INFO("step " << i);
+    CHECK(graphed.losses.fetch().total == doctest::Approx(e.total).epsilon(1e-5));
+    CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
+  }
 }
 
 TEST_CASE("bf16: the captured update rewrites the bf16 weight copies at every replay") {

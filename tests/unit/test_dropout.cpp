@@ -65,3 +65,25 @@ TEST_CASE("bf16 dropout and stochastic depth: the f32 masks and values, rounded 
   CHECK(kb.to_vector<std::uint8_t>() == kf.to_vector<std::uint8_t>());
   CHECK_BF16_ROUNDING(ops::stochastic_depth_backward(ctx, x, kb, 0.4f), ops::stochastic_depth_backward(ctx, xf, kf, 0.4f));
 }
+
+TEST_CASE("a context step key replaces the epoch and step of dropout-like keys (what a captured step reads)") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 19);
+  const Tensor x = test::random_normal(Shape{4, 1000}, gen);
+  const std::uint64_t seed = gen();
+  Tensor want_mask, want_keep, got_mask, got_keep, other_mask;
+  const Tensor want_y = ops::dropout_forward(ctx, x, 0.3f, seed, 4, 9, 7, want_mask);
+  ops::stochastic_depth_forward(ctx, x, 0.5f, seed, 4, 9, 7, want_keep);
+  ctx.epoch = 4;
+  ctx.step = 9;
+  ctx.upload_step_key();
+  ctx.step = 10;  // the key, not the arguments, decides
+  const Tensor got_y = ops::dropout_forward(ctx, x, 0.3f, seed, 0, 0, 7, got_mask);
+  ops::stochastic_depth_forward(ctx, x, 0.5f, seed, 0, 0, 7, got_keep);
+  CHECK(got_mask.to_vector<std::uint8_t>() == want_mask.to_vector<std::uint8_t>());
+  CHECK(got_y.to_vector<float>() == want_y.to_vector<float>());
+  CHECK(got_keep.to_vector<std::uint8_t>() == want_keep.to_vector<std::uint8_t>());
+  ctx.upload_step_key();  // now (4, 10): a different mask
+  ops::dropout_forward(ctx, x, 0.3f, seed, 4, 9, 7, other_mask);
+  CHECK(other_mask.to_vector<std::uint8_t>() != want_mask.to_vector<std::uint8_t>());
+}

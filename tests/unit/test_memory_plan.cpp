@@ -2,6 +2,7 @@
 // CMT-CNN step that gives bit-identical losses and gradients from the arena without host syncs.
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "engine/allocator.h"
 #include "engine/host_sync.h"
@@ -155,4 +156,47 @@ TEST_CASE("CMT-CNN step from a memory plan: bit-identical losses and gradients, 
   CHECK(plan.planned_requests() > 50);
   CHECK(plan.arena_bytes() < plan.requested_bytes() / 2);  // activations reuse each other's memory
   MESSAGE(plan.summary());
+}
+
+TEST_CASE("EfficientNet with stochastic depth from a memory plan with a device step key: each step's own masks") {
+  Context eager_ctx(Device::cpu()), planned_ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 3);
+  const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen);
+  const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4});
+  models::CmtConfig c = test::tiny_cmt_config(16, 2, "efficientnet_b4");
+  c.backbone.stochastic_depth = 0.5f;  // large: most steps draw a different set of dropped blocks
+  models::CmtModel eager(c), planned(c);
+  ParameterStore es(eager_ctx, eager.root()), ps(planned_ctx, planned.root());
+  es.initialize(eager_ctx, 8);
+  ps.initialize(planned_ctx, 8);
+  StepMemoryPlan plan(Device::cpu());
+  std::vector<float> totals;
+  for (std::uint32_t step = 0; step < 5; ++step) {
+    for (Context* ctx : {&eager_ctx, &planned_ctx}) {
+      ctx->training = true;
+      ctx->step = step;
+    }
+    es.zero_grads(eager_ctx);
+    const HostLosses e = eager.train_step(eager_ctx, views, labels).fetch();
+    planned_ctx.upload_step_key();
+    ps.zero_grads(planned_ctx);
+    StepLosses l;
+    if (step == 0) {
+      l = planned.train_step(planned_ctx, views, labels);
+    } else {
+      MemoryPlanScope scope(plan);
+      NoHostSyncScope no_sync("a planned step");
+      if (step == 1) plan.begin_record();
+      else plan.begin_replay();
+      l = planned.train_step(planned_ctx, views, labels);
+      if (step == 1) plan.end_record();
+      else plan.end_replay();
+    }
+    const HostLosses p = l.fetch();
+    CHECK(p.total == e.total);
+    CHECK(ps.grads().to_vector<float>() == es.grads().to_vector<float>());
+    totals.push_back(p.total);
+  }
+  // Same weights and views every step: only the stochastic-depth masks move the loss.
+  CHECK(std::set<float>(totals.begin(), totals.end()).size() > 1);
 }
