@@ -60,6 +60,22 @@ void steady_step(int i, Context& ctx, Run& run, StepMemoryPlan& plan, StepGraph&
     CHECK(allocator_for(ctx.device()).stats().requests == before.requests);
   }
 }
+// Step i of both runs on the same fresh views: eagerly, and through steady_step; the losses and the
+// parameters after the update must agree.
+void eager_and_steady_agree(int i, Context& ctx, Run& eager, Run& graphed, StepMemoryPlan& plan, StepGraph& graph,
+                            Tensor& static_views, const Tensor& labels, const Tensor& views) {
+  eager.adam->prepare(ctx, 1e-3f);
+  eager.step(ctx, views, labels);
+  const HostLosses e = eager.losses.fetch();
+  ops::copy(ctx, views, static_views);
+  graphed.adam->prepare(ctx, 1e-3f);
+  steady_step(i, ctx, graphed, plan, graph, static_views, labels);
+  const HostLosses g = graphed.losses.fetch();
+  INFO("step " << i);
+  CHECK(g.total == doctest::Approx(e.total).epsilon(1e-5));
+  CHECK(g.contrastive == doctest::Approx(e.contrastive).epsilon(1e-5));
+  CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
+}
 }  // namespace
 
 TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step after step") {
@@ -73,18 +89,7 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
   StepGraph graph(ctx);
   for (int i = 0; i < 6; ++i) {
     const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());  // fresh each step
-    eager.adam->prepare(ctx, 1e-3f);
-    eager.step(ctx, views, labels);
-    const HostLosses e = eager.losses.fetch();
-
-    ops::copy(ctx, views, static_views);
-    graphed.adam->prepare(ctx, 1e-3f);
-    steady_step(i, ctx, graphed, plan, graph, static_views, labels);
-    const HostLosses g = graphed.losses.fetch();
-    INFO("step " << i);
-    CHECK(g.total == doctest::Approx(e.total).epsilon(1e-5));
-    CHECK(g.contrastive == doctest::Approx(e.contrastive).epsilon(1e-5));
-    CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
+    eager_and_steady_agree(i, ctx, eager, graphed, plan, graph, static_views, labels, views);
   }
   CHECK(graph.captured());
 }
@@ -104,15 +109,7 @@ TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the d
     ctx.step = static_cast<std::uint32_t>(i);
     ctx.upload_step_key();  // both runs read this step's key
     const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());
-    eager.adam->prepare(ctx, 1e-3f);
-    eager.step(ctx, views, labels);
-    const HostLosses e = eager.losses.fetch();
-    ops::copy(ctx, views, static_views);
-    graphed.adam->prepare(ctx, 1e-3f);
-    steady_step(i, ctx, graphed, plan, graph, static_views, labels);
-    INFO("step " << i);
-    CHECK(graphed.losses.fetch().total == doctest::Approx(e.total).epsilon(1e-5));
-    CHECK_ALLCLOSE(graphed.store->params(), eager.store->params(), 1e-6, 1e-5);
+    eager_and_steady_agree(i, ctx, eager, graphed, plan, graph, static_views, labels, views);
   }
 }
 
