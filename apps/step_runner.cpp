@@ -74,15 +74,16 @@ StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
   images_ = img.to(ctx_->device());
   labels_ = Tensor::from_vector(labels, Shape{2 * s.batch}).to(ctx_->device());
 
-  if (s.plan_memory) plan_ = std::make_unique<StepMemoryPlan>(ctx_->device());
+  bool graph = false;
   if (!s.cuda_graph || !StepGraph::supported(*ctx_)) {
     if (s.cuda_graph && ctx_->is_cuda()) graph_off_reason_ = "CUDA Graph: built without CUDA";
   } else if (!s.plan_memory) {
     graph_off_reason_ = "CUDA Graph off: it needs the memory plan";
   } else {
-    graph_ = std::make_unique<StepGraph>(*ctx_);
+    graph = true;
     static_views_ = Tensor::empty(model_views_shape(), DType::f32, ctx_->device());
   }
+  if (s.plan_memory) steady_ = std::make_unique<SteadyStep>(*ctx_, graph);
 }
 
 Shape StepRunner::model_views_shape() const {
@@ -95,7 +96,7 @@ Tensor StepRunner::augmented_views() {
   return ops::augment_two_views(*ctx_, images_, sample_ids_, policy, setup_.seed, ctx_->epoch, /*shift=*/true);
 }
 
-void StepRunner::model_step(const Tensor& views, const Tensor* finite_guard) {
+void StepRunner::model_step(const Tensor& views) {
   Context& ctx = *ctx_;
   {
     ProfileScope s("zero_grad");
@@ -107,10 +108,9 @@ void StepRunner::model_step(const Tensor& views, const Tensor* finite_guard) {
   }
   {
     ProfileScope s("optimizer");
-    // In a graph the guard is the loss slot itself (fixed address); eagerly, the fresh losses. Under bf16
+    // The guard is the step's loss slot (a non-finite loss skips the update on the device). Under bf16
     // the same pass rewrites the bf16 compute copies (a fixed block; undefined under fp32: f32 only).
-    const Tensor guard = finite_guard != nullptr ? *finite_guard : losses_.values.narrow(StepLosses::total, 1);
-    adam_->apply(ctx, store_->params(), store_->grads(), store_->compute_params(), guard);
+    adam_->apply(ctx, store_->params(), store_->grads(), store_->compute_params(), losses_.values.narrow(StepLosses::total, 1));
   }
 }
 
@@ -123,42 +123,20 @@ StepLosses StepRunner::step() {
     views = augmented_views();
   }
   adam_->prepare(ctx, kLearningRate);  // the step's scalars reach the device before the (captured) update
-  if (plan_) ctx.upload_step_key();    // dropout keys of this step, read on the device
-  const std::int64_t n = steps_run_++;
-  const bool planning = plan_ != nullptr;
-  if (!planning || n == 0) {
-    model_step(views, nullptr);  // plain: also creates the lazy resources (workspaces, cached tensors)
-  } else if (n == 1) {
-    MemoryPlanScope scope(*plan_);
-    plan_->begin_record();
-    model_step(views, nullptr);
-    plan_->end_record();
-  } else if (!graph_ || n == 2) {
-    MemoryPlanScope scope(*plan_);
-    NoHostSyncScope no_sync("a planned training step");
-    plan_->begin_replay();
-    model_step(views, nullptr);
-    plan_->end_replay();
+  if (!steady_) {
+    model_step(views);
   } else {
-    ProfileScope s("graph_replay");
-    Tensor dst = static_views_;
-    ops::copy(ctx, views, dst);
-    if (!graph_->captured()) {
-      graph_->capture([&] {
-        MemoryPlanScope scope(*plan_);
-        plan_->begin_replay();
-        model_step(static_views_, nullptr);
-        plan_->end_replay();
-      });
-    }
-    graph_->replay();
+    ctx.upload_step_key();  // dropout keys of this step, read on the device
+    if (steady_->uses_graph()) ops::copy(ctx, views, static_views_);  // the graph's fixed input
+    const Tensor& input = steady_->uses_graph() ? static_views_ : views;
+    steady_->run([&] { model_step(input); });
   }
   ++ctx.step;
   return losses_;
 }
 
 std::string StepRunner::execution() const {
-  std::string mode = graph_ ? "CUDA Graph" : plan_ ? "memory plan" : "eager";
+  std::string mode = !steady_ ? "eager" : steady_->uses_graph() ? "CUDA Graph" : "memory plan";
   if (!graph_off_reason_.empty()) mode += " (" + graph_off_reason_ + ")";
   return mode;
 }

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "engine/context.h"
-#include "engine/memory_plan.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
@@ -52,8 +51,8 @@ class StepRunner {
   StepLosses step();
   // "eager", "memory plan", or "CUDA Graph", with the reason when a requested mode is off.
   std::string execution() const;
-  bool graph_active() const { return graph_ && graph_->captured(); }
-  const StepMemoryPlan* memory_plan() const { return plan_.get(); }
+  bool graph_active() const { return steady_ && steady_->captured(); }
+  const StepMemoryPlan* memory_plan() const { return steady_ ? &steady_->plan() : nullptr; }
   Context& ctx() { return *ctx_; }
   models::CmtModel& model() { return *model_; }
   ParameterStore& store() { return *store_; }
@@ -70,14 +69,12 @@ class StepRunner {
 
  private:
   Shape model_views_shape() const;  // (2N, D, H, W, 1)
-  void model_step(const Tensor& views, const Tensor* finite_guard);  // zero_grad, train_step, Adam apply
+  void model_step(const Tensor& views);  // zero_grad, train_step, Adam apply
 
-  std::unique_ptr<StepMemoryPlan> plan_;
-  std::unique_ptr<StepGraph> graph_;
+  std::unique_ptr<SteadyStep> steady_;  // null: plain eager steps (plan_memory off)
   std::string graph_off_reason_;
   Tensor static_views_;    // the captured graph's input: each step's views are copied here
   StepLosses losses_;      // the last step's losses (the graph's fixed outputs when captured)
-  std::int64_t steps_run_ = 0;
 
   StepSetup setup_;
   std::unique_ptr<Context> ctx_;

@@ -145,17 +145,23 @@ void* Context::workspace(std::size_t bytes) {
   return workspace_.raw();
 }
 
-void Context::upload_step_key() {
-  if (!step_key_.defined()) step_key_ = Tensor::empty(Shape{2}, DType::i32, device_);
-  const std::uint32_t key[2] = {epoch, step};
+void Context::upload(const void* host, std::size_t bytes, Tensor& dst) {
+  CMT_CHECK(dst.defined() && dst.device() == device_ && dst.nbytes() >= bytes,
+            "Context::upload: " << bytes << " bytes into " << dst.describe() << " on " << device_.str());
   if (device_.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
     // Pageable source: staged before the call returns; stream-ordered before the step's kernels.
-    CUDA_CHECK(cudaMemcpyAsync(step_key_.raw(), key, sizeof(key), cudaMemcpyHostToDevice, compute_stream()));
+    CUDA_CHECK(cudaMemcpyAsync(dst.raw(), host, bytes, cudaMemcpyHostToDevice, compute_stream()));
 #endif
   } else {
-    std::memcpy(step_key_.raw(), key, sizeof(key));
+    std::memcpy(dst.raw(), host, bytes);
   }
+}
+
+void Context::upload_step_key() {
+  if (!step_key_.defined()) step_key_ = Tensor::empty(Shape{2}, DType::i32, device_);
+  const std::uint32_t key[2] = {epoch, step};
+  upload(key, sizeof(key), step_key_);
 }
 
 void Context::synchronize() {

@@ -33,6 +33,10 @@ class Context {
 
   void synchronize();               // waits for both streams
 
+  // Copies `bytes` host bytes into dst (on this context's device) in stream order, without waiting:
+  // per-step scalars written before a step or a graph replay (the source may be reused at once).
+  void upload(const void* host, std::size_t bytes, Tensor& dst);
+
   // The (epoch, step) of dropout-like layers' random keys in device memory, for steps that are
   // memory-planned or replayed from a CUDA Graph (kernel arguments would be frozen at capture).
   // upload_step_key() writes the current epoch/step there (outside the captured region); until the

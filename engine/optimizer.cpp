@@ -2,15 +2,11 @@
 #include "engine/optimizer.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "engine/ops/basic.h"
-#include "engine/ops/elementwise.h"
 #include "engine/ops/validate.h"
 #include "kernels/cpu/optimizer.h"
 #if defined(CMT_WITH_CUDA)
-#include <cuda_runtime_api.h>
-
 #include "kernels/cuda/optimizer.h"
 #endif
 
@@ -62,14 +58,7 @@ void Adam::prepare(Context& ctx, float lr) {
                         f(std::sqrt(bc2)),
                         config_.decoupled};
   if (!scalars_.defined()) scalars_ = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(s))}, DType::u8, ctx.device());
-  if (scalars_.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    // Pageable source: staged before the call returns, so `s` may go out of scope; stream-ordered before apply().
-    CUDA_CHECK(cudaMemcpyAsync(scalars_.raw(), &s, sizeof(s), cudaMemcpyHostToDevice, ctx.compute_stream()));
-#endif
-  } else {
-    std::memcpy(scalars_.raw(), &s, sizeof(s));
-  }
+  ctx.upload(&s, sizeof(s), scalars_);
 }
 
 void Adam::apply(Context& ctx, Tensor& params, const Tensor& grads, Tensor& params_bf16, const Tensor& finite_guard) {

@@ -2,6 +2,7 @@
 #include "engine/step_graph.h"
 
 #include "engine/host_sync.h"
+#include "engine/profiler.h"
 #include "kernels/common/check.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -61,6 +62,39 @@ void StepGraph::replay() {
 #if defined(CMT_WITH_CUDA)
   CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx_.compute_stream()));
 #endif
+}
+
+SteadyStep::SteadyStep(Context& ctx, bool use_graph) : plan_(ctx.device()) {
+  if (use_graph) graph_ = std::make_unique<StepGraph>(ctx);
+}
+
+void SteadyStep::run(const std::function<void()>& body) {
+  const std::int64_t n = steps_++;
+  if (n == 0) {
+    body();
+  } else if (n == 1) {
+    MemoryPlanScope scope(plan_);
+    plan_.begin_record();
+    body();
+    plan_.end_record();
+  } else if (!graph_ || n == 2) {
+    MemoryPlanScope scope(plan_);
+    NoHostSyncScope no_sync("a planned training step");
+    plan_.begin_replay();
+    body();
+    plan_.end_replay();
+  } else {
+    ProfileScope s("graph_replay");
+    if (!graph_->captured()) {
+      graph_->capture([&] {
+        MemoryPlanScope scope(plan_);
+        plan_.begin_replay();
+        body();
+        plan_.end_replay();
+      });
+    }
+    graph_->replay();
+  }
 }
 
 }  // namespace cmt

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "engine/context.h"
+#include "engine/memory_plan.h"
 
 namespace cmt {
 
@@ -31,6 +32,26 @@ class StepGraph {
   Context& ctx_;
   void* graph_ = nullptr;  // cudaGraph_t / cudaGraphExec_t, opaque here so that CPU builds need no CUDA headers
   void* exec_ = nullptr;
+};
+
+// The sequence that takes a training step to its steady state, shared by the Trainer and the bench's
+// StepRunner: step 0 plain (creates lazy resources: workspaces, cached tensors), step 1 recorded into
+// the memory plan, step 2 replayed from the plan eagerly under a NoHostSyncScope (validates both),
+// then, with a graph, captured once and replayed. The body must read its per-step inputs from fixed
+// buffers once a graph is used (what the caller copies there before run()).
+class SteadyStep {
+ public:
+  SteadyStep(Context& ctx, bool use_graph);  // use_graph needs StepGraph::supported(ctx)
+  // Runs this step's body in the mode the sequence has reached.
+  void run(const std::function<void()>& body);
+  bool uses_graph() const { return graph_ != nullptr; }
+  bool captured() const { return graph_ && graph_->captured(); }
+  const StepMemoryPlan& plan() const { return plan_; }
+
+ private:
+  StepMemoryPlan plan_;
+  std::unique_ptr<StepGraph> graph_;
+  std::int64_t steps_ = 0;
 };
 
 }  // namespace cmt

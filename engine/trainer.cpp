@@ -9,7 +9,6 @@
 #include <fmt/core.h>
 
 #include "engine/allocator.h"
-#include "engine/host_sync.h"
 #include "engine/metrics.h"
 #include "engine/ops/augment.h"
 #include "engine/ops/basic.h"
@@ -34,8 +33,7 @@ Trainer::Trainer(Context& ctx, Model& model, TrainerConfig config) : ctx_(ctx), 
   if (distributed()) buckets_ = std::make_unique<GradientBuckets>(*store_, *config_.comm, config_.bucket_bytes);
   const std::string off = graph_off_reason();
   if (StepGraph::supported(ctx_) && off.empty()) {
-    plan_ = std::make_unique<StepMemoryPlan>(ctx_.device());
-    graph_ = std::make_unique<StepGraph>(ctx_);
+    steady_ = std::make_unique<SteadyStep>(ctx_, /*use_graph=*/true);
   } else if (!off.empty() && writer()) {
     std::fprintf(stderr, "cmt: CUDA Graph %s\n", off.c_str());
   }
@@ -168,7 +166,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       ctx_.seed = config_.seed;
       ctx_.epoch = static_cast<std::uint32_t>(epoch_);
       ctx_.step = static_cast<std::uint32_t>(step_);
-      if (graph_) ctx_.upload_step_key();  // dropout keys read on the device (the captured step's too)
+      if (steady_) ctx_.upload_step_key();  // dropout keys read on the device (the captured step's too)
       const Tensor views = ops::augment_two_views(ctx_, batch.images, batch.sample_ids, config_.augment, config_.seed,
                                                   static_cast<std::uint32_t>(epoch_), /*shift=*/true);
       store_->zero_grads(ctx_);
@@ -176,7 +174,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       // that start while the backward pass still runs, then averaged (docs/distributed.md).
       if (buckets_) buckets_->begin_step();
       lr = config_.lr.at(step_);
-      const bool steady = graph_ && (!graph_views_.defined() || views.shape() == graph_views_.shape());
+      const bool steady = steady_ && (!graph_views_.defined() || views.shape() == graph_views_.shape());
       const StepLosses step_losses = steady ? graph_step(views, view_labels(batch, ctx_.device()), lr)
                                             : model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
       if (buckets_) buckets_->finish(ctx_);
@@ -308,32 +306,10 @@ StepLosses Trainer::graph_step(const Tensor& views, const Tensor& labels, double
     optimizer_->apply(ctx_, store_->params(), store_->grads(), store_->compute_params(),
                       graph_losses_.values.narrow(StepLosses::total, 1));
   };
-  const std::int64_t n = graph_steps_++;
-  if (n == 0) {
-    body();  // creates the lazy resources (workspaces, cached tensors) outside the plan
-  } else if (n == 1) {
-    MemoryPlanScope scope(*plan_);
-    plan_->begin_record();
-    body();
-    plan_->end_record();
-  } else if (n == 2) {
-    MemoryPlanScope scope(*plan_);
-    NoHostSyncScope no_sync("a planned training step");
-    plan_->begin_replay();
-    body();
-    plan_->end_replay();
-  } else {
-    if (!graph_->captured()) {
-      graph_->capture([&] {
-        MemoryPlanScope scope(*plan_);
-        plan_->begin_replay();
-        body();
-        plan_->end_replay();
-      });
-      if (writer()) std::fprintf(stderr, "cmt: training step captured as a CUDA Graph (%s)\n", plan_->summary().c_str());
-    }
-    graph_->replay();
-  }
+  const bool first_capture = !steady_->captured();
+  steady_->run(body);
+  if (first_capture && steady_->captured() && writer())
+    std::fprintf(stderr, "cmt: training step captured as a CUDA Graph (%s)\n", steady_->plan().summary().c_str());
   return graph_losses_;
 }
 

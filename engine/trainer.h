@@ -17,7 +17,6 @@
 #include "engine/lr_schedule.h"
 #include "engine/model.h"
 #include "engine/optimizer.h"
-#include "engine/memory_plan.h"
 #include "engine/parameters.h"
 #include "engine/step_graph.h"
 
@@ -101,11 +100,9 @@ class Trainer {
   // (an epoch's last, smaller batch) run eagerly.
   StepLosses graph_step(const Tensor& views, const Tensor& labels, double lr);
   std::string graph_off_reason();  // empty when the steady-state step may run
-  std::unique_ptr<StepMemoryPlan> plan_;
-  std::unique_ptr<StepGraph> graph_;
+  std::unique_ptr<SteadyStep> steady_;  // null: eager steps (CPU, or the graph is off)
   Tensor graph_views_, graph_labels_;
   StepLosses graph_losses_;
-  std::int64_t graph_steps_ = 0;
   std::vector<EpochRecord> history_;
   std::vector<float> step_losses_;
   int epoch_ = 0;                 // current (0-based) epoch

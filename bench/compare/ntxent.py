@@ -5,18 +5,12 @@ Writes $OUT/ntxent_torch.json (or ./bench-results/) for comparison with cmt_benc
 import argparse
 import json
 import os
+import sys
 
 import torch
-import torch.nn.functional as F
 
-
-def ntxent(r, tau):
-    u = F.normalize(r, dim=1, eps=1e-8)
-    logits = u @ u.t() / tau
-    n = r.shape[0]
-    logits = logits.masked_fill(torch.eye(n, dtype=torch.bool, device=r.device), float("-inf"))
-    partner = torch.arange(n, device=r.device) ^ 1
-    return F.cross_entropy(logits, partner)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "oracle"))
+from cmt_reference import ntxent  # noqa: E402  (the definition the oracle tests hold cmt to)
 
 
 def time_step(fn, r, runs, warmup):

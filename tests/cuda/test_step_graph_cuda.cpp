@@ -35,41 +35,25 @@ struct Run {
   }
 };
 
-// Step i of the steady-state sequence: plain (lazy resources), memory-plan record, then CUDA Graph
-// capture and replay, reading the views from `static_views`; checks that a replay allocates nothing.
-void steady_step(int i, Context& ctx, Run& run, StepMemoryPlan& plan, StepGraph& graph, const Tensor& static_views,
-                 const Tensor& labels) {
-  if (i == 0) {
-    run.step(ctx, static_views, labels);
-  } else if (i == 1) {
-    MemoryPlanScope scope(plan);
-    plan.begin_record();
-    run.step(ctx, static_views, labels);
-    plan.end_record();
-  } else {
-    if (!graph.captured()) {
-      graph.capture([&] {
-        MemoryPlanScope scope(plan);
-        plan.begin_replay();
-        run.step(ctx, static_views, labels);
-        plan.end_replay();
-      });
-    }
-    const AllocatorStats before = allocator_for(ctx.device()).stats();
-    graph.replay();
-    CHECK(allocator_for(ctx.device()).stats().requests == before.requests);
-  }
+// One step through the steady-state sequence (engine/step_graph.h), reading the views from
+// `static_views`; checks that replaying a captured graph allocates nothing.
+void steady_step(Context& ctx, Run& run, SteadyStep& steady, const Tensor& static_views, const Tensor& labels) {
+  const bool replay = steady.captured();
+  const AllocatorStats before = allocator_for(ctx.device()).stats();
+  steady.run([&] { run.step(ctx, static_views, labels); });
+  if (replay) CHECK(allocator_for(ctx.device()).stats().requests == before.requests);
 }
+
 // Step i of both runs on the same fresh views: eagerly, and through steady_step; the losses and the
 // parameters after the update must agree.
-void eager_and_steady_agree(int i, Context& ctx, Run& eager, Run& graphed, StepMemoryPlan& plan, StepGraph& graph,
-                            Tensor& static_views, const Tensor& labels, const Tensor& views) {
+void eager_and_steady_agree(int i, Context& ctx, Run& eager, Run& graphed, SteadyStep& steady, Tensor& static_views,
+                            const Tensor& labels, const Tensor& views) {
   eager.adam->prepare(ctx, 1e-3f);
   eager.step(ctx, views, labels);
   const HostLosses e = eager.losses.fetch();
   ops::copy(ctx, views, static_views);
   graphed.adam->prepare(ctx, 1e-3f);
-  steady_step(i, ctx, graphed, plan, graph, static_views, labels);
+  steady_step(ctx, graphed, steady, static_views, labels);
   const HostLosses g = graphed.losses.fetch();
   INFO("step " << i);
   CHECK(g.total == doctest::Approx(e.total).epsilon(1e-5));
@@ -85,13 +69,12 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
   Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
   Run eager(ctx), graphed(ctx);
-  StepMemoryPlan plan(ctx.device());
-  StepGraph graph(ctx);
+  SteadyStep steady(ctx, /*use_graph=*/true);
   for (int i = 0; i < 6; ++i) {
     const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());  // fresh each step
-    eager_and_steady_agree(i, ctx, eager, graphed, plan, graph, static_views, labels, views);
+    eager_and_steady_agree(i, ctx, eager, graphed, steady, static_views, labels, views);
   }
-  CHECK(graph.captured());
+  CHECK(steady.captured());
 }
 
 TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the device step key") {
@@ -103,13 +86,12 @@ TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the d
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
   Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
   Run eager(ctx, c), graphed(ctx, c);
-  StepMemoryPlan plan(ctx.device());
-  StepGraph graph(ctx);
+  SteadyStep steady(ctx, /*use_graph=*/true);
   for (int i = 0; i < 7; ++i) {
     ctx.step = static_cast<std::uint32_t>(i);
     ctx.upload_step_key();  // both runs read this step's key
     const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());
-    eager_and_steady_agree(i, ctx, eager, graphed, plan, graph, static_views, labels, views);
+    eager_and_steady_agree(i, ctx, eager, graphed, steady, static_views, labels, views);
   }
 }
 
@@ -120,13 +102,12 @@ TEST_CASE("bf16: the captured update rewrites the bf16 weight copies at every re
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
   Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
   Run run(ctx);
-  StepMemoryPlan plan(ctx.device());
-  StepGraph graph(ctx);
+  SteadyStep steady(ctx, /*use_graph=*/true);
   std::vector<float> before = run.store->params().to_vector<float>();
   for (int i = 0; i < 5; ++i) {
     ops::copy(ctx, test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device()), static_views);
     run.adam->prepare(ctx, 1e-3f);
-    steady_step(i, ctx, run, plan, graph, static_views, labels);
+    steady_step(ctx, run, steady, static_views, labels);
     INFO("step " << i);
     CHECK(std::isfinite(run.losses.fetch().total));
     const std::vector<float> after = run.store->params().to_vector<float>();
@@ -134,7 +115,7 @@ TEST_CASE("bf16: the captured update rewrites the bf16 weight copies at every re
     before = after;
     CHECK_BF16_ROUNDING(run.store->compute_params(), run.store->params());  // and the copies with them
   }
-  CHECK(graph.captured());
+  CHECK(steady.captured());
 }
 
 TEST_CASE("CUDA Graph capture refuses a host sync inside the step and leaves the context usable") {

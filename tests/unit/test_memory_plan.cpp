@@ -11,6 +11,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
+#include "engine/step_graph.h"
 #include "models/cmt_model.h"
 #include "support/testing.h"
 #include "support/tiny_model.h"
@@ -112,42 +113,30 @@ TEST_CASE("CMT-CNN step from a memory plan: bit-identical losses and gradients, 
     r->adam = std::make_unique<Adam>(ctx, r->store->params().numel(), AdamConfig{});
   }
   ctx.training = true;
-  StepMemoryPlan plan(Device::cpu());
+  // Planned steps go through the Trainer's sequence: plain, record, then replays under a NoHostSyncScope.
+  SteadyStep steady(ctx, /*use_graph=*/false);
+  const StepMemoryPlan& plan = steady.plan();
   auto step = [&](Run& r) {
     r.store->zero_grads(ctx);
     const StepLosses l = r.model.train_step(ctx, views, labels);
-    r.adam->prepare(ctx, 1e-3f);
     Tensor none;
     r.adam->apply(ctx, r.store->params(), r.store->grads(), none, l.values.narrow(StepLosses::total, 1));
     return l;
   };
   for (int i = 0; i < 4; ++i) {
+    eager.adam->prepare(ctx, 1e-3f);
     const HostLosses e = step(eager).fetch();
-    HostLosses p;
-    if (i == 0) {
-      p = step(planned).fetch();  // lazy resources (class weights, workspaces) exist after this
-    } else if (i == 1) {
-      MemoryPlanScope scope(plan);
-      plan.begin_record();
-      const StepLosses l = step(planned);
-      plan.end_record();
-      p = l.fetch();
-    } else {
-      const AllocatorStats before = host_allocator().stats();
-      StepLosses l;
-      {
-        MemoryPlanScope scope(plan);
-        NoHostSyncScope no_sync("a planned step");
-        plan.begin_replay();
-        l = step(planned);
-        plan.end_replay();
-      }
+    planned.adam->prepare(ctx, 1e-3f);
+    const AllocatorStats before = host_allocator().stats();
+    StepLosses l;
+    steady.run([&] { l = step(planned); });
+    if (i >= 2) {
       const AllocatorStats after = host_allocator().stats();
       CHECK(after.raw_allocations == before.raw_allocations);
       // Only what escapes the step (the losses and probabilities) is left to the allocator.
       CHECK(after.requests - before.requests == plan.requests() - plan.planned_requests());
-      p = l.fetch();
     }
+    const HostLosses p = l.fetch();
     CHECK(p.total == e.total);
     CHECK(p.classification == e.classification);
     CHECK(p.contrastive == e.contrastive);
@@ -169,7 +158,7 @@ TEST_CASE("EfficientNet with stochastic depth from a memory plan with a device s
   ParameterStore es(eager_ctx, eager.root()), ps(planned_ctx, planned.root());
   es.initialize(eager_ctx, 8);
   ps.initialize(planned_ctx, 8);
-  StepMemoryPlan plan(Device::cpu());
+  SteadyStep steady(planned_ctx, /*use_graph=*/false);
   std::vector<float> totals;
   for (std::uint32_t step = 0; step < 5; ++step) {
     for (Context* ctx : {&eager_ctx, &planned_ctx}) {
@@ -179,19 +168,11 @@ TEST_CASE("EfficientNet with stochastic depth from a memory plan with a device s
     es.zero_grads(eager_ctx);
     const HostLosses e = eager.train_step(eager_ctx, views, labels).fetch();
     planned_ctx.upload_step_key();
-    ps.zero_grads(planned_ctx);
     StepLosses l;
-    if (step == 0) {
+    steady.run([&] {
+      ps.zero_grads(planned_ctx);
       l = planned.train_step(planned_ctx, views, labels);
-    } else {
-      MemoryPlanScope scope(plan);
-      NoHostSyncScope no_sync("a planned step");
-      if (step == 1) plan.begin_record();
-      else plan.begin_replay();
-      l = planned.train_step(planned_ctx, views, labels);
-      if (step == 1) plan.end_record();
-      else plan.end_replay();
-    }
+    });
     const HostLosses p = l.fetch();
     CHECK(p.total == e.total);
     CHECK(ps.grads().to_vector<float>() == es.grads().to_vector<float>());
