@@ -9,7 +9,28 @@ macro(cmt_require found what debian)
 endmacro()
 
 # --- CUDA (optional but on by default) ---
-if(CMT_WITH_CUDA)
+if(CMT_CUDA_EMULATOR)
+  # The emulated device: the CUDA sources are compiled by the host compiler against emu/include,
+  # the runtime, cuBLAS and NCCL calls are served by emu/ (NCCL over MPI); cuDNN is not emulated.
+  set(CMT_WITH_CUDA ON CACHE BOOL "" FORCE)
+  set(CMT_WITH_CUDNN OFF CACHE BOOL "" FORCE)
+  set(CMT_WITH_MPI ON CACHE BOOL "" FORCE)
+  set(CMT_WITH_NCCL ON CACHE BOOL "" FORCE)
+  find_package(Boost 1.74 CONFIG COMPONENTS context)
+  cmt_require(Boost_FOUND "Boost.Context (the emulator's fibers)" "libboost-context-dev")
+  add_library(cmt_nccl_lib INTERFACE)
+  # Only the emulated kernels and the emulator are instrumented: ThreadSanitizer cannot see
+  # libgomp's barriers, so the OpenMP CPU backend would report false races.
+  set(CMT_EMU_KERNEL_FLAGS -fsanitize=alignment -fno-sanitize-recover=alignment -Wno-unknown-pragmas)
+  if(CMT_EMU_SANITIZER STREQUAL "thread")
+    list(APPEND CMT_EMU_KERNEL_FLAGS -fsanitize=thread)
+    add_link_options(-fsanitize=thread -fsanitize=alignment)
+  elseif(CMT_EMU_SANITIZER STREQUAL "none")
+    add_link_options(-fsanitize=alignment)
+  else()
+    message(FATAL_ERROR "CMT_EMU_SANITIZER must be thread or none")
+  endif()
+elseif(CMT_WITH_CUDA)
   check_language(CUDA)
   if(NOT CMAKE_CUDA_COMPILER)
     message(FATAL_ERROR "CMT_WITH_CUDA is ON but no nvcc was found; put the CUDA toolkit's bin/ on "

@@ -20,14 +20,16 @@ CudaStatus probe() {
   s.reason = "cmt was built without CUDA (CMT_WITH_CUDA=OFF)";
 #else
   s.compiled = true;
+#if !defined(CMT_EMULATED)
   // The runtime's own message for a missing driver ("driver version is insufficient") misleads;
-  // look for the driver library first.
+  // look for the driver library first. (The emulated device needs no driver.)
   if (void* h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
     dlclose(h);
   } else {
     s.reason = "no NVIDIA driver (libcuda.so.1 not found)";
     return s;
   }
+#endif
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {

@@ -3,6 +3,7 @@
 
 #include "kernels/common/elem.h"
 #include "kernels/cuda/activation.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -44,9 +45,9 @@ void activation_forward(Act act, const T* x, T* y, std::int64_t n, cudaStream_t 
   if (n == 0) return;
   const unsigned g = colred::grid_1d(n);
   switch (act) {
-    case Act::relu: forward_kernel<Act::relu, T><<<g, 256, 0, stream>>>(x, y, n); break;
-    case Act::silu: forward_kernel<Act::silu, T><<<g, 256, 0, stream>>>(x, y, n); break;
-    case Act::sigmoid: forward_kernel<Act::sigmoid, T><<<g, 256, 0, stream>>>(x, y, n); break;
+    case Act::relu: cmt::cuda::launch(forward_kernel<Act::relu, T>, g, 256, 0, stream, x, y, n); break;
+    case Act::silu: cmt::cuda::launch(forward_kernel<Act::silu, T>, g, 256, 0, stream, x, y, n); break;
+    case Act::sigmoid: cmt::cuda::launch(forward_kernel<Act::sigmoid, T>, g, 256, 0, stream, x, y, n); break;
   }
   CUDA_CHECK_LAUNCH();
 }
@@ -56,9 +57,9 @@ void activation_backward(Act act, const T* dy, const T* saved, T* dx, std::int64
   if (n == 0) return;
   const unsigned g = colred::grid_1d(n);
   switch (act) {
-    case Act::relu: backward_kernel<Act::relu, T><<<g, 256, 0, stream>>>(dy, saved, dx, n); break;
-    case Act::silu: backward_kernel<Act::silu, T><<<g, 256, 0, stream>>>(dy, saved, dx, n); break;
-    case Act::sigmoid: backward_kernel<Act::sigmoid, T><<<g, 256, 0, stream>>>(dy, saved, dx, n); break;
+    case Act::relu: cmt::cuda::launch(backward_kernel<Act::relu, T>, g, 256, 0, stream, dy, saved, dx, n); break;
+    case Act::silu: cmt::cuda::launch(backward_kernel<Act::silu, T>, g, 256, 0, stream, dy, saved, dx, n); break;
+    case Act::sigmoid: cmt::cuda::launch(backward_kernel<Act::sigmoid, T>, g, 256, 0, stream, dy, saved, dx, n); break;
   }
   CUDA_CHECK_LAUNCH();
 }

@@ -7,6 +7,7 @@
 #include "kernels/common/augment_apply.h"
 #include "kernels/common/check.h"
 #include "kernels/cuda/augment.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -19,8 +20,8 @@ __global__ void augment_kernel(aug::Config cfg, const aug::ViewPlan* __restrict_
                                const aug::StepParams* __restrict__ params, std::int32_t slices,
                                const aug::ViewKey* __restrict__ keys, aug::Dims dm, const float* __restrict__ in,
                                float* __restrict__ out, float shift) {
-  __shared__ aug::ViewPlan plan;
-  __shared__ std::int32_t source;
+  CMT_SHARED(aug::ViewPlan, plan, );
+  CMT_SHARED(std::int32_t, source, );
   const std::int64_t v = blockIdx.y;
   if (threadIdx.x == 0) {
     plan = plans[v];
@@ -49,7 +50,7 @@ void augment_apply_f32(const aug::Config& cfg, const aug::ViewPlan* plans, const
   const std::int64_t volume = std::int64_t{dm.d} * dm.h * dm.w;
   const std::int64_t blocks = std::min<std::int64_t>((volume + kThreads - 1) / kThreads, 4096);
   const dim3 grid(static_cast<unsigned>(std::max<std::int64_t>(blocks, 1)), static_cast<unsigned>(nviews));
-  augment_kernel<<<grid, kThreads, 0, stream>>>(cfg, plans, params, slices, keys, dm, in, out, shift);
+  cmt::cuda::launch(augment_kernel, grid, kThreads, 0, stream, cfg, plans, params, slices, keys, dm, in, out, shift);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -8,6 +8,7 @@
 #include "kernels/common/elem.h"
 #include "kernels/common/float16.h"
 #include "kernels/cuda/basic.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -78,7 +79,7 @@ __global__ void add_scalar_kernel(float* __restrict__ y, std::int64_t n, float v
 }
 
 __device__ __forceinline__ double block_sum(double v) {
-  __shared__ double warp_sums[kThreads / 32];
+  CMT_SHARED(double, warp_sums, [kThreads / 32]);
   for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if (lane == 0) warp_sums[warp] = v;
@@ -139,10 +140,10 @@ void fill(void* dst, DType dtype, std::int64_t n, double value, cudaStream_t str
   }
   const int grid = grid_for(n, 4);
   switch (dtype_size(dtype)) {
-    case 1: { Pod<1>::T p; std::memcpy(&p, pattern, 1); fill_kernel<<<grid, kThreads, 0, stream>>>(static_cast<Pod<1>::T*>(dst), n, p); break; }
-    case 2: { Pod<2>::T p; std::memcpy(&p, pattern, 2); fill_kernel<<<grid, kThreads, 0, stream>>>(static_cast<Pod<2>::T*>(dst), n, p); break; }
-    case 4: { Pod<4>::T p; std::memcpy(&p, pattern, 4); fill_kernel<<<grid, kThreads, 0, stream>>>(static_cast<Pod<4>::T*>(dst), n, p); break; }
-    default: { Pod<8>::T p; std::memcpy(&p, pattern, 8); fill_kernel<<<grid, kThreads, 0, stream>>>(static_cast<Pod<8>::T*>(dst), n, p); break; }
+    case 1: { Pod<1>::T p; std::memcpy(&p, pattern, 1); cmt::cuda::launch(fill_kernel<Pod<1>::T>, grid, kThreads, 0, stream, static_cast<Pod<1>::T*>(dst), n, p); break; }
+    case 2: { Pod<2>::T p; std::memcpy(&p, pattern, 2); cmt::cuda::launch(fill_kernel<Pod<2>::T>, grid, kThreads, 0, stream, static_cast<Pod<2>::T*>(dst), n, p); break; }
+    case 4: { Pod<4>::T p; std::memcpy(&p, pattern, 4); cmt::cuda::launch(fill_kernel<Pod<4>::T>, grid, kThreads, 0, stream, static_cast<Pod<4>::T*>(dst), n, p); break; }
+    default: { Pod<8>::T p; std::memcpy(&p, pattern, 8); cmt::cuda::launch(fill_kernel<Pod<8>::T>, grid, kThreads, 0, stream, static_cast<Pod<8>::T*>(dst), n, p); break; }
   }
   CUDA_CHECK_LAUNCH();
 }
@@ -151,14 +152,14 @@ void cast(const void* src, DType src_dtype, void* dst, DType dst_dtype, std::int
   CMT_CHECK(dtype_is_float(src_dtype) || dtype_is_float(dst_dtype) || dtype_size(src_dtype) <= 2,
             "cuda cast " << dtype_name(src_dtype) << "->" << dtype_name(dst_dtype) << " would lose integer range");
   if (n <= 0) return;
-  cast_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(src, src_dtype, dst, dst_dtype, n);
+  cmt::cuda::launch(cast_kernel, grid_for(n, 4), kThreads, 0, stream, src, src_dtype, dst, dst_dtype, n);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void axpy(float alpha, const T* x, float* y, std::int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  axpy_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(alpha, x, y, n);
+  cmt::cuda::launch(axpy_kernel<T>, grid_for(n, 4), kThreads, 0, stream, alpha, x, y, n);
   CUDA_CHECK_LAUNCH();
 }
 template void axpy<float>(float, const float*, float*, std::int64_t, cudaStream_t);
@@ -166,7 +167,7 @@ template void axpy<std::uint16_t>(float, const std::uint16_t*, float*, std::int6
 
 void add_scalar_f32(float* y, std::int64_t n, float value, cudaStream_t stream) {
   if (n <= 0) return;
-  add_scalar_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(y, n, value);
+  cmt::cuda::launch(add_scalar_kernel, grid_for(n, 4), kThreads, 0, stream, y, n, value);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -175,23 +176,23 @@ std::size_t sum_workspace_bytes(std::int64_t) { return kSumBlocks * sizeof(doubl
 void sum_f32(const float* x, std::int64_t n, float* out, void* workspace, cudaStream_t stream) {
   auto* partials = static_cast<double*>(workspace);
   const int blocks = static_cast<int>(std::min<std::int64_t>(kSumBlocks, std::max<std::int64_t>(1, (n + kThreads * 8 - 1) / (kThreads * 8))));
-  sum_partial_kernel<<<blocks, kThreads, 0, stream>>>(x, n, partials);
+  cmt::cuda::launch(sum_partial_kernel, blocks, kThreads, 0, stream, x, n, partials);
   CUDA_CHECK_LAUNCH();
-  sum_final_kernel<<<1, kThreads, 0, stream>>>(partials, blocks, out);
+  cmt::cuda::launch(sum_final_kernel, 1, kThreads, 0, stream, partials, blocks, out);
   CUDA_CHECK_LAUNCH();
 }
 
 void uniform_f32(float* dst, std::int64_t n, rng::Stream rs, float lo, float hi, cudaStream_t stream) {
   CMT_CHECK(n <= (std::int64_t{1} << 34), "uniform fill of " << n << " elements exceeds one Philox stream");
   if (n <= 0) return;
-  uniform_kernel<<<grid_for(n, 4), kThreads, 0, stream>>>(dst, n, rs, lo, hi - lo);
+  cmt::cuda::launch(uniform_kernel, grid_for(n, 4), kThreads, 0, stream, dst, n, rs, lo, hi - lo);
   CUDA_CHECK_LAUNCH();
 }
 
 void normal_f32(float* dst, std::int64_t n, rng::Stream rs, float mean, float stddev, cudaStream_t stream) {
   CMT_CHECK(n <= (std::int64_t{1} << 34), "normal fill of " << n << " elements exceeds one Philox stream");
   if (n <= 0) return;
-  normal_kernel<<<grid_for((n + 1) / 2, 4), kThreads, 0, stream>>>(dst, n, rs, mean, stddev);
+  cmt::cuda::launch(normal_kernel, grid_for((n + 1) / 2, 4), kThreads, 0, stream, dst, n, rs, mean, stddev);
   CUDA_CHECK_LAUNCH();
 }
 

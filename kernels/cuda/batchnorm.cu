@@ -3,6 +3,7 @@
 
 #include "kernels/common/elem.h"
 #include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -18,7 +19,7 @@ __host__ __device__ __forceinline__ std::int64_t lane_count(std::int64_t len, in
 template <typename T>
 __global__ void welford_partial_kernel(const T* __restrict__ x, std::int64_t rows, std::int64_t c, int chunks,
                                        float2* __restrict__ partial) {
-  __shared__ float2 sh[colred::kRows][colred::kCols];
+  CMT_SHARED(float2, sh, [colred::kRows][colred::kCols]);
   const std::int64_t col = blockIdx.x * std::int64_t{colred::kCols} + threadIdx.x;
   const std::int64_t per = (rows + chunks - 1) / chunks;
   const std::int64_t begin = blockIdx.y * per, end = min(rows, begin + per);
@@ -147,9 +148,9 @@ void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float mom
   const int chunks = colred::chunks_for(1, m, c);
   auto* partial = static_cast<float2*>(workspace);
   const dim3 grid(static_cast<unsigned>((c + colred::kCols - 1) / colred::kCols), static_cast<unsigned>(chunks));
-  welford_partial_kernel<<<grid, dim3(colred::kCols, colred::kRows), 0, stream>>>(x, m, c, chunks, partial);
+  cmt::cuda::launch(welford_partial_kernel<T>, grid, dim3(colred::kCols, colred::kRows), 0, stream, x, m, c, chunks, partial);
   CUDA_CHECK_LAUNCH();
-  welford_finish_kernel<<<static_cast<unsigned>((c + 255) / 256), 256, 0, stream>>>(
+  cmt::cuda::launch(welford_finish_kernel, static_cast<unsigned>((c + 255) / 256), 256, 0, stream,
       partial, m, c, chunks, momentum, eps, running_mean, running_var, mean, invstd);
   CUDA_CHECK_LAUNCH();
 }
@@ -157,7 +158,7 @@ void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float mom
 template <typename T>
 void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
                      const float* gamma, const float* beta, T* y, cudaStream_t stream) {
-  apply_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(x, m * c, c, mean, invstd, gamma, beta, y);
+  cmt::cuda::launch(apply_kernel<T>, colred::grid_1d(m * c), 256, 0, stream, x, m * c, c, mean, invstd, gamma, beta, y);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -165,7 +166,7 @@ template <typename T>
 void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
                     const float* running_var, float eps, const float* gamma, const float* beta, T* y,
                     cudaStream_t stream) {
-  eval_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(x, m * c, c, running_mean, running_var, eps, gamma, beta, y);
+  cmt::cuda::launch(eval_kernel<T>, colred::grid_1d(m * c), 256, 0, stream, x, m * c, c, running_mean, running_var, eps, gamma, beta, y);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -174,8 +175,8 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
                         const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta,
                         void* workspace, cudaStream_t stream) {
   colred::run(1, m, c, GradSums<T>{dy, x, mean, invstd, c}, StoreGrads{dbeta, dgamma}, workspace, stream);
-  backward_kernel<<<colred::grid_1d(m * c), 256, 0, stream>>>(dy, x, m * c, c, 1.0f / static_cast<float>(m), mean,
-                                                               invstd, gamma, dgamma, dbeta, dx);
+  cmt::cuda::launch(backward_kernel<T>, colred::grid_1d(m * c), 256, 0, stream, dy, x, m * c, c, 1.0f / static_cast<float>(m), mean,
+      invstd, gamma, dgamma, dbeta, dx);
   CUDA_CHECK_LAUNCH();
 }
 

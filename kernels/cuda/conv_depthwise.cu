@@ -3,6 +3,7 @@
 // fprop and dgrad also in a 4-channels-per-thread form (16/8-byte accesses) for multiplier 1.
 #include "kernels/cuda/conv_igemm.cuh"
 #include "kernels/cuda/conv_internal.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -140,7 +141,7 @@ __global__ void dw_dgrad_vec4_kernel(ConvDesc d, const T* __restrict__ dy, const
 // Writes partial[split][k][tap], reduced over splits afterwards in a fixed order.
 template <typename T>
 __global__ void dw_wgrad_kernel(ConvDesc d, const T* __restrict__ x, const T* __restrict__ dy, int splits, float* __restrict__ partial) {
-  __shared__ float red[8][33];
+  CMT_SHARED(float, red, [8][33]);
   const int K = d.K, m = d.K / d.C, trs = d.trs(), tap = blockIdx.y, split = blockIdx.z;
   const int k = blockIdx.x * 32 + threadIdx.x;
   float acc = 0.f;
@@ -161,8 +162,8 @@ __global__ void dw_wgrad_kernel(ConvDesc d, const T* __restrict__ x, const T* __
 float* taps(const ConvDesc& d, bool bf16, const void* w, void* ws, cudaStream_t stream) {
   float* wt = static_cast<float*>(ws);
   const std::int64_t n = std::int64_t{d.K} * d.trs();
-  if (bf16) taps_kernel<bf16_bits><<<grid_for(n), kThreads, 0, stream>>>(d.K, d.trs(), static_cast<const bf16_bits*>(w), wt);
-  else taps_kernel<float><<<grid_for(n), kThreads, 0, stream>>>(d.K, d.trs(), static_cast<const float*>(w), wt);
+  if (bf16) cmt::cuda::launch(taps_kernel<bf16_bits>, grid_for(n), kThreads, 0, stream, d.K, d.trs(), static_cast<const bf16_bits*>(w), wt);
+  else cmt::cuda::launch(taps_kernel<float>, grid_for(n), kThreads, 0, stream, d.K, d.trs(), static_cast<const float*>(w), wt);
   CUDA_CHECK_LAUNCH();
   return wt;
 }
@@ -184,20 +185,20 @@ void depthwise_fprop(const ConvDesc& d, bool bf16, bool vec4, const void* x, con
     CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
     const int grid = grid_for(d.y_positions() * (d.K / 4));
     if (bf16)
-      dw_fprop_vec4_kernel<bf16_bits><<<grid, kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias),
-                                                                     static_cast<bf16_bits*>(y));
+      cmt::cuda::launch(dw_fprop_vec4_kernel<bf16_bits>, grid, kThreads, 0, stream, d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias),
+          static_cast<bf16_bits*>(y));
     else
-      dw_fprop_vec4_kernel<float><<<grid, kThreads, 0, stream>>>(d, static_cast<const float*>(x), wt, static_cast<const float*>(bias),
-                                                                 static_cast<float*>(y));
+      cmt::cuda::launch(dw_fprop_vec4_kernel<float>, grid, kThreads, 0, stream, d, static_cast<const float*>(x), wt, static_cast<const float*>(bias),
+          static_cast<float*>(y));
     CUDA_CHECK_LAUNCH();
     return;
   }
   if (bf16)
-    dw_fprop_kernel<bf16_bits><<<grid_for(d.y_elems()), kThreads, 0, stream>>>(
+    cmt::cuda::launch(dw_fprop_kernel<bf16_bits>, grid_for(d.y_elems()), kThreads, 0, stream,
         d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
   else
-    dw_fprop_kernel<float><<<grid_for(d.y_elems()), kThreads, 0, stream>>>(d, static_cast<const float*>(x), wt,
-                                                                            static_cast<const float*>(bias), static_cast<float*>(y));
+    cmt::cuda::launch(dw_fprop_kernel<float>, grid_for(d.y_elems()), kThreads, 0, stream, d, static_cast<const float*>(x), wt,
+        static_cast<const float*>(bias), static_cast<float*>(y));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -207,17 +208,17 @@ void depthwise_dgrad(const ConvDesc& d, bool bf16, bool vec4, const void* dy, co
     CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
     const int grid = grid_for(d.x_positions() * (d.C / 4));
     if (bf16)
-      dw_dgrad_vec4_kernel<bf16_bits><<<grid, kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(dy), wt, static_cast<bf16_bits*>(dx));
+      cmt::cuda::launch(dw_dgrad_vec4_kernel<bf16_bits>, grid, kThreads, 0, stream, d, static_cast<const bf16_bits*>(dy), wt, static_cast<bf16_bits*>(dx));
     else
-      dw_dgrad_vec4_kernel<float><<<grid, kThreads, 0, stream>>>(d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
+      cmt::cuda::launch(dw_dgrad_vec4_kernel<float>, grid, kThreads, 0, stream, d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
     CUDA_CHECK_LAUNCH();
     return;
   }
   if (bf16)
-    dw_dgrad_kernel<bf16_bits><<<grid_for(d.x_elems()), kThreads, 0, stream>>>(d, static_cast<const bf16_bits*>(dy), wt,
-                                                                                static_cast<bf16_bits*>(dx));
+    cmt::cuda::launch(dw_dgrad_kernel<bf16_bits>, grid_for(d.x_elems()), kThreads, 0, stream, d, static_cast<const bf16_bits*>(dy), wt,
+        static_cast<bf16_bits*>(dx));
   else
-    dw_dgrad_kernel<float><<<grid_for(d.x_elems()), kThreads, 0, stream>>>(d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
+    cmt::cuda::launch(dw_dgrad_kernel<float>, grid_for(d.x_elems()), kThreads, 0, stream, d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -227,12 +228,12 @@ void depthwise_wgrad(const ConvDesc& d, bool bf16, const void* x, const void* dy
   const dim3 grid(static_cast<unsigned>((d.K + 31) / 32), static_cast<unsigned>(d.trs()), static_cast<unsigned>(splits)), block(32, 8);
   const std::int64_t n = std::int64_t{d.K} * d.trs();
   if (bf16) {
-    dw_wgrad_kernel<bf16_bits><<<grid, block, 0, stream>>>(d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(dy),
-                                                           splits, partial);
+    cmt::cuda::launch(dw_wgrad_kernel<bf16_bits>, grid, block, 0, stream, d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(dy),
+        splits, partial);
     CUDA_CHECK_LAUNCH();
     igemm::reduce_splits<bf16_bits>(partial, splits, n, static_cast<bf16_bits*>(dw), stream);
   } else {
-    dw_wgrad_kernel<float><<<grid, block, 0, stream>>>(d, static_cast<const float*>(x), static_cast<const float*>(dy), splits, partial);
+    cmt::cuda::launch(dw_wgrad_kernel<float>, grid, block, 0, stream, d, static_cast<const float*>(x), static_cast<const float*>(dy), splits, partial);
     CUDA_CHECK_LAUNCH();
     igemm::reduce_splits<float>(partial, splits, n, static_cast<float*>(dw), stream);
   }

@@ -1,6 +1,7 @@
 // CUDA conv data gradient: implicit GEMM over dy with stride phases skipped, on transposed weights.
 #include "kernels/cuda/conv_igemm.cuh"
 #include "kernels/cuda/conv_internal.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -26,7 +27,7 @@ void dgrad_typed(const ConvDesc& d, const ConvVariant& v, const void* dy, const 
                  cudaStream_t stream) {
   T* wt = static_cast<T*>(ws);
   const int blocks = static_cast<int>(std::min<std::int64_t>((d.w_elems() + 255) / 256, 4096));
-  transpose_weights_kernel<T><<<blocks, 256, 0, stream>>>(d, static_cast<const T*>(w), wt);
+  cmt::cuda::launch(transpose_weights_kernel<T>, blocks, 256, 0, stream, d, static_cast<const T*>(w), wt);
   CUDA_CHECK_LAUNCH();
   igemm::DgradProblem<T> prob{d, static_cast<const T*>(dy), wt, static_cast<T*>(dx)};
   igemm::run<T>(v, prob, d.groups, 1, prob.Kd(), stream);

@@ -1,6 +1,7 @@
 // CUDA conv forward: implicit GEMM (SIMT fp32 / tensor cores), the C=1 stem kernel, depthwise dispatch.
 #include "kernels/cuda/conv_igemm.cuh"
 #include "kernels/cuda/conv_internal.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -15,7 +16,7 @@ constexpr int kStemThreads = 128, kStemK = 16;
 template <typename T>
 __global__ void __launch_bounds__(kStemThreads) stem_kernel(ConvDesc d, const T* __restrict__ x, const T* __restrict__ w,
                                                             const T* __restrict__ bias, T* __restrict__ y) {
-  extern __shared__ float wsm[];  // [kStemK][T*R*S]
+  CMT_DYNAMIC_SHARED(float, wsm);  // [kStemK][T*R*S]
   const int trs = d.trs();
   const int k0 = blockIdx.y * kStemK;
   for (int i = threadIdx.x; i < kStemK * trs; i += blockDim.x) {
@@ -58,11 +59,11 @@ void stem_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, cons
   CMT_CHECK(smem <= 48 * 1024, "conv stem kernel: filter of " << d.trs() << " taps is too large");
   const dim3 grid(static_cast<unsigned>((d.y_positions() + kStemThreads - 1) / kStemThreads), static_cast<unsigned>((d.K + kStemK - 1) / kStemK));
   if (bf16)
-    stem_kernel<bf16_bits><<<grid, kStemThreads, smem, stream>>>(d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(w),
-                                                                 static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
+    cmt::cuda::launch(stem_kernel<bf16_bits>, grid, kStemThreads, smem, stream, d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(w),
+        static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
   else
-    stem_kernel<float><<<grid, kStemThreads, smem, stream>>>(d, static_cast<const float*>(x), static_cast<const float*>(w),
-                                                             static_cast<const float*>(bias), static_cast<float*>(y));
+    cmt::cuda::launch(stem_kernel<float>, grid, kStemThreads, smem, stream, d, static_cast<const float*>(x), static_cast<const float*>(w),
+        static_cast<const float*>(bias), static_cast<float*>(y));
   CUDA_CHECK_LAUNCH();
 }
 

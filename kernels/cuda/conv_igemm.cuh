@@ -12,6 +12,8 @@
 #include "kernels/common/float16.h"
 #include "kernels/cuda/conv_launch.h"
 #include "kernels/cuda/conv_problems.h"
+#include "kernels/cuda/portable.cuh"
+#include "kernels/cuda/ptx.cuh"
 
 namespace cmt::cuda::igemm {
 
@@ -20,8 +22,8 @@ constexpr int kSimtBM = 64, kSimtBN = 64, kSimtBK = 8, kSimtThreads = 256;
 
 template <class P>
 __global__ void __launch_bounds__(kSimtThreads) simt_kernel(P prob, int groups, std::int64_t k_per_split) {
-  __shared__ float As[kSimtBK][kSimtBM];
-  __shared__ float Bs[kSimtBK][kSimtBN];
+  CMT_SHARED(float, As, [kSimtBK][kSimtBM]);
+  CMT_SHARED(float, Bs, [kSimtBK][kSimtBN]);
   const int g = blockIdx.z % groups, split = blockIdx.z / groups;
   const std::int64_t M = prob.M(), Kd = prob.Kd();
   const int N = prob.N();
@@ -74,40 +76,22 @@ void launch_simt(const P& prob, int groups, int splits, std::int64_t k_per_split
   const dim3 grid(static_cast<unsigned>((prob.M() + kSimtBM - 1) / kSimtBM), static_cast<unsigned>((prob.N() + kSimtBN - 1) / kSimtBN),
                   static_cast<unsigned>(groups * splits));
   CMT_CHECK(grid.y <= 65535 && grid.z <= 65535, "conv simt: grid " << grid.y << "x" << grid.z << " too large");
-  simt_kernel<P><<<grid, kSimtThreads, 0, stream>>>(prob, groups, k_per_split);
+  cmt::cuda::launch(simt_kernel<P>, grid, kSimtThreads, 0, stream, prob, groups, k_per_split);
   CUDA_CHECK_LAUNCH();
 }
 
 // ---------------------------------------------------------------- tensor-core implicit GEMM
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int bytes = valid ? 16 : 0;  // 0: no global read, the 16 bytes are zero-filled
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ std::uint32_t tf32_bits(float v) {
-  std::uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
-  return r;
-}
+// Invalid chunks copy nothing (src size 0): no global read, the 16 bytes are zero-filled.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) { ptx::cp_async_cg16(smem, gmem, valid ? 16 : 0); }
 __device__ __forceinline__ std::uint32_t pack2(bf16_bits lo, bf16_bits hi) {
   return static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16);
 }
 
 __device__ __forceinline__ void mma(float (&c)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], float) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  ptx::mma_m16n8k8_tf32(c, a, b);
 }
 __device__ __forceinline__ void mma(float (&c)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], bf16_bits) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  ptx::mma_m16n8k16_bf16(c, a, b);
 }
 
 // Shared-memory tile of one operand: rows x BK, stored k-contiguous ([rows][BK+VEC]) when the global
@@ -176,7 +160,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
   constexpr int BM = Cfg::BM_, BN = Cfg::BN_, BK = Cfg::BK, S = Cfg::kStages;
   using TA = Tile<T, BM, BK, P::kAK>;
   using TB = Tile<T, BN, BK, P::kBK>;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  CMT_DYNAMIC_SHARED(unsigned char, smem_raw);
   T* sA = reinterpret_cast<T*>(smem_raw);
   T* sB = sA + S * TA::kElems;
 
@@ -205,13 +189,13 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
 #pragma unroll
   for (int s = 0; s < S - 1; ++s) {
     if (s < ktiles) load(s, s);
-    cp_async_commit();
+    ptx::cp_async_commit_group();
   }
   for (int kt = 0; kt < ktiles; ++kt) {
-    cp_async_wait<S - 2>();
+    ptx::cp_async_wait_group<S - 2>();
     __syncthreads();  // tile kt is visible to all; every warp is done with the stage refilled below
     if (kt + S - 1 < ktiles) load((kt + S - 1) % S, kt + S - 1);
-    cp_async_commit();
+    ptx::cp_async_commit_group();
     const T* a = sA + (kt % S) * TA::kElems;
     const T* b = sB + (kt % S) * TB::kElems;
 #pragma unroll
@@ -221,10 +205,10 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
       for (int mi = 0; mi < Cfg::MI; ++mi) {
         const int r = wm0 + mi * 16 + gid;
         if constexpr (sizeof(T) == 4) {  // m16n8k8 tf32: a0 (r, t), a1 (r+8, t), a2 (r, t+4), a3 (r+8, t+4)
-          af[mi][0] = tf32_bits(a[TA::idx(r, kb + t4)]);
-          af[mi][1] = tf32_bits(a[TA::idx(r + 8, kb + t4)]);
-          af[mi][2] = tf32_bits(a[TA::idx(r, kb + t4 + 4)]);
-          af[mi][3] = tf32_bits(a[TA::idx(r + 8, kb + t4 + 4)]);
+          af[mi][0] = ptx::cvt_rna_tf32(a[TA::idx(r, kb + t4)]);
+          af[mi][1] = ptx::cvt_rna_tf32(a[TA::idx(r + 8, kb + t4)]);
+          af[mi][2] = ptx::cvt_rna_tf32(a[TA::idx(r, kb + t4 + 4)]);
+          af[mi][3] = ptx::cvt_rna_tf32(a[TA::idx(r + 8, kb + t4 + 4)]);
         } else {  // m16n8k16 bf16: pairs (2t, 2t+1) of rows r, r+8, then columns +8
           const int c = kb + 2 * t4;
           af[mi][0] = pack2(a[TA::idx(r, c)], a[TA::idx(r, c + 1)]);
@@ -237,8 +221,8 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
       for (int ni = 0; ni < Cfg::NI; ++ni) {
         const int n = wn0 + ni * 8 + gid;
         if constexpr (sizeof(T) == 4) {  // b0 (k=t, n), b1 (k=t+4, n)
-          bfr[ni][0] = tf32_bits(b[TB::idx(n, kb + t4)]);
-          bfr[ni][1] = tf32_bits(b[TB::idx(n, kb + t4 + 4)]);
+          bfr[ni][0] = ptx::cvt_rna_tf32(b[TB::idx(n, kb + t4)]);
+          bfr[ni][1] = ptx::cvt_rna_tf32(b[TB::idx(n, kb + t4 + 4)]);
         } else {  // b0 (k=2t, 2t+1), b1 (k=2t+8, 2t+9)
           const int c = kb + 2 * t4;
           bfr[ni][0] = pack2(b[TB::idx(n, c)], b[TB::idx(n, c + 1)]);
@@ -251,7 +235,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) tc_kernel(P prob, int groups, s
         for (int ni = 0; ni < Cfg::NI; ++ni) mma(acc[mi][ni], af[mi], bfr[ni], T{});
     }
   }
-  cp_async_wait<0>();
+  ptx::cp_async_wait_group<0>();
   // c0 (gid, 2t), c1 (gid, 2t+1), c2 (gid+8, 2t), c3 (gid+8, 2t+1)
 #pragma unroll
   for (int mi = 0; mi < Cfg::MI; ++mi)
@@ -279,7 +263,7 @@ void launch_tc(const P& prob, int groups, int splits, std::int64_t k_per_split, 
   const dim3 grid(static_cast<unsigned>((prob.M() + Cfg::BM_ - 1) / Cfg::BM_), static_cast<unsigned>((prob.N() + Cfg::BN_ - 1) / Cfg::BN_),
                   static_cast<unsigned>(groups * splits));
   CMT_CHECK(grid.y <= 65535 && grid.z <= 65535, "conv tc: grid " << grid.y << "x" << grid.z << " too large");
-  tc_kernel<T, Cfg, P><<<grid, Cfg::kThreads, smem, stream>>>(prob, groups, k_per_split);
+  cmt::cuda::launch(tc_kernel<T, Cfg, P>, grid, Cfg::kThreads, smem, stream, prob, groups, k_per_split);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -307,7 +291,7 @@ __global__ void reduce_splits_kernel(const float* __restrict__ partial, int spli
 template <typename T>
 void reduce_splits(const float* partial, int splits, std::int64_t n, T* out, cudaStream_t stream) {
   const int blocks = static_cast<int>(std::min<std::int64_t>((n + 255) / 256, 4096));
-  reduce_splits_kernel<T><<<std::max(blocks, 1), 256, 0, stream>>>(partial, splits, n, out);
+  cmt::cuda::launch(reduce_splits_kernel<T>, std::max(blocks, 1), 256, 0, stream, partial, splits, n, out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,6 +1,7 @@
 // CUDA conv weight gradient (implicit GEMM, split-K partials reduced in a fixed order) and bias gradient.
 #include "kernels/cuda/conv_igemm.cuh"
 #include "kernels/cuda/conv_internal.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -22,7 +23,7 @@ void wgrad_typed(const ConvDesc& d, const ConvVariant& v, const void* x, const v
 // Column sums of dy (rows x K): block (32, 8) covers 32 channels; split s takes rows s, s+splits, ...
 template <typename T>
 __global__ void bias_partial_kernel(const T* __restrict__ dy, std::int64_t rows, int K, int splits, float* __restrict__ partial) {
-  __shared__ float red[8][33];
+  CMT_SHARED(float, red, [8][33]);
   const int k = blockIdx.x * 32 + threadIdx.x;
   float acc = 0.f;
   if (k < K)
@@ -55,11 +56,11 @@ void conv_bias_grad(std::int64_t rows, int K, bool bf16, const void* dy, void* d
   float* partial = static_cast<float*>(ws);
   const dim3 grid(static_cast<unsigned>((K + 31) / 32), static_cast<unsigned>(splits)), block(32, 8);
   if (bf16) {
-    bias_partial_kernel<bf16_bits><<<grid, block, 0, stream>>>(static_cast<const bf16_bits*>(dy), rows, K, splits, partial);
+    cmt::cuda::launch(bias_partial_kernel<bf16_bits>, grid, block, 0, stream, static_cast<const bf16_bits*>(dy), rows, K, splits, partial);
     CUDA_CHECK_LAUNCH();
     igemm::reduce_splits<bf16_bits>(partial, splits, K, static_cast<bf16_bits*>(db), stream);
   } else {
-    bias_partial_kernel<float><<<grid, block, 0, stream>>>(static_cast<const float*>(dy), rows, K, splits, partial);
+    cmt::cuda::launch(bias_partial_kernel<float>, grid, block, 0, stream, static_cast<const float*>(dy), rows, K, splits, partial);
     CUDA_CHECK_LAUNCH();
     igemm::reduce_splits<float>(partial, splits, K, static_cast<float*>(db), stream);
   }

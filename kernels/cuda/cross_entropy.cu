@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cross_entropy.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -39,7 +40,8 @@ __global__ void rows_kernel(const float* __restrict__ logits, const std::int32_t
 }
 
 __global__ void total_kernel(const double2* __restrict__ rows, std::int64_t n, float* loss, float* weight_sum) {
-  __shared__ double sl[kSumThreads], sw[kSumThreads];
+  CMT_SHARED(double, sl, [kSumThreads]);
+  CMT_SHARED(double, sw, [kSumThreads]);
   double l = 0, w = 0;
   for (std::int64_t r = threadIdx.x; r < n; r += kSumThreads) {
     l += rows[r].x;
@@ -49,7 +51,7 @@ __global__ void total_kernel(const double2* __restrict__ rows, std::int64_t n, f
   sw[threadIdx.x] = w;
   __syncthreads();
   for (int half = kSumThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < half) {
+    if (threadIdx.x < static_cast<unsigned>(half)) {
       sl[threadIdx.x] += sl[threadIdx.x + half];
       sw[threadIdx.x] += sw[threadIdx.x + half];
     }
@@ -87,18 +89,18 @@ void cross_entropy_forward(const float* logits, const std::int32_t* labels, cons
                            std::int64_t n, std::int64_t k, float* probs, float* loss, float* weight_sum,
                            void* workspace, cudaStream_t stream) {
   auto* rows = static_cast<double2*>(workspace);
-  rows_kernel<<<static_cast<unsigned>((n + 127) / 128), 128, 0, stream>>>(logits, labels, weights, smoothing, n, k,
-                                                                          probs, rows);
+  cmt::cuda::launch(rows_kernel, static_cast<unsigned>((n + 127) / 128), 128, 0, stream, logits, labels, weights, smoothing, n, k,
+      probs, rows);
   CUDA_CHECK_LAUNCH();
-  total_kernel<<<1, kSumThreads, 0, stream>>>(rows, n, loss, weight_sum);
+  cmt::cuda::launch(total_kernel, 1, kSumThreads, 0, stream, rows, n, loss, weight_sum);
   CUDA_CHECK_LAUNCH();
 }
 
 void cross_entropy_backward(const float* probs, const std::int32_t* labels, const float* weights, float smoothing,
                             std::int64_t n, std::int64_t k, const float* weight_sum, float dloss, float* dlogits,
                             cudaStream_t stream) {
-  backward_kernel<<<static_cast<unsigned>((n + 127) / 128), 128, 0, stream>>>(probs, labels, weights, smoothing, n, k,
-                                                                              weight_sum, dloss, dlogits);
+  cmt::cuda::launch(backward_kernel, static_cast<unsigned>((n + 127) / 128), 128, 0, stream, probs, labels, weights, smoothing, n, k,
+      weight_sum, dloss, dlogits);
   CUDA_CHECK_LAUNCH();
 }
 

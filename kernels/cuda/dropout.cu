@@ -3,6 +3,7 @@
 
 #include "kernels/common/elem.h"
 #include "kernels/cuda/dropout.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -49,7 +50,7 @@ void dropout_forward(const T* x, T* y, std::uint8_t* mask, std::int64_t n, float
                      const std::uint32_t* epoch_step,
                      cudaStream_t stream) {
   if (n == 0) return;
-  dropout_kernel<<<colred::grid_1d((n + 3) / 4), 256, 0, stream>>>(x, y, mask, n, p, scale, rs, epoch_step);
+  cmt::cuda::launch(dropout_kernel<T>, colred::grid_1d((n + 3) / 4), 256, 0, stream, x, y, mask, n, p, scale, rs, epoch_step);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -57,14 +58,14 @@ template <typename T>
 void masked_scale(const T* x, const std::uint8_t* mask, T* y, std::int64_t n, std::int64_t per_mask, float scale,
                   cudaStream_t stream) {
   if (n == 0) return;
-  masked_scale_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(x, mask, y, n, per_mask, scale);
+  cmt::cuda::launch(masked_scale_kernel<T>, colred::grid_1d(n), 256, 0, stream, x, mask, y, n, per_mask, scale);
   CUDA_CHECK_LAUNCH();
 }
 
 void bernoulli_keep(std::uint8_t* keep, std::int64_t samples, float p, rng::Stream rs, const std::uint32_t* epoch_step,
                     cudaStream_t stream) {
   if (samples == 0) return;
-  keep_kernel<<<static_cast<unsigned>((samples + 255) / 256), 256, 0, stream>>>(keep, samples, p, rs, epoch_step);
+  cmt::cuda::launch(keep_kernel, static_cast<unsigned>((samples + 255) / 256), 256, 0, stream, keep, samples, p, rs, epoch_step);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -3,6 +3,7 @@
 
 #include "kernels/common/elem.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -50,7 +51,7 @@ struct StoreNC {
 
 // Block-wide sum in double, the same order on every run.
 __device__ double block_sum(double v) {
-  __shared__ double sh[kRowThreads / 32];
+  CMT_SHARED(double, sh, [kRowThreads / 32]);
   for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
   if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
   __syncthreads();
@@ -99,20 +100,20 @@ __global__ void l2_normalize_backward_kernel(const float* __restrict__ dy, const
 template <typename T>
 void add(const T* a, const T* b, T* y, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  add_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(a, b, y, n);
+  cmt::cuda::launch(add_kernel<T>, colred::grid_1d(n), 256, 0, stream, a, b, y, n);
   CUDA_CHECK_LAUNCH();
 }
 
 void scale(const float* x, float alpha, float* y, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  scale_kernel<<<colred::grid_1d(n), 256, 0, stream>>>(x, alpha, y, n);
+  cmt::cuda::launch(scale_kernel, colred::grid_1d(n), 256, 0, stream, x, alpha, y, n);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void channel_scale(const T* x, const T* s, T* y, std::int64_t n, std::int64_t sp, std::int64_t c, cudaStream_t stream) {
   if (n * sp * c == 0) return;
-  channel_scale_kernel<T><<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(x, s, y, n * sp * c, sp, c);
+  cmt::cuda::launch(channel_scale_kernel<T>, colred::grid_1d(n * sp * c), 256, 0, stream, x, s, y, n * sp * c, sp, c);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -130,7 +131,7 @@ void channel_scale_backward(const T* dy, const T* x, const T* s, T* dx, T* ds, s
 void l2_normalize_rows(const float* x, float* y, std::int64_t n, std::int64_t k, float eps, cudaStream_t stream) {
   if (n == 0) return;
   CMT_CHECK(n <= 0x7fffffff, "l2_normalize_rows: too many rows " << n);
-  l2_normalize_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream>>>(x, y, k, eps);
+  cmt::cuda::launch(l2_normalize_kernel, static_cast<unsigned>(n), kRowThreads, 0, stream, x, y, k, eps);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -138,7 +139,7 @@ void l2_normalize_rows_backward(const float* dy, const float* x, float* dx, std:
                                 cudaStream_t stream) {
   if (n == 0) return;
   CMT_CHECK(n <= 0x7fffffff, "l2_normalize_rows_backward: too many rows " << n);
-  l2_normalize_backward_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream>>>(dy, x, dx, k, eps);
+  cmt::cuda::launch(l2_normalize_backward_kernel, static_cast<unsigned>(n), kRowThreads, 0, stream, dy, x, dx, k, eps);
   CUDA_CHECK_LAUNCH();
 }
 

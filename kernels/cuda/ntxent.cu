@@ -9,6 +9,7 @@
 #include "kernels/common/check.h"
 #include "kernels/cuda/ntxent.h"
 #include "kernels/cuda/ntxent_device.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -81,9 +82,10 @@ __global__ void jacobian_kernel(RowSegments s, std::int64_t dim) {
 __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float* __restrict__ q,
                                                                     const float* __restrict__ k, NtXentDesc d,
                                                                     float* part_m, float* part_s, float* part_pos) {
-  __shared__ float qs[kDepth][kTile + 4];
-  __shared__ float ks[kDepth][kTile + 4];
-  __shared__ float qinv_s[kTile], kinv_s[kTile];
+  CMT_SHARED(float, qs, [kDepth][kTile + 4]);
+  CMT_SHARED(float, ks, [kDepth][kTile + 4]);
+  CMT_SHARED(float, qinv_s, [kTile]);
+  CMT_SHARED(float, kinv_s, [kTile]);
   const int t = threadIdx.x, ty = t / 16, tx = t % 16;
   const std::int64_t i0 = blockIdx.x * std::int64_t{kTile};
   const std::int64_t key_tiles = (d.rows_total + kTile - 1) / kTile;
@@ -176,7 +178,7 @@ __global__ __launch_bounds__(kTileThreads) void forward_tile_kernel(const float*
 // the loss = sum(l_i) / rows_total (double accumulation, one block: deterministic).
 __global__ void forward_combine_kernel(const float* part_m, const float* part_s, const float* part_pos, int splits,
                                        NtXentDesc d, float* row_loss, float* pos_sim, float* loss) {
-  __shared__ double shm[kRowThreads / 32];
+  CMT_SHARED(double, shm, [kRowThreads / 32]);
   double acc = 0.0;
   for (std::int64_t i = threadIdx.x; i < d.rows_local; i += kRowThreads) {
     float m = -INFINITY, s = 0.f, pos = 0.f;
@@ -197,7 +199,7 @@ __global__ void forward_combine_kernel(const float* part_m, const float* part_s,
 __global__ __launch_bounds__(kRowThreads) void softmax_grad_kernel(float* s, std::int64_t g0, NtXentDesc d,
                                                                    float scale, float* row_loss, float* pos_sim,
                                                                    std::int64_t local0) {
-  __shared__ float shm[kRowThreads / 32];
+  CMT_SHARED(float, shm, [kRowThreads / 32]);
   float* row = s + blockIdx.x * d.rows_total;
   const std::int64_t gi = g0 + blockIdx.x, gp = gi ^ 1;
   const float inv_tau = 1.f / d.tau;
@@ -222,7 +224,7 @@ __global__ __launch_bounds__(kRowThreads) void softmax_grad_kernel(float* s, std
 }
 
 __global__ void loss_sum_kernel(const float* row_loss, std::int64_t n, double inv_rows, float* loss) {
-  __shared__ double shm[kRowThreads / 32];
+  CMT_SHARED(double, shm, [kRowThreads / 32]);
   double acc = 0.0;
   for (std::int64_t i = threadIdx.x; i < n; i += kRowThreads) acc += row_loss[i];
   acc = block_reduce(acc, SumOp{}, shm);
@@ -282,7 +284,7 @@ std::size_t ntxent_forward_workspace_bytes(const NtXentDesc& d) {
 }
 
 void ntxent_loss_sum(const float* row_loss, std::int64_t n, std::int64_t rows_total, float* loss, cudaStream_t stream) {
-  loss_sum_kernel<<<1, kRowThreads, 0, stream>>>(row_loss, n, 1.0 / static_cast<double>(rows_total), loss);
+  cmt::cuda::launch(loss_sum_kernel, 1, kRowThreads, 0, stream, row_loss, n, 1.0 / static_cast<double>(rows_total), loss);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -298,9 +300,9 @@ void ntxent_forward(const NtXentDesc& d, const float* local, const float* all, f
   const std::int64_t query_tiles = (d.rows_local + kTile - 1) / kTile;
   CMT_CHECK(query_tiles < (std::int64_t{1} << 31), "cuda ntxent_forward: too many rows " << d.rows_local);
   const dim3 grid(static_cast<unsigned>(query_tiles), static_cast<unsigned>(splits));
-  forward_tile_kernel<<<grid, kTileThreads, 0, stream>>>(local, all, d, part_m, part_s, part_pos);
+  cmt::cuda::launch(forward_tile_kernel, grid, kTileThreads, 0, stream, local, all, d, part_m, part_s, part_pos);
   CUDA_CHECK_LAUNCH();
-  forward_combine_kernel<<<1, kRowThreads, 0, stream>>>(part_m, part_s, part_pos, splits, d, row_loss, pos_sim, loss);
+  cmt::cuda::launch(forward_combine_kernel, 1, kRowThreads, 0, stream, part_m, part_s, part_pos, splits, d, row_loss, pos_sim, loss);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -326,7 +328,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
   const BackwardScratch s = carve(d, stripe, workspace);
   RowSegments seg{{local, all}, {s.u_local, s.u_all}, {s.n_local, s.n_all}, {d_local, d_all},
                   {d.rows_local, d.rows_total}};
-  normalise_kernel<<<row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream>>>(seg, d.dim);
+  cmt::cuda::launch(normalise_kernel, row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream, seg, d.dim);
   CUDA_CHECK_LAUNCH();
 
   CUBLAS_CHECK(cublasSetStream(cublas, stream));
@@ -340,7 +342,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
     const float* uq = s.u_local + c0 * d.dim;
     // sim (n, R) = Uq (n, D) . U_all^T
     CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, R, n, D, &one, s.u_all, D, uq, D, &zero, s.sim, R));
-    softmax_grad_kernel<<<n, kRowThreads, 0, stream>>>(s.sim, d.row_offset + c0, d, scale, row_loss, pos_sim, c0);
+    cmt::cuda::launch(softmax_grad_kernel, n, kRowThreads, 0, stream, s.sim, d.row_offset + c0, d, scale, row_loss, pos_sim, c0);
     CUDA_CHECK_LAUNCH();
     // dUq (n, D) = G (n, R) . U_all (R, D)
     CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_N, D, n, R, &one, s.u_all, D, s.sim, R, &zero,
@@ -349,7 +351,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
     const float beta = c0 == 0 ? 0.f : 1.f;
     CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_T, D, R, n, &one, uq, D, s.sim, R, &beta, d_all, D));
   }
-  jacobian_kernel<<<row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream>>>(seg, d.dim);
+  cmt::cuda::launch(jacobian_kernel, row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream, seg, d.dim);
   CUDA_CHECK_LAUNCH();
 }
 

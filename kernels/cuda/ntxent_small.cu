@@ -5,6 +5,7 @@
 #include "kernels/common/check.h"
 #include "kernels/cuda/ntxent.h"
 #include "kernels/cuda/ntxent_device.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
 
@@ -59,7 +60,7 @@ __device__ void similarities(const float* __restrict__ r, int rows, std::int64_t
 // Launch 1: per row, the log-sum-exp over k != j, l_j and the positive similarity.
 __global__ __launch_bounds__(kThreads) void small_stats_kernel(const float* __restrict__ r, NtXentDesc d, float* lse,
                                                                float* row_loss, float* pos_sim) {
-  __shared__ SmallShared sh;
+  CMT_SHARED(SmallShared, sh, );
   const int rows = static_cast<int>(d.rows_total), j0 = blockIdx.x * kGroup;
   similarities(r, rows, d.dim, j0, sh);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -89,7 +90,7 @@ __global__ __launch_bounds__(kThreads) void small_grad_kernel(const float* __res
                                                               const float* __restrict__ lse,
                                                               const float* __restrict__ row_loss, float* loss,
                                                               float* __restrict__ dr) {
-  __shared__ SmallShared sh;
+  CMT_SHARED(SmallShared, sh, );
   const int rows = static_cast<int>(d.rows_total), j0 = blockIdx.x * kGroup;
   similarities(r, rows, d.dim, j0, sh);
   const float inv_tau = 1.f / d.tau;
@@ -158,10 +159,10 @@ void ntxent_small(const NtXentDesc& d, const float* r, float dloss, float* row_l
             "cuda ntxent_small: needs one rank and 2 <= 2N <= " << kNtXentSmallRows << ", got " << d.rows_total);
   auto* lse = static_cast<float*>(workspace);
   const int blocks = static_cast<int>((d.rows_total + kGroup - 1) / kGroup);
-  small_stats_kernel<<<blocks, kThreads, 0, stream>>>(r, d, lse, row_loss, pos_sim);
+  cmt::cuda::launch(small_stats_kernel, blocks, kThreads, 0, stream, r, d, lse, row_loss, pos_sim);
   CUDA_CHECK_LAUNCH();
   const float scale = dloss / (static_cast<float>(d.rows_total) * d.tau);
-  small_grad_kernel<<<blocks, kThreads, 0, stream>>>(r, d, scale, lse, row_loss, loss, dr);
+  cmt::cuda::launch(small_grad_kernel, blocks, kThreads, 0, stream, r, d, scale, lse, row_loss, loss, dr);
   CUDA_CHECK_LAUNCH();
 }
 

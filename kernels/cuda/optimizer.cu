@@ -4,6 +4,7 @@
 
 #include "kernels/common/float16.h"
 #include "kernels/cuda/optimizer.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -66,27 +67,27 @@ __global__ void adam_kernel(const AdamStep* __restrict__ scalars, const float* _
 }
 
 __global__ void sq_partial_kernel(const float* __restrict__ x, std::int64_t n, double* __restrict__ partial) {
-  __shared__ double sh[kThreads];
+  CMT_SHARED(double, sh, [kThreads]);
   double acc = 0;
   for (std::int64_t i = blockIdx.x * std::int64_t{kThreads} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * kThreads)
     acc += static_cast<double>(x[i]) * x[i];
   sh[threadIdx.x] = acc;
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < half) sh[threadIdx.x] += sh[threadIdx.x + half];
+    if (threadIdx.x < static_cast<unsigned>(half)) sh[threadIdx.x] += sh[threadIdx.x + half];
     __syncthreads();
   }
   if (threadIdx.x == 0) partial[blockIdx.x] = sh[0];
 }
 
 __global__ void sq_final_kernel(const double* __restrict__ partial, int blocks, float* out) {
-  __shared__ double sh[kThreads];
+  CMT_SHARED(double, sh, [kThreads]);
   double acc = 0;
   for (int i = threadIdx.x; i < blocks; i += kThreads) acc += partial[i];
   sh[threadIdx.x] = acc;
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < half) sh[threadIdx.x] += sh[threadIdx.x + half];
+    if (threadIdx.x < static_cast<unsigned>(half)) sh[threadIdx.x] += sh[threadIdx.x + half];
     __syncthreads();
   }
   if (threadIdx.x == 0) *out = static_cast<float>(sh[0]);
@@ -116,7 +117,7 @@ void adam_step(const AdamStep* scalars, const float* guard, float* p, const floa
   const bool vec4 = aligned(p) && aligned(g) && aligned(m) && aligned(v);
   // Enough blocks to cover the block in a few strides: one launch for any size.
   const unsigned grid = colred::grid_1d(vec4 ? (n + 3) / 4 : n, kThreads);
-  adam_kernel<<<std::min(grid, 132u * 16u), kThreads, 0, stream>>>(scalars, guard, p, g, m, v, p_bf16, n, vec4);
+  cmt::cuda::launch(adam_kernel, std::min(grid, 132u * 16u), kThreads, 0, stream, scalars, guard, p, g, m, v, p_bf16, n, vec4);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -125,15 +126,15 @@ std::size_t sum_squares_workspace_bytes(std::int64_t) { return kSqBlocks * sizeo
 void sum_squares(const float* x, std::int64_t n, float* out, void* workspace, cudaStream_t stream) {
   const int blocks = sq_blocks(n);
   auto* partial = static_cast<double*>(workspace);
-  sq_partial_kernel<<<blocks, kThreads, 0, stream>>>(x, n, partial);
+  cmt::cuda::launch(sq_partial_kernel, blocks, kThreads, 0, stream, x, n, partial);
   CUDA_CHECK_LAUNCH();
-  sq_final_kernel<<<1, kThreads, 0, stream>>>(partial, blocks, out);
+  cmt::cuda::launch(sq_final_kernel, 1, kThreads, 0, stream, partial, blocks, out);
   CUDA_CHECK_LAUNCH();
 }
 
 void clip_by_norm(float* g, std::int64_t n, const float* sq, float max_norm, float* norm_out, cudaStream_t stream) {
   const unsigned grid = std::max(1u, std::min(colred::grid_1d(n, kThreads), 132u * 8u));
-  clip_kernel<<<grid, kThreads, 0, stream>>>(g, n, sq, max_norm, norm_out);
+  cmt::cuda::launch(clip_kernel, grid, kThreads, 0, stream, g, n, sq, max_norm, norm_out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -7,6 +7,7 @@
 
 #include "kernels/cuda/basic.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace cmt::cuda {
@@ -170,7 +171,7 @@ __global__ void global_backward_kernel(const T* __restrict__ dy, T* __restrict__
 
 template <typename T>
 void maxpool_forward(const PoolDesc& d, const T* x, T* y, std::int32_t* argmax, cudaStream_t stream) {
-  window_forward_kernel<true, T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, argmax);
+  cmt::cuda::launch(window_forward_kernel<true, T>, colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream, d, x, y, argmax);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -185,34 +186,34 @@ void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax
   float* acc = nullptr;  // bf16: the float scratch, rounded into dx once at the end
   if constexpr (std::is_same_v<T, float>) acc = dx;
   else acc = static_cast<float*>(workspace);
-  zero_kernel<<<colred::grid_1d(nx), 256, 0, stream>>>(acc, nx);
+  cmt::cuda::launch(zero_kernel, colred::grid_1d(nx), 256, 0, stream, acc, nx);
   CUDA_CHECK_LAUNCH();
-  max_backward_kernel<T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, dy, argmax, acc);
+  cmt::cuda::launch(max_backward_kernel<T>, colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream, d, dy, argmax, acc);
   CUDA_CHECK_LAUNCH();
   if constexpr (!std::is_same_v<T, float>) cast(acc, DType::f32, dx, DType::bf16, nx, stream);
 }
 
 template <typename T>
 void avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream) {
-  window_forward_kernel<false, T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y, nullptr);
+  cmt::cuda::launch(window_forward_kernel<false, T>, colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream, d, x, y, nullptr);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream) {
-  avg_backward_kernel<T><<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+  cmt::cuda::launch(avg_backward_kernel<T>, colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream, d, dy, dx);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void adaptive_avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream) {
-  adaptive_forward_kernel<T><<<colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream>>>(d, x, y);
+  cmt::cuda::launch(adaptive_forward_kernel<T>, colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream, d, x, y);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void adaptive_avgpool_backward(const PoolDesc& d, const T* dy, T* dx, cudaStream_t stream) {
-  adaptive_backward_kernel<T><<<colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream>>>(d, dy, dx);
+  cmt::cuda::launch(adaptive_backward_kernel<T>, colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream, d, dy, dx);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -228,7 +229,7 @@ void global_avgpool_forward(const T* x, T* y, std::int64_t n, std::int64_t sp, s
 
 template <typename T>
 void global_avgpool_backward(const T* dy, T* dx, std::int64_t n, std::int64_t sp, std::int64_t c, cudaStream_t stream) {
-  global_backward_kernel<T><<<colred::grid_1d(n * sp * c), 256, 0, stream>>>(dy, dx, n, sp, c);
+  cmt::cuda::launch(global_backward_kernel<T>, colred::grid_1d(n * sp * c), 256, 0, stream, dy, dx, n, sp, c);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -9,6 +9,7 @@
 
 #include "kernels/common/check.h"
 #include "kernels/common/elem.h"
+#include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda::colred {
 
@@ -29,7 +30,7 @@ inline std::size_t workspace_bytes(std::int64_t groups, std::int64_t rows, std::
 // grid (ceil(c/32), chunks, groups), block (32, 8).
 template <typename F>
 __global__ void partial_kernel(std::int64_t rows, std::int64_t c, int chunks, F f, float2* partial) {
-  __shared__ float2 sh[kRows][kCols];
+  CMT_SHARED(float2, sh, [kRows][kCols]);
   const std::int64_t col = blockIdx.x * std::int64_t{kCols} + threadIdx.x;
   const std::int64_t per = (rows + chunks - 1) / chunks;
   const std::int64_t begin = blockIdx.y * per, end = min(rows, begin + per);
@@ -75,10 +76,10 @@ void run(std::int64_t groups, std::int64_t rows, std::int64_t c, F f, Fin fin, v
   auto* partial = static_cast<float2*>(workspace);
   const dim3 grid(static_cast<unsigned>((c + kCols - 1) / kCols), static_cast<unsigned>(chunks),
                   static_cast<unsigned>(groups));
-  partial_kernel<<<grid, dim3(kCols, kRows), 0, stream>>>(rows, c, chunks, f, partial);
+  cmt::cuda::launch(partial_kernel<F>, grid, dim3(kCols, kRows), 0, stream, rows, c, chunks, f, partial);
   CUDA_CHECK_LAUNCH();
   const std::int64_t total = groups * c;
-  finish_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream>>>(groups, c, chunks, partial, fin);
+  cmt::cuda::launch(finish_kernel<Fin>, static_cast<unsigned>((total + 255) / 256), 256, 0, stream, groups, c, chunks, partial, fin);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -6,6 +6,7 @@
 
 #include "kernels/common/check.h"
 #include "kernels/common/resample.h"
+#include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/resample.h"
 
 namespace cmt::cuda {
@@ -44,7 +45,8 @@ __global__ void window_kernel(const float* __restrict__ src, float* __restrict__
 
 // One block per sample: reduce min and max in shared memory, then rescale.
 __global__ void minmax_kernel(const float* __restrict__ src, float* __restrict__ dst, std::int64_t per_sample) {
-  __shared__ float smin[kThreads], smax[kThreads];
+  CMT_SHARED(float, smin, [kThreads]);
+  CMT_SHARED(float, smax, [kThreads]);
   const float* x = src + blockIdx.x * per_sample;
   float* y = dst + blockIdx.x * per_sample;
   float mn = FLT_MAX, mx = -FLT_MAX;
@@ -56,7 +58,7 @@ __global__ void minmax_kernel(const float* __restrict__ src, float* __restrict__
   smax[threadIdx.x] = mx;
   __syncthreads();
   for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) {
+    if (threadIdx.x < static_cast<unsigned>(s)) {
       smin[threadIdx.x] = fminf(smin[threadIdx.x], smin[threadIdx.x + s]);
       smax[threadIdx.x] = fmaxf(smax[threadIdx.x], smax[threadIdx.x + s]);
     }
@@ -73,20 +75,20 @@ void resample_axis_f32(const float* src, float* dst, std::int64_t outer, int in_
                        bool antialias, cudaStream_t stream) {
   const std::int64_t n = outer * out_len * inner;
   if (n == 0) return;
-  resample_axis_kernel<<<grid_for(n), kThreads, 0, stream>>>(src, dst, outer, in_len, out_len, inner, antialias);
+  cmt::cuda::launch(resample_axis_kernel, grid_for(n), kThreads, 0, stream, src, dst, outer, in_len, out_len, inner, antialias);
   CUDA_CHECK_LAUNCH();
 }
 
 void window_f32(const float* src, float* dst, std::int64_t n, float lo, float hi, cudaStream_t stream) {
   if (n == 0) return;
-  window_kernel<<<grid_for(n), kThreads, 0, stream>>>(src, dst, n, lo, 1.f / (hi - lo));
+  cmt::cuda::launch(window_kernel, grid_for(n), kThreads, 0, stream, src, dst, n, lo, 1.f / (hi - lo));
   CUDA_CHECK_LAUNCH();
 }
 
 void minmax_f32(const float* src, float* dst, std::int64_t samples, std::int64_t per_sample, cudaStream_t stream) {
   if (samples == 0 || per_sample == 0) return;
   CMT_CHECK(samples <= 2147483647, "minmax_f32: too many samples " << samples);
-  minmax_kernel<<<static_cast<unsigned>(samples), kThreads, 0, stream>>>(src, dst, per_sample);
+  cmt::cuda::launch(minmax_kernel, static_cast<unsigned>(samples), kThreads, 0, stream, src, dst, per_sample);
   CUDA_CHECK_LAUNCH();
 }
 

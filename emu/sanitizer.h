@@ -1,0 +1,30 @@
+// ThreadSanitizer's fiber and synchronisation hooks, or nothing when the emulator is built without
+// it. With them, races between the emulated threads of a block are reported like host races:
+// fibers switch without implying order, barriers are release/acquire pairs. The emulator itself is
+// not instrumented (its bookkeeping is ordered by the scheduler, not by these edges); only kernels
+// and the PTX instructions are, so CMT_EMU_TSAN (not __SANITIZE_THREAD__) selects the hooks.
+#pragma once
+
+#if defined(CMT_EMU_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace cmt::emu::sanitizer {
+
+#if defined(CMT_EMU_TSAN)
+inline constexpr bool kThread = true;
+inline void* current_fiber() { return __tsan_get_current_fiber(); }
+inline void* create_fiber() { return __tsan_create_fiber(0); }
+inline void switch_to(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+inline void release(void* addr) { __tsan_release(addr); }
+inline void acquire(void* addr) { __tsan_acquire(addr); }
+#else
+inline constexpr bool kThread = false;
+inline void* current_fiber() { return nullptr; }
+inline void* create_fiber() { return nullptr; }
+inline void switch_to(void*) {}
+inline void release(void*) {}
+inline void acquire(void*) {}
+#endif
+
+}  // namespace cmt::emu::sanitizer
