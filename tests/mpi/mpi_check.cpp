@@ -1,22 +1,35 @@
 // The MPI test binary (run under `mpirun -np 2`, see tests/CMakeLists.txt): collectives, synchronised
 // batch norm against one-rank batch norm, 2 ranks x batch B == 1 rank x batch 2B through the Trainer,
 // resume of a 2-rank checkpoint, and the failure modes (a rank killed or hung midway).
+// A mode ending in -cuda runs the same check on this rank's CUDA device with the NCCL communicator
+// (the CPU runs use the MPI communicator).
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/batchnorm_sync.h"
 #include "engine/signals.h"
+#include "kernels/common/check.h"
 #include "mpi/mpi_check_support.h"
+#if defined(CMT_WITH_NCCL)
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+#endif
 
 using namespace cmt;
 using namespace cmt::mpitest;
 
 namespace {
+
+// Where this run's tensors and steps live: the CPU, or (-cuda modes) this rank's CUDA device.
+Device g_device = Device::cpu();
+Tensor on_device(const Tensor& t) { return g_device.is_cpu() ? t : t.to(g_device); }
 
 std::vector<float> rows_of(const Tensor& t, std::int64_t first, std::int64_t n) {
   const std::vector<float> v = t.to_vector<float>();
@@ -24,23 +37,53 @@ std::vector<float> rows_of(const Tensor& t, std::int64_t first, std::int64_t n) 
   return {v.begin() + first * per, v.begin() + (first + n) * per};
 }
 
-// Collectives and synchronised BN (op level) against the one-rank op on the concatenated input.
-int check_collectives(Communicator& comm) {
-  Context ctx(Device::cpu());
+// The communicator's collectives, blocking and asynchronous (gradient buckets).
+int check_comm_ops(Communicator& comm) {
+  Context ctx(g_device);
   const int r = comm.rank(), w = comm.size();
   int fails = 0;
   std::vector<float> mine = {static_cast<float>(r + 1), 0.5f * static_cast<float>(r), -2.f};
-  Tensor t = Tensor::from_vector(mine, Shape{3});
+  Tensor t = on_device(Tensor::from_vector(mine, Shape{3}));
   comm.all_reduce_sum(ctx, t);
   const float n = static_cast<float>(w);
   fails += expect_close("all_reduce_sum", t.to_vector<float>(), {n * (n + 1) / 2, 0.25f * n * (n - 1), -2.f * n}, 0, 0);
-  const Tensor g = comm.all_gather_rows(ctx, Tensor::from_vector(mine, Shape{1, 3}));
+  const Tensor g = comm.all_gather_rows(ctx, on_device(Tensor::from_vector(mine, Shape{1, 3})));
   fails += expect_close("all_gather_rows", rows_of(g, r, 1), mine, 0, 0);
-  Tensor b = Tensor::from_vector(std::vector<float>{static_cast<float>(r), 3.f}, Shape{2});
+  fails += expect_close("all_gather_rows (rank 0's row)", rows_of(g, 0, 1), {1.f, 0.f, -2.f}, 0, 0);
+  Tensor b = on_device(Tensor::from_vector(std::vector<float>{static_cast<float>(r), 3.f}, Shape{2}));
   comm.broadcast(ctx, b, 0);
   fails += expect_close("broadcast", b.to_vector<float>(), {0.f, 3.f}, 0, 0);
   fails += expect_close("all_reduce_scalar", {static_cast<float>(comm.all_reduce_scalar(r + 1.0))}, {n * (n + 1) / 2}, 0, 0);
+  // Two buckets in flight at once (NCCL: on the communication stream), completed in order.
+  std::vector<float> v1(1000), v2(77), want1(v1.size()), want2(v2.size());
+  for (std::size_t i = 0; i < v1.size(); ++i) {
+    v1[i] = 0.5f * static_cast<float>(i) * static_cast<float>(r + 1);
+    want1[i] = 0.5f * static_cast<float>(i) * n * (n + 1) / 2;
+  }
+  for (std::size_t i = 0; i < v2.size(); ++i) {
+    v2[i] = static_cast<float>(r) - static_cast<float>(i);
+    want2[i] = n * (n - 1) / 2 - n * static_cast<float>(i);
+  }
+  Tensor a1 = on_device(Tensor::from_vector(v1, Shape{static_cast<std::int64_t>(v1.size())}));
+  Tensor a2 = on_device(Tensor::from_vector(v2, Shape{static_cast<std::int64_t>(v2.size())}));
+  auto p1 = comm.all_reduce_sum_async(ctx, a1);
+  auto p2 = comm.all_reduce_sum_async(ctx, a2);
+  // A blocking collective while the buckets are in flight (NCCL: on the compute stream, after them).
+  Tensor t2 = on_device(Tensor::from_vector(std::vector<float>{static_cast<float>(r)}, Shape{1}));
+  comm.all_reduce_sum(ctx, t2);
+  p1->wait(ctx);
+  p2->wait(ctx);
+  fails += expect_close("all_reduce_sum_async (first bucket)", a1.to_vector<float>(), want1, 0, 0);
+  fails += expect_close("all_reduce_sum_async (second bucket)", a2.to_vector<float>(), want2, 0, 0);
+  fails += expect_close("all_reduce_sum between the buckets", t2.to_vector<float>(), {n * (n - 1) / 2}, 0, 0);
+  return fails;
+}
 
+// Synchronised BN (op level) against the one-rank op (on the CPU) on the concatenated input.
+int check_sync_bn_op(Communicator& comm) {
+  Context cpu(Device::cpu()), ctx(g_device);
+  const int r = comm.rank(), w = comm.size();
+  int fails = 0;
   // Sync BN: every rank holds rows [r*N, (r+1)*N) of the same (w*N, 1, 3, 3, C) input.
   const std::int64_t nrow = 3, c = 5;
   std::mt19937_64 gen(11);
@@ -55,23 +98,57 @@ int check_collectives(Communicator& comm) {
   Tensor rm1 = Tensor::from_vector(std::vector<float>(gam.size(), 0.f), Shape{c}), rv1 = Tensor::from_vector(std::vector<float>(gam.size(), 1.f), Shape{c});
   Tensor rm2 = Tensor::from_vector(std::vector<float>(gam.size(), 0.f), Shape{c}), rv2 = Tensor::from_vector(std::vector<float>(gam.size(), 1.f), Shape{c});
   ops::BatchNormSaved s1;
-  const Tensor y1 = ops::batchnorm_forward_train(ctx, x_all, gamma, beta, rm1, rv1, 0.1f, 1e-5f, s1);
-  const ops::BatchNormGrads g1 = ops::batchnorm_backward(ctx, dy_all, x_all, gamma, s1);
-  const Tensor x_mine = Tensor::from_vector(rows_of(x_all, r * nrow, nrow), Shape{nrow, 1, 3, 3, c});
-  const Tensor dy_mine = Tensor::from_vector(rows_of(dy_all, r * nrow, nrow), x_mine.shape());
+  const Tensor y1 = ops::batchnorm_forward_train(cpu, x_all, gamma, beta, rm1, rv1, 0.1f, 1e-5f, s1);
+  const ops::BatchNormGrads g1 = ops::batchnorm_backward(cpu, dy_all, x_all, gamma, s1);
+  const Tensor x_mine = on_device(Tensor::from_vector(rows_of(x_all, r * nrow, nrow), Shape{nrow, 1, 3, 3, c}));
+  const Tensor dy_mine = on_device(Tensor::from_vector(rows_of(dy_all, r * nrow, nrow), x_mine.shape()));
+  rm2 = on_device(rm2);
+  rv2 = on_device(rv2);
   ops::SyncBatchNormSaved s2;
-  const Tensor y2 = ops::batchnorm_sync_forward_train(ctx, comm, x_mine, gamma, beta, rm2, rv2, 0.1f, 1e-5f, s2);
-  ops::BatchNormGrads g2 = ops::batchnorm_sync_backward(ctx, comm, dy_mine, x_mine, gamma, s2, 1e-5f);
+  const Tensor y2 = ops::batchnorm_sync_forward_train(ctx, comm, x_mine, on_device(gamma), on_device(beta), rm2, rv2, 0.1f, 1e-5f, s2);
+  ops::BatchNormGrads g2 = ops::batchnorm_sync_backward(ctx, comm, dy_mine, x_mine, on_device(gamma), s2, 1e-5f);
   comm.all_reduce_sum(ctx, g2.dgamma);  // per-rank contributions: their sum is the one-rank value
   comm.all_reduce_sum(ctx, g2.dbeta);
+  // The device sums in another order than the CPU (as in tests/cuda/test_batchnorm_sync_cuda.cpp).
+  const double sum_atol = g_device.is_cpu() ? 1e-5 : 1e-4;
   fails += expect_close("sync_bn y", y2.to_vector<float>(), rows_of(y1, r * nrow, nrow), 1e-5, 1e-5);
   fails += expect_close("sync_bn running_mean", rm2.to_vector<float>(), rm1.to_vector<float>(), 1e-6, 1e-5);
   fails += expect_close("sync_bn running_var", rv2.to_vector<float>(), rv1.to_vector<float>(), 1e-6, 1e-5);
   fails += expect_close("sync_bn dx", g2.dx.to_vector<float>(), rows_of(g1.dx, r * nrow, nrow), 1e-5, 1e-4);
-  fails += expect_close("sync_bn dgamma", g2.dgamma.to_vector<float>(), g1.dgamma.to_vector<float>(), 1e-5, 1e-5);
-  fails += expect_close("sync_bn dbeta", g2.dbeta.to_vector<float>(), g1.dbeta.to_vector<float>(), 1e-5, 1e-5);
+  fails += expect_close("sync_bn dgamma", g2.dgamma.to_vector<float>(), g1.dgamma.to_vector<float>(), sum_atol, 1e-5);
+  fails += expect_close("sync_bn dbeta", g2.dbeta.to_vector<float>(), g1.dbeta.to_vector<float>(), sum_atol, 1e-5);
   return fails;
 }
+
+#if defined(CMT_WITH_NCCL)
+// NCCL reads and writes its buffers on the device: an all-reduce of a host buffer must stop the job
+// with a message naming the call (the emulated NCCL checks every buffer). A device buffer first, so
+// that the communicator itself is known to work.
+int check_nccl_host_pointer(Communicator& comm) {
+  ncclUniqueId id;
+  if (comm.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+  Tensor idt = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(id))}, DType::u8);
+  std::memcpy(idt.raw(), &id, sizeof(id));
+  Context host(Device::cpu());
+  comm.broadcast(host, idt, 0);
+  std::memcpy(&id, idt.raw(), sizeof(id));
+  CUDA_CHECK(cudaSetDevice(g_device.index));
+  ncclComm_t nccl = nullptr;
+  NCCL_CHECK(ncclCommInitRank(&nccl, comm.size(), id, comm.rank()));
+  Context ctx(g_device);
+  Tensor d = on_device(Tensor::from_vector(std::vector<float>(8, 1.f), Shape{8}));
+  NCCL_CHECK(ncclAllReduce(d.raw(), d.raw(), 8, ncclFloat32, ncclSum, nccl, ctx.compute_stream()));
+  CUDA_CHECK(cudaStreamSynchronize(ctx.compute_stream()));
+  int fails = expect_close("ncclAllReduce of a device buffer", d.to_vector<float>(), std::vector<float>(8, static_cast<float>(comm.size())), 0, 0);
+  std::vector<float> h(8, 1.f);
+  std::fprintf(stderr, "rank %d: ncclAllReduce of a host buffer now (must stop the job)\n", comm.rank());
+  const ncclResult_t rc = ncclAllReduce(h.data(), h.data(), 8, ncclFloat32, ncclSum, nccl, ctx.compute_stream());
+  CUDA_CHECK(cudaStreamSynchronize(ctx.compute_stream()));
+  std::printf("FAIL rank %d: ncclAllReduce accepted a host buffer (%s)\n", comm.rank(), ncclGetErrorString(rc));
+  ncclCommDestroy(nccl);
+  return fails + 1;
+}
+#endif
 
 double max_abs(const std::vector<float>& v) {
   double m = 0;
@@ -86,14 +163,14 @@ struct RunResult {
 // Trains `epochs` epochs of batch B per rank on `comm` (a one-rank reference when comm is null).
 RunResult train(Communicator* comm, bool bn, bool sync_bn, const Data& d, std::int64_t b, int epochs, const std::string& out = "",
                 const std::string& resume = "", std::int64_t max_steps = 0) {
-  Context ctx(Device::cpu());
+  Context ctx(g_device);
   models::CmtModel model(tiny_model(bn));
   model.set_communicator(comm);
   if (sync_bn) layers::set_sync_batchnorm(model.root(), comm);
   Trainer trainer(ctx, model, trainer_config(epochs, comm, out, max_steps));
   if (resume.empty()) trainer.initialize();
   else trainer.resume(resume);
-  ShardSource src(d, b, comm ? comm->rank() : 0, comm ? comm->size() : 1);
+  ShardSource src(d, b, comm ? comm->rank() : 0, comm ? comm->size() : 1, g_device);
   trainer.fit(src, nullptr);
   RunResult r;
   r.losses = trainer.step_losses();
@@ -112,8 +189,8 @@ int check_equal(Communicator& comm, bool bn, bool sync_bn) {
   const RunResult first = train(&comm, bn, sync_bn, d, b, 1, "", "", 1);
   const RunResult dist = train(&comm, bn, sync_bn, d, b, 1);
   // Every rank holds the same parameters.
-  Context ctx(Device::cpu());
-  const Tensor all = comm.all_gather_rows(ctx, Tensor::from_vector(dist.params, Shape{1, static_cast<std::int64_t>(dist.params.size())}));
+  Context ctx(g_device);
+  const Tensor all = comm.all_gather_rows(ctx, on_device(Tensor::from_vector(dist.params, Shape{1, static_cast<std::int64_t>(dist.params.size())})));
   int fails = expect_close("parameters identical on every rank", rows_of(all, comm.size() - 1, 1), rows_of(all, 0, 1), 0, 0);
   if (comm.rank() == 0) {
     if (bn && !sync_bn) {
@@ -173,13 +250,13 @@ int check_signal(Communicator& comm, const std::string& dir) {
   const RunResult full = train(&comm, true, true, d, b, 1);
   install_stop_handlers();
   clear_stop_request();
-  Context ctx(Device::cpu());
+  Context ctx(g_device);
   models::CmtModel model(tiny_model(true));
   model.set_communicator(&comm);
   layers::set_sync_batchnorm(model.root(), &comm);
   Trainer trainer(ctx, model, trainer_config(1, &comm, dir));
   trainer.initialize();
-  ShardSource src(d, b, comm.rank(), comm.size());
+  ShardSource src(d, b, comm.rank(), comm.size(), g_device);
   struct Signaller final : BatchSource {  // rank 1 receives SIGUSR1 while reading its second batch
     ShardSource& inner;
     int rank, n = 0;
@@ -204,7 +281,7 @@ int check_signal(Communicator& comm, const std::string& dir) {
   const RunResult resumed = train(&comm, true, true, d, b, 1, "", ckpt);
   fails += expect_close("parameters: interrupted + resumed == uninterrupted", resumed.params, full.params, 0, 0);
   if (comm.rank() == 0) {
-    Context c1(Device::cpu());
+    Context c1(g_device);
     models::CmtModel m1(tiny_model(true));
     Trainer one(c1, m1, trainer_config(1, nullptr, ""));
     bool refused = false;
@@ -222,12 +299,12 @@ int check_signal(Communicator& comm, const std::string& dir) {
 // Failure modes: rank 1 is killed (SIGKILL) or hangs in its second step; rank 0 must end.
 int check_failure(Communicator& comm, bool hang) {
   const Data d = make_data(2 * comm.size() * 4, side(true), 3);
-  Context ctx(Device::cpu());
+  Context ctx(g_device);
   models::CmtModel model(tiny_model(true));
   model.set_communicator(&comm);
   Trainer trainer(ctx, model, trainer_config(1, &comm, ""));
   trainer.initialize();
-  ShardSource src(d, 2, comm.rank(), comm.size());
+  ShardSource src(d, 2, comm.rank(), comm.size(), g_device);
   if (comm.rank() == 1) {
     Batch batch;
     src.start_epoch(0);
@@ -259,12 +336,33 @@ int check_failure(Communicator& comm, bool hang) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc > 1 ? argv[1] : "";
+  const std::string arg = argc > 1 ? argv[1] : "";
+  const std::string suffix = "-cuda";
+  const bool cuda = arg.size() > suffix.size() && arg.compare(arg.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string mode = cuda ? arg.substr(0, arg.size() - suffix.size()) : arg;
+  const bool nccl_raw = mode == "nccl-host-pointer";  // the NCCL API itself, bootstrapped over MPI
   try {
-    auto comm = make_communicator("mpi", nullptr);
-    comm->set_timeout(std::getenv("CMT_COMM_TIMEOUT") ? std::atof(std::getenv("CMT_COMM_TIMEOUT")) : 60);
+    if (cuda || nccl_raw) {
+      const CudaStatus& s = cuda_status();
+      if (!s.available) {
+        std::fprintf(stderr, "cmt_mpi_check %s: skipped, no CUDA device (%s)\n", arg.c_str(), s.reason.c_str());
+        return 77;
+      }
+      g_device = Device::cuda(local_rank() % s.device_count);
+    }
+    // The NCCL communicator is bound to a CUDA context's device; it must outlive the communicator.
+    std::unique_ptr<Context> comm_ctx = cuda ? std::make_unique<Context>(g_device) : nullptr;
+    auto comm = make_communicator(cuda ? "nccl" : "mpi", comm_ctx.get());
+    // On the emulated device rank 0's one-rank reference takes minutes while the others wait.
+    comm->set_timeout(std::getenv("CMT_COMM_TIMEOUT") ? std::atof(std::getenv("CMT_COMM_TIMEOUT")) : cuda ? 1800 : 60);
+    if (comm->rank() == 0) std::printf("%s: %d ranks, communicator %s, %s\n", arg.c_str(), comm->size(), comm->name().c_str(), g_device.str().c_str());
     int fails = -1;
-    if (mode == "collectives") fails = check_collectives(*comm);
+    if (mode == "collectives") fails = check_comm_ops(*comm) + check_sync_bn_op(*comm);
+    else if (mode == "comm-ops") fails = check_comm_ops(*comm);
+    else if (mode == "syncbn-op") fails = check_sync_bn_op(*comm);
+#if defined(CMT_WITH_NCCL)
+    else if (nccl_raw && !cuda) fails = check_nccl_host_pointer(*comm);
+#endif
     else if (mode == "equal-nobn") fails = check_equal(*comm, false, false);
     else if (mode == "equal-syncbn") fails = check_equal(*comm, true, true);
     else if (mode == "perrank-bn") fails = check_equal(*comm, true, false);
@@ -272,14 +370,17 @@ int main(int argc, char** argv) {
     else if (mode == "signal" && argc > 2) fails = check_signal(*comm, argv[2]);
     else if (mode == "die" || mode == "hang") fails = check_failure(*comm, mode == "hang");
     if (fails < 0) {
-      std::fprintf(stderr, "usage: cmt_mpi_check collectives|equal-nobn|equal-syncbn|perrank-bn|resume-write DIR|resume-read DIR|signal DIR|die|hang\n");
+      std::fprintf(stderr,
+                   "usage: cmt_mpi_check MODE[-cuda] [DIR], MODE: collectives|comm-ops|syncbn-op|equal-nobn|equal-syncbn|perrank-bn|"
+                   "resume-write DIR|resume-read DIR|signal DIR|die|hang; or cmt_mpi_check nccl-host-pointer (must stop the job)\n"
+                   "(-cuda: on this rank's CUDA device with the NCCL communicator)\n");
       return 2;
     }
     const double total = comm->all_reduce_scalar(fails);
-    if (comm->rank() == 0) std::printf("%s: %s\n", mode.c_str(), total == 0 ? "passed" : "FAILED");
+    if (comm->rank() == 0) std::printf("%s: %s\n", arg.c_str(), total == 0 ? "passed" : "FAILED");
     return total == 0 ? 0 : 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "cmt_mpi_check %s: %s\n", mode.c_str(), e.what());
+    std::fprintf(stderr, "cmt_mpi_check %s: %s\n", arg.c_str(), e.what());
     return 1;
   }
 }

@@ -51,8 +51,8 @@ inline Data make_data(std::int64_t total, std::int64_t s, std::uint64_t seed) {
 // (The HDF5 loader interleaves instead; either way the ranks' union is the one-rank batch.)
 class ShardSource final : public BatchSource {
  public:
-  ShardSource(const Data& d, std::int64_t per_rank_batch, int rank, int world)
-      : d_(d), b_(per_rank_batch), rank_(rank), world_(world) {}
+  ShardSource(const Data& d, std::int64_t per_rank_batch, int rank, int world, Device device = Device::cpu())
+      : d_(d), b_(per_rank_batch), rank_(rank), world_(world), device_(device) {}
   void start_epoch(int epoch) override {
     epoch_ = epoch;
     k_ = 0;
@@ -72,6 +72,10 @@ class ShardSource final : public BatchSource {
       batch.host_labels.push_back(d_.labels[static_cast<std::size_t>(i)]);
     }
     batch.labels = Tensor::from_vector(batch.host_labels, Shape{b_});
+    if (device_.is_cuda()) {  // batches arrive on the trainer's device
+      batch.images = batch.images.to(device_);
+      batch.labels = batch.labels.to(device_);
+    }
     batch.epoch = epoch_;
     ++k_;
     return true;
@@ -83,6 +87,7 @@ class ShardSource final : public BatchSource {
   const Data& d_;
   std::int64_t b_;
   int rank_, world_, epoch_ = 0;
+  Device device_;
   std::int64_t k_ = 0;
 };
 
