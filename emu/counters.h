@@ -20,10 +20,15 @@ void count_shared_bytes(std::uint64_t bytes);
 // A warp-wide request of the running kernel: sectors (global) or wavefronts (shared) it needs.
 void count_async_request(std::uint64_t sectors);
 void count_shared_request(std::uint64_t wavefronts);
+// Adds delta's request counters to the running kernel's (emu/access.cpp builds requests lane by lane).
+void count_requests(const KernelCounters& delta);
 
 // Every kernel launched so far in this process, by demangled name.
 std::map<std::string, KernelCounters> kernel_counters();
 // Writes the counters table to stderr (or the file named by CMT_EMU_COUNTERS) at exit when asked.
 void report_counters(const char* path);
+// With CMT_EMU_COVERAGE_DIR set, appends the launched kernels' names to <dir>/<pid>.txt at exit
+// (emu/coverage.cpp); count_launch arms it.
+void record_coverage_at_exit();
 
 }  // namespace cmt::emu

@@ -469,7 +469,7 @@ void expect_death(const char* scenario, const char* message) {
   CHECK(err.find(message) != std::string::npos);
 }
 
-TEST_CASE("ptx: misaligned or malformed cp.async, ldmatrix and mma stop with a clear message") {
+TEST_CASE("ptx: misaligned or malformed cp.async / ldmatrix / mma stop with a clear message") {
   expect_death("cp_async_smem_misaligned", "cp.async: shared destination address");
   expect_death("cp_async_gmem_misaligned", "cp.async: global source address");
   expect_death("cp_async_src_size", "src-size 17");
