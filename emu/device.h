@@ -171,17 +171,17 @@ inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred
 inline int __all_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) == mask; }
 inline unsigned __activemask() { return 0xffffffffu; }
 
-// ---- atomics (sequentially consistent host atomics on the same addresses)
+// ---- atomics: relaxed, as CUDA's (they order nothing else, so they hide no race from the sanitizer)
 template <class T>
 T cmt_emu_atomic_add(T* p, T v) {
   std::atomic_ref<T> a(*p);
   if constexpr (std::is_floating_point_v<T>) {
-    T old = a.load();
-    while (!a.compare_exchange_weak(old, old + v)) {
+    T old = a.load(std::memory_order_relaxed);
+    while (!a.compare_exchange_weak(old, old + v, std::memory_order_relaxed)) {
     }
     return old;
   } else {
-    return a.fetch_add(v);
+    return a.fetch_add(v, std::memory_order_relaxed);
   }
 }
 inline float atomicAdd(float* p, float v) { return cmt_emu_atomic_add(p, v); }
@@ -192,24 +192,24 @@ inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v)
 template <class T>
 T atomicMax(T* p, T v) {
   std::atomic_ref<T> a(*p);
-  T old = a.load();
-  while (old < v && !a.compare_exchange_weak(old, v)) {
+  T old = a.load(std::memory_order_relaxed);
+  while (old < v && !a.compare_exchange_weak(old, v, std::memory_order_relaxed)) {
   }
   return old;
 }
 template <class T>
 T atomicMin(T* p, T v) {
   std::atomic_ref<T> a(*p);
-  T old = a.load();
-  while (v < old && !a.compare_exchange_weak(old, v)) {
+  T old = a.load(std::memory_order_relaxed);
+  while (v < old && !a.compare_exchange_weak(old, v, std::memory_order_relaxed)) {
   }
   return old;
 }
 template <class T>
-T atomicExch(T* p, T v) { return std::atomic_ref<T>(*p).exchange(v); }
+T atomicExch(T* p, T v) { return std::atomic_ref<T>(*p).exchange(v, std::memory_order_relaxed); }
 template <class T>
 T atomicCAS(T* p, T compare, T v) {
-  std::atomic_ref<T>(*p).compare_exchange_strong(compare, v);
+  std::atomic_ref<T>(*p).compare_exchange_strong(compare, v, std::memory_order_relaxed);
   return compare;
 }
 

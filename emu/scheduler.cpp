@@ -33,6 +33,7 @@ constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMaxShared = 227 * 1024;    // opt-in shared memory per block on an H100
 constexpr std::size_t kStaticShared = 48 * 1024;  // static shared memory per block
 constexpr std::size_t kCanary = 64;               // poisoned gap after each shared region
+constexpr std::size_t kMaxStaticArrays = 64;      // shared array declarations per kernel
 constexpr std::uint32_t kPoison = 0x7FA5A5A5u;    // a signalling NaN, as float and as bf16 pair
 
 enum class State { ready, barrier, collective, done };
@@ -41,7 +42,6 @@ struct Fiber {
   void* stack = nullptr;  // mapping: guard page, then the stack
   ctx::fcontext_t context = nullptr;
   void* tsan = nullptr;
-  int sync = 0;  // the scheduler releases here before each resume
   Thread* thread = nullptr;
   State state = State::ready;
   // at a barrier
@@ -58,11 +58,11 @@ struct Fiber {
 };
 
 struct Collective {
+  bool active = false;
   unsigned mask = 0, arrived = 0;
   const char* what = nullptr;
   std::size_t bytes = 0;
   int warp = 0;
-  std::shared_ptr<int> sync;  // __syncwarp orders memory among its lanes: one object per instance
 };
 
 // Copies without memcpy: ThreadSanitizer intercepts memcpy even here, and the values a collective
@@ -114,17 +114,23 @@ Worker& worker() {
   return *tl_worker;
 }
 
+std::size_t shared_mapping_bytes(std::size_t bytes) { return (bytes + kCanary + kPage - 1) / kPage * kPage; }
+
 // The block being run on this host thread.
 struct BlockRun {
   Launch* launch = nullptr;
   int nthreads = 0;
   std::vector<Fiber*> fibers;
-  std::vector<Collective> collectives;  // pending, at most a few per warp
+  // Pending collectives. Emulator bookkeeping never allocates while a fiber runs: ThreadSanitizer
+  // would charge the allocation to that emulated thread. Hence the reserved capacity.
+  std::vector<Collective> collectives;
+  std::vector<int> warp_sync;
   int live = 0;
   int at_barrier = 0;
   // Shared memory: a fresh heap block per array and block, so that ThreadSanitizer forgets the
   // accesses of earlier blocks to the same addresses.
   struct SharedArray {
+    int sync;  // released after the mapping is made, acquired by each thread that uses it
     unsigned char* data;
     std::size_t bytes;
     const char* file;
@@ -133,18 +139,32 @@ struct BlockRun {
   std::vector<SharedArray> statics;
   std::size_t static_bytes = 0;
   unsigned char* dynamic = nullptr;
-  std::unique_ptr<int> barrier_sync = std::make_unique<int>(0);  // one release/acquire object per block
+  int dynamic_sync = 0;
+  // Barrier edges: arrivals release, resumed threads acquire. Two objects used in turn by barrier
+  // generation: a thread resumed late from barrier g cannot see releases of the phase after g+1.
+  std::unique_ptr<int[]> barrier_sync = std::make_unique<int[]>(2);
+  unsigned barrier_gen = 0;
   ~BlockRun() {
-    for (SharedArray& a : statics) std::free(a.data);
-    std::free(dynamic);
+    for (SharedArray& a : statics) munmap(a.data, shared_mapping_bytes(a.bytes));
+    if (dynamic) munmap(dynamic, shared_mapping_bytes(launch->spec.smem));
   }
 };
 
 thread_local BlockRun* tl_block = nullptr;
 
-unsigned char* shared_block(std::size_t bytes) {
-  void* p = nullptr;
-  if (posix_memalign(&p, 128, bytes + kCanary) != 0) fail_host("cannot allocate %zu bytes of shared memory", bytes);
+// A fresh mapping per shared array and block: unmapping makes ThreadSanitizer forget the accesses
+// of earlier blocks to the same addresses (a free would be checked against them). It is made in
+// the scheduler's name, and the declaring fiber is ordered after it.
+unsigned char* shared_block(std::size_t bytes, int* sync);
+
+unsigned char* shared_block(std::size_t bytes, int* sync) {
+  Worker& w = worker();
+  Fiber* f = tl_block && tl_thread ? tl_block->fibers[static_cast<std::size_t>(tl_thread->linear)] : nullptr;
+  if (f) sanitizer::switch_to(w.host_tsan);
+  void* p = mmap(nullptr, shared_mapping_bytes(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) fail_host("cannot map %zu bytes of shared memory", bytes);
+  sanitizer::release(sync);  // every thread using the array acquires it
+  if (f) sanitizer::switch_to(f->tsan);
   return static_cast<unsigned char*>(p);
 }
 
@@ -154,18 +174,16 @@ void yield_to_scheduler() {
   sanitizer::switch_to(w.host_tsan);
   ctx::transfer_t t = ctx::jump_fcontext(w.scheduler, nullptr);
   w.scheduler = t.fctx;
-  // Resumed: ordered after what the scheduler did (set-up, barriers it passed), never after the
-  // other fibers directly.
-  Fiber* f = static_cast<Fiber*>(t.data);
-  sanitizer::acquire(&f->sync);
 }
 
 void fiber_main(ctx::transfer_t t) {
   Fiber* f = static_cast<Fiber*>(t.data);
   worker().scheduler = t.fctx;
-  sanitizer::acquire(&f->sync);
   for (;;) {
+    sanitizer::acquire(&f->thread->launch->seq);  // after the host's work before the launch
     f->thread->launch->body();
+    f->thread->cp_open.clear();  // copies never waited for are dropped, by the fiber that made them
+    f->thread->cp_groups.clear();
     sanitizer::release(f->thread->launch);  // the launcher acquires at the end
     f->state = State::done;
     yield_to_scheduler();
@@ -175,7 +193,6 @@ void fiber_main(ctx::transfer_t t) {
 void resume(Fiber* f) {
   Worker& w = worker();
   tl_thread = f->thread;
-  sanitizer::release(&f->sync);
   sanitizer::switch_to(f->tsan);
   ctx::transfer_t t = ctx::jump_fcontext(f->context, f);
   f->context = t.fctx;
@@ -237,6 +254,7 @@ void release_barrier(BlockRun& b) {
   for (Fiber* f : b.fibers)
     if (f->state == State::barrier) f->state = State::ready, f->result = result;
   b.at_barrier = 0;
+  ++b.barrier_gen;
 }
 
 void check_shared_canaries(BlockRun& b) {
@@ -266,12 +284,15 @@ void run_block(Launch& L, uint3 bidx, std::mt19937& rng) {
   b.fibers.resize(static_cast<std::size_t>(b.nthreads));
   if (w.threads.size() < b.fibers.size()) w.threads.resize(b.fibers.size());
   if (L.spec.smem > 0) {
-    b.dynamic = shared_block(L.spec.smem);
+    b.dynamic = shared_block(L.spec.smem, &b.dynamic_sync);
     poison(b.dynamic, L.spec.smem + kCanary);
   }
+  b.collectives.reserve(static_cast<std::size_t>(b.nthreads));  // at most one pending per lane
+  b.statics.reserve(kMaxStaticArrays);  // shared_static runs in a fiber: it must not allocate
+  b.warp_sync.assign(static_cast<std::size_t>((b.nthreads + 31) / 32), 0);
   for (int i = 0; i < b.nthreads; ++i) {
     Thread& t = w.threads[static_cast<std::size_t>(i)];
-    t = Thread{};
+    // Fields one by one: the cp.async containers belong to fiber i (it allocated them).
     t.thread_idx = {static_cast<unsigned>(i) % bd.x, (static_cast<unsigned>(i) / bd.x) % bd.y, static_cast<unsigned>(i) / (bd.x * bd.y)};
     t.block_idx = bidx;
     t.block_dim = bd;
@@ -300,7 +321,7 @@ void run_block(Launch& L, uint3 bidx, std::mt19937& rng) {
         --b.live;
         // A lane leaving while its warp waits for it in a collective can never be met.
         for (const Collective& c : b.collectives)
-          if (c.warp == f->thread->warp && ((c.mask >> f->thread->lane) & 1u)) {
+          if (c.active && c.warp == f->thread->warp && ((c.mask >> f->thread->lane) & 1u)) {
             tl_thread = f->thread;
             fail("this lane exited while lanes of its warp wait for it in %s (mask 0x%08x)", c.what, c.mask);
           }
@@ -312,7 +333,6 @@ void run_block(Launch& L, uint3 bidx, std::mt19937& rng) {
     if (!ready.empty()) continue;
     if (b.live == 0) break;
     if (b.at_barrier == b.live) {
-      sanitizer::acquire(b.barrier_sync.get());  // the scheduler passes the barrier's edge on
       release_barrier(b);
       for (int i = 0; i < b.nthreads; ++i)
         if (b.fibers[static_cast<std::size_t>(i)]->state == State::ready) ready.push_back(i);
@@ -360,8 +380,10 @@ int block_barrier(BarrierOp op, int value, const char* file, int line) {
   f->op = op;
   f->value = value;
   ++b.at_barrier;
-  sanitizer::release(b.barrier_sync.get());  // the scheduler acquires it when every thread is in
+  int* edge = &b.barrier_sync[b.barrier_gen % 2];
+  sanitizer::release(edge);
   yield_to_scheduler();
+  sanitizer::acquire(edge);
   return f->result;
 }
 
@@ -379,13 +401,19 @@ void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* o
   }
   Collective* c = nullptr;
   for (Collective& x : b.collectives)
-    if (x.warp == t.warp && ((x.mask >> t.lane) & 1u)) c = &x;
+    if (x.active && x.warp == t.warp && ((x.mask >> t.lane) & 1u)) c = &x;
   if (c && c->mask != mask) fail("%s with mask 0x%08x while other lanes of this warp wait in %s with mask 0x%08x", what, mask, c->what, c->mask);
   if (c && (std::strcmp(c->what, what) != 0 || c->bytes != bytes))
     fail("lanes of one warp in different collectives: %s here, %s in the others", what, c->what);
   if (!c) {
-    b.collectives.push_back({mask, 0, what, bytes, t.warp, nullptr});
-    c = &b.collectives.back();
+    // Slots are reused in place: moving elements would call memmove, which ThreadSanitizer checks.
+    for (Collective& x : b.collectives)
+      if (!x.active) c = &x;
+    if (!c) {
+      b.collectives.push_back({});  // within the reserved capacity
+      c = &b.collectives.back();
+    }
+    c->active = true, c->mask = mask, c->arrived = 0, c->what = what, c->bytes = bytes, c->warp = t.warp;
   }
   f->mask = mask;
   f->what = what;
@@ -393,13 +421,10 @@ void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* o
   f->out = out;
   f->bytes = bytes;
   c->arrived |= 1u << t.lane;
+  // __syncwarp orders memory among its lanes (shuffles do not).
   const bool is_syncwarp = bytes == 0;
-  std::shared_ptr<int> sync;
-  if (is_syncwarp) {
-    if (!c->sync) c->sync = std::make_shared<int>(0);
-    sync = c->sync;
-    sanitizer::release(sync.get());
-  }
+  int* sync = &b.warp_sync[static_cast<std::size_t>(t.warp)];
+  if (is_syncwarp) sanitizer::release(sync);
   if (c->arrived != mask) {
     f->state = State::collective;
     yield_to_scheduler();
@@ -415,9 +440,9 @@ void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* o
                        b.fibers[static_cast<std::size_t>(t.warp * 32 + s)]->mine, bytes);
       if (g != f) g->state = State::ready;
     }
-    b.collectives.erase(b.collectives.begin() + (c - b.collectives.data()));
+    c->active = false;
   }
-  if (is_syncwarp) sanitizer::acquire(sync.get());
+  if (is_syncwarp) sanitizer::acquire(sync);
 }
 
 void* shared_static(std::size_t bytes, std::size_t align, const char* file, int line) {
@@ -426,6 +451,7 @@ void* shared_static(std::size_t bytes, std::size_t align, const char* file, int 
   for (const BlockRun::SharedArray& a : b.statics)
     if (a.line == line && (a.file == file || std::strcmp(a.file, file) == 0)) {
       if (a.bytes != bytes) fail("the shared array declared at %s:%d has %zu bytes here, %zu in another thread", file, line, bytes, a.bytes);
+      sanitizer::acquire(const_cast<int*>(&a.sync));
       return a.data;
     }
   b.static_bytes += bytes;
@@ -434,9 +460,12 @@ void* shared_static(std::size_t bytes, std::size_t align, const char* file, int 
   if (b.static_bytes + b.launch->spec.smem > kMaxShared)
     fail("%zu bytes of shared memory (static + dynamic), more than the %zu of an H100 block", b.static_bytes + b.launch->spec.smem, kMaxShared);
   if (align > 128) fail("shared array aligned to %zu bytes: more than the emulator's 128", align);
-  unsigned char* p = shared_block(bytes);
+  if (b.statics.size() == kMaxStaticArrays) fail("more than %zu shared arrays declared in one kernel", kMaxStaticArrays);
+  b.statics.push_back({0, nullptr, bytes, file, line});  // within the reserved capacity
+  BlockRun::SharedArray& a = b.statics.back();
+  unsigned char* p = a.data = shared_block(bytes, &a.sync);
   poison(p, bytes + kCanary);
-  b.statics.push_back({p, bytes, file, line});
+  sanitizer::acquire(&a.sync);
   count_shared_bytes(bytes);
   return p;
 }
@@ -445,6 +474,7 @@ void* shared_dynamic() {
   current();
   BlockRun& b = *tl_block;
   if (b.launch->spec.smem == 0) fail("dynamic shared memory used by a kernel launched with 0 bytes of it");
+  sanitizer::acquire(&b.dynamic_sync);
   return b.dynamic;
 }
 
@@ -452,6 +482,7 @@ void run_launch(Launch& L) {
   Worker& w = worker();
   if (!w.host_tsan) w.host_tsan = sanitizer::current_fiber();
   std::mt19937 rng(static_cast<unsigned>(L.seq * 2654435761u + 17u));
+  sanitizer::release(&L.seq);  // the launch is ordered after the host's earlier work (copies)
   const dim3 g = L.spec.grid;
   for (unsigned z = 0; z < g.z; ++z)
     for (unsigned y = 0; y < g.y; ++y)
@@ -460,3 +491,9 @@ void run_launch(Launch& L) {
 }
 
 }  // namespace cmt::emu
+
+// ThreadSanitizer calls this after each report: name the emulated thread that raced (its fiber is
+// the current one when the report is made).
+extern "C" void __sanitizer_report_error_summary(const char* summary) {
+  std::fprintf(stderr, "%s\ncmt emulator: the report above was raised in %s\n", summary, cmt::emu::where().c_str());
+}

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -251,23 +252,34 @@ cudaError_t cudaDeviceSynchronize() {
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 
+namespace {
+// Events live while a handle or a queued record refers to them: CUDA lets a program destroy an
+// event whose record has not run yet.
+std::map<EventState*, std::shared_ptr<EventState>>& events() {
+  static auto* m = new std::map<EventState*, std::shared_ptr<EventState>>;
+  return *m;
+}
+}  // namespace
+
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
+  RuntimeLock lock;
   if (!event) return cudaErrorInvalidValue;
-  auto* e = new EventState;
+  auto e = std::make_shared<EventState>();
   e->flags = flags;
-  *event = reinterpret_cast<cudaEvent_t>(e);
+  events()[e.get()] = e;
+  *event = reinterpret_cast<cudaEvent_t>(e.get());
   return cudaSuccess;
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  if (!event) return cudaErrorInvalidResourceHandle;
-  delete reinterpret_cast<EventState*>(event);
+  RuntimeLock lock;
+  if (!event || events().erase(reinterpret_cast<EventState*>(event)) == 0) return cudaErrorInvalidResourceHandle;
   return cudaSuccess;
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   RuntimeLock lock;
-  if (!event || !is_valid_stream(stream)) return cudaErrorInvalidResourceHandle;
+  if (!event || !events().count(reinterpret_cast<EventState*>(event)) || !is_valid_stream(stream)) return cudaErrorInvalidResourceHandle;
   auto* e = reinterpret_cast<EventState*>(event);
   StreamState* s = state(stream);
   if (s->capture) {
@@ -287,9 +299,9 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   e->stream = stream;
   Task t;
   t.what = "cudaEventRecord";
-  t.fn = [e] {
-    e->done = true;
-    e->when = std::chrono::steady_clock::now();
+  t.fn = [keep = events().at(e)] {
+    keep->done = true;
+    keep->when = std::chrono::steady_clock::now();
   };
   push(s, std::move(t));
   e->seq = s->last_seq;

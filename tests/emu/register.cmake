@@ -1,6 +1,6 @@
 # Tests of the emulated build (CMT_CUDA_EMULATOR): the CUDA test suite, the emulator's own tests and
 # the deliberately broken cases, all labelled `emu`. Included from tests/CMakeLists.txt.
-set(cmt_emu_env "OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:report_signal_unsafe=0")
+set(cmt_emu_env "OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:report_signal_unsafe=0;CMT_EMU_COVERAGE_DIR=${CMAKE_BINARY_DIR}/emu-coverage")
 
 file(GLOB CMT_CUDA_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda/*.cpp)
 add_executable(cmt_cuda_tests ${CMT_CUDA_TESTS})
@@ -25,3 +25,12 @@ add_executable(cmt_mpi_check ${CMAKE_CURRENT_SOURCE_DIR}/mpi/mpi_check.cpp)
 target_include_directories(cmt_mpi_check PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(cmt_mpi_check PRIVATE cmt_models cmt_data cmt_engine)
 cmt_target_warnings(cmt_mpi_check)
+
+# Deliberately broken kernels and host code, each of which the emulator must flag.
+include(${CMAKE_CURRENT_SOURCE_DIR}/emu/broken.cmake OPTIONAL)
+# Every __global__ function of kernels/cuda launched by the suite; access counters.
+include(${CMAKE_CURRENT_SOURCE_DIR}/emu/coverage.cmake OPTIONAL)
+# `cmt train` and the PyTorch oracles on the emulated device.
+include(${CMAKE_CURRENT_SOURCE_DIR}/emu/e2e.cmake OPTIONAL)
+# Two ranks over emulated NCCL.
+include(${CMAKE_CURRENT_SOURCE_DIR}/emu/mpi.cmake OPTIONAL)
