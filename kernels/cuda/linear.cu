@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "kernels/cuda/cublas_stream.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -91,7 +92,7 @@ void linear_forward(cublasLtHandle_t lt, bool bf16, const void* x, const void* w
 void linear_backward(cublasHandle_t handle, bool bf16, const void* dy, const void* x, const void* w, void* dx, void* dw,
                      void* db, std::int64_t n, std::int64_t in, std::int64_t out, bool tf32, void* workspace,
                      cudaStream_t stream) {
-  CUBLAS_CHECK(cublasSetStream(handle, stream));
+  require_handle_stream(handle, stream);
   const cublasComputeType_t compute = tf32 && !bf16 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   const float one = 1.f, zero = 0.f;

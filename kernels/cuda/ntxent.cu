@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "kernels/common/check.h"
+#include "kernels/cuda/cublas_stream.h"
 #include "kernels/cuda/ntxent.h"
 #include "kernels/cuda/ntxent_device.h"
 #include "kernels/cuda/portable.cuh"
@@ -331,7 +332,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
   cmt::cuda::launch(normalise_kernel, row_blocks(d.rows_local + d.rows_total), kWarpsPerBlock * 32, 0, stream, seg, d.dim);
   CUDA_CHECK_LAUNCH();
 
-  CUBLAS_CHECK(cublasSetStream(cublas, stream));
+  require_handle_stream(cublas, stream);
   const MathModeGuard math(cublas, tensor_cores ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
   const int R = static_cast<int>(d.rows_total), D = static_cast<int>(d.dim);
   const float one = 1.f, zero = 0.f;
