@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
       Tensor am;
       rows.push_back({"maxpool_fwd", sh, b4 + 2 * out_b, run([&] { ops::maxpool_forward(ctx, x, p, am); })});
       Tensor pdy = random(ctx, ops::pool_output_shape(s, p), 6);
-      rows.push_back({"maxpool_bwd", sh, b4 + 2 * out_b, run([&] { ops::maxpool_backward(ctx, pdy, am, s); })});
+      rows.push_back({"maxpool_bwd", sh, b4 + 2 * out_b, run([&] { ops::maxpool_backward(ctx, pdy, am, s, p); })});
       rows.push_back({"avgpool_bwd", sh, b4 + out_b, run([&] { ops::avgpool_backward(ctx, pdy, s, p); })});
     }
     {

@@ -25,7 +25,7 @@ Tensor MaxPool::forward(Context& ctx, const Tensor& x) {
 
 Tensor MaxPool::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(argmax_.defined(), "MaxPool::backward without a training forward");
-  Tensor dx = ops::maxpool_backward(ctx, dy, argmax_, x_shape_);
+  Tensor dx = ops::maxpool_backward(ctx, dy, argmax_, x_shape_, p_);
   argmax_ = Tensor();
   return dx;
 }

@@ -92,7 +92,7 @@ Tensor maxpool_forward(Context& ctx, const Tensor& x, const PoolParams& p, Tenso
   return y;
 }
 
-Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape) {
+Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape, const PoolParams& p) {
   const char* op = "maxpool_backward";
   check_x_shape(x_shape, op);
   require_f32_or_bf16(ctx, dy, op, "dy");
@@ -101,13 +101,13 @@ Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, co
   require_same_shape(dy, argmax, op, "dy", "argmax");
   CMT_CHECK(dy.rank() == 5 && dy.dim(0) == x_shape[0] && dy.dim(4) == x_shape[4],
             op << ": dy " << dy.describe() << " does not match x_shape " << x_shape.str());
-  const PoolDesc d = make_desc(x_shape, dy.shape());  // the scatter needs only the shapes
+  const PoolDesc d = make_desc(x_shape, p);
+  CMT_CHECK(pool_output_shape(x_shape, p) == dy.shape(), op << ": dy " << dy.describe() << " is not the output of x_shape "
+                                                             << x_shape.str() << " under the given window");
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const std::int32_t* am = argmax.data<std::int32_t>();
   CMT_POOL_PASS(ctx, op, dy, dx,
-                cuda::maxpool_backward(d, elems<T>(dy), am, elems<T>(dx),
-                                       ctx.workspace(cuda::maxpool_backward_workspace_bytes(d, dy.dtype() == DType::bf16)),
-                                       ctx.compute_stream()),
+                cuda::maxpool_backward(d, elems<T>(dy), am, elems<T>(dx), ctx.compute_stream()),
                 cpu::maxpool_backward(d, src, am, dst));
   return dx;
 }

@@ -19,7 +19,8 @@ Shape pool_output_shape(const Shape& x, const PoolParams& p);
 // argmax (out): i32, same shape as y, the flat index d*H*W + h*W + w of the maximum inside x's (D,H,W)
 // volume (torch's convention); padding never wins. Ties take the first maximum, NaN propagates.
 Tensor maxpool_forward(Context& ctx, const Tensor& x, const PoolParams& p, Tensor& argmax);
-Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape);
+// p: the forward's window, so that each input gathers its gradient in output order (deterministic).
+Tensor maxpool_backward(Context& ctx, const Tensor& dy, const Tensor& argmax, const Shape& x_shape, const PoolParams& p);
 
 // Divides by the full window volume including padding (torch's count_include_pad=True default).
 Tensor avgpool_forward(Context& ctx, const Tensor& x, const PoolParams& p);

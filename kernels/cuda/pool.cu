@@ -74,19 +74,25 @@ __global__ void window_forward_kernel(PoolDesc d, const T* __restrict__ x, T* __
   }
 }
 
-__global__ void zero_kernel(float* p, std::int64_t n) {
-  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
-    p[i] = 0.f;
-}
-
-// Scatter into float: overlapping windows can pick the same input, hence the atomics.
+// Gather, one thread per input element: overlapping windows that picked the same input add in output
+// order (a scatter with atomics would add in whatever order the hardware runs them).
 template <typename T>
 __global__ void max_backward_kernel(PoolDesc d, const T* __restrict__ dy, const std::int32_t* __restrict__ argmax,
-                                    float* __restrict__ dx) {
-  const std::int64_t total = d.n * d.out_volume() * d.c;
+                                    T* __restrict__ dx) {
+  const std::int64_t total = d.n * d.in_volume() * d.c;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total; i += std::int64_t{gridDim.x} * blockDim.x) {
-    const std::int64_t c = i % d.c, n = i / (d.out_volume() * d.c);
-    atomicAdd(dx + (n * d.in_volume() + argmax[i]) * d.c + c, elem::load(dy[i]));
+    const Pos q = split(i, d.in, d.c);
+    const std::int32_t self = (q.p[0] * d.in[1] + q.p[1]) * d.in[2] + q.p[2];
+    int lo[3], hi[3];
+    for (int a = 0; a < 3; ++a) pool_out_range(q.p[a], d.k[a], d.s[a], d.p[a], d.out[a], lo[a], hi[a]);
+    float acc = 0.f;
+    for (int a = lo[0]; a < hi[0]; ++a)
+      for (int b = lo[1]; b < hi[1]; ++b)
+        for (int e = lo[2]; e < hi[2]; ++e) {
+          const std::int64_t o = out_at(d, q.n, a, b, e, q.c);
+          if (argmax[o] == self) acc += elem::load(dy[o]);
+        }
+    elem::store(dx[i], acc);
   }
 }
 
@@ -175,22 +181,10 @@ void maxpool_forward(const PoolDesc& d, const T* x, T* y, std::int32_t* argmax, 
   CUDA_CHECK_LAUNCH();
 }
 
-std::size_t maxpool_backward_workspace_bytes(const PoolDesc& d, bool bf16) {
-  return bf16 ? static_cast<std::size_t>(d.n * d.in_volume() * d.c) * sizeof(float) : 0;
-}
-
 template <typename T>
-void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, void* workspace,
-                      cudaStream_t stream) {
-  const std::int64_t nx = d.n * d.in_volume() * d.c;
-  float* acc = nullptr;  // bf16: the float scratch, rounded into dx once at the end
-  if constexpr (std::is_same_v<T, float>) acc = dx;
-  else acc = static_cast<float*>(workspace);
-  cmt::cuda::launch(zero_kernel, colred::grid_1d(nx), 256, 0, stream, acc, nx);
+void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, cudaStream_t stream) {
+  cmt::cuda::launch(max_backward_kernel<T>, colred::grid_1d(d.n * d.in_volume() * d.c), 256, 0, stream, d, dy, argmax, dx);
   CUDA_CHECK_LAUNCH();
-  cmt::cuda::launch(max_backward_kernel<T>, colred::grid_1d(d.n * d.out_volume() * d.c), 256, 0, stream, d, dy, argmax, acc);
-  CUDA_CHECK_LAUNCH();
-  if constexpr (!std::is_same_v<T, float>) cast(acc, DType::f32, dx, DType::bf16, nx, stream);
 }
 
 template <typename T>
@@ -235,7 +229,7 @@ void global_avgpool_backward(const T* dy, T* dx, std::int64_t n, std::int64_t sp
 
 #define CMT_POOL_INSTANTIATE(T)                                                                                       \
   template void maxpool_forward<T>(const PoolDesc&, const T*, T*, std::int32_t*, cudaStream_t);                        \
-  template void maxpool_backward<T>(const PoolDesc&, const T*, const std::int32_t*, T*, void*, cudaStream_t);          \
+  template void maxpool_backward<T>(const PoolDesc&, const T*, const std::int32_t*, T*, cudaStream_t);          \
   template void avgpool_forward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                                       \
   template void avgpool_backward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                                      \
   template void adaptive_avgpool_forward<T>(const PoolDesc&, const T*, T*, cudaStream_t);                              \

@@ -11,11 +11,10 @@ namespace cmt::cuda {
 
 template <typename T>
 void maxpool_forward(const PoolDesc& d, const T* x, T* y, std::int32_t* argmax, cudaStream_t stream);
-// The scatter accumulates in float: bf16 needs maxpool_backward_workspace_bytes() of scratch (f32: none).
-std::size_t maxpool_backward_workspace_bytes(const PoolDesc& d, bool bf16);
+// Each input gathers the gradients of the windows that picked it, in output order: deterministic and
+// equal to the CPU's scatter (which adds in the same order); no atomics, no scratch.
 template <typename T>
-void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, void* workspace,
-                      cudaStream_t stream);
+void maxpool_backward(const PoolDesc& d, const T* dy, const std::int32_t* argmax, T* dx, cudaStream_t stream);
 template <typename T>
 void avgpool_forward(const PoolDesc& d, const T* x, T* y, cudaStream_t stream);
 template <typename T>

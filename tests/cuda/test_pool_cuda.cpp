@@ -27,7 +27,7 @@ TEST_CASE("max/avg/adaptive/global pooling CUDA equals the CPU") {
     CHECK_ALLCLOSE(yg, yc, 0.0, 0.0);
     CHECK(am_g.to_vector<std::int32_t>() == am_c.to_vector<std::int32_t>());
     Tensor dy = test::random_small_ints(yc.shape(), gen, 4);
-    CHECK_ALLCLOSE(ops::maxpool_backward(gpu, G(dy), am_g, k.s), ops::maxpool_backward(cpu, dy, am_c, k.s), 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::maxpool_backward(gpu, G(dy), am_g, k.s, k.p), ops::maxpool_backward(cpu, dy, am_c, k.s, k.p), 0.0, 0.0);
     // Average pooling divides: Gaussian inputs, the same summation order on both sides.
     Tensor xn = test::random_normal(k.s, gen);
     CHECK_ALLCLOSE(ops::avgpool_forward(gpu, G(xn), k.p), ops::avgpool_forward(cpu, xn, k.p), 1e-6, 1e-5);
@@ -69,7 +69,7 @@ TEST_CASE("bf16 pooling CUDA matches the CPU within one bf16 rounding, 2D and 3D
     CHECK_ALLCLOSE(yg, yc, 0.0, 0.0);  // a maximum is exact
     CHECK(am_g.to_vector<std::int32_t>() == am_c.to_vector<std::int32_t>());
     const Tensor dy = bf16(yc.shape());
-    CHECK_ALLCLOSE(ops::maxpool_backward(gpu, G(dy), am_g, k.s), ops::maxpool_backward(cpu, dy, am_c, k.s), atol, ulp);
+    CHECK_ALLCLOSE(ops::maxpool_backward(gpu, G(dy), am_g, k.s, k.p), ops::maxpool_backward(cpu, dy, am_c, k.s, k.p), atol, ulp);
     CHECK_ALLCLOSE(ops::avgpool_forward(gpu, G(x), k.p), ops::avgpool_forward(cpu, x, k.p), atol, ulp);
     CHECK_ALLCLOSE(ops::avgpool_backward(gpu, G(dy), k.s, k.p), ops::avgpool_backward(cpu, dy, k.s, k.p), atol, ulp);
     const std::array<int, 3> bins{k.s[1] > 1 ? 2 : 1, 7, 5};

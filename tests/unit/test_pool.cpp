@@ -19,7 +19,7 @@ TEST_CASE("maxpool picks the window maximum, torch's flat index, and routes grad
   CHECK(y.shape() == Shape{1, 1, 2, 2, 1});
   CHECK(y.to_vector<float>() == std::vector<float>{5, 7, 13, 15});
   CHECK(am.to_vector<std::int32_t>() == std::vector<std::int32_t>{5, 7, 13, 15});
-  Tensor dx = ops::maxpool_backward(ctx, Tensor::from_vector<float>({1, 2, 3, 4}, y.shape()), am, x.shape());
+  Tensor dx = ops::maxpool_backward(ctx, Tensor::from_vector<float>({1, 2, 3, 4}, y.shape()), am, x.shape(), p);
   std::vector<float> want(16, 0.f);
   want[5] = 1, want[7] = 2, want[13] = 3, want[15] = 4;
   CHECK(dx.to_vector<float>() == want);
@@ -36,7 +36,7 @@ TEST_CASE("overlapping max windows accumulate, average pooling counts padding") 
   Tensor y = ops::maxpool_forward(ctx, x, p, am);
   Tensor ones = Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(y.numel()), 1.f), y.shape());
   double total = 0;
-  for (float g : ops::maxpool_backward(ctx, ones, am, s).to_vector<float>()) total += g;
+  for (float g : ops::maxpool_backward(ctx, ones, am, s, p).to_vector<float>()) total += g;
   CHECK(total == doctest::Approx(static_cast<double>(y.numel())));  // every output routes its gradient once
   Tensor a = ops::avgpool_forward(ctx, x, p);
   // Corner output (0,0): window rows -1..1, cols -1..1 -> 4 real elements, divided by 9.
@@ -94,7 +94,7 @@ TEST_CASE("bf16 pooling in 2D and 3D is the f32 pooling of the same values, roun
     CHECK_BF16_ROUNDING(y, ops::maxpool_forward(ctx, f32(x), k.p, am_f));
     CHECK(am_b.to_vector<std::int32_t>() == am_f.to_vector<std::int32_t>());
     const Tensor dy = bf16(y.shape());
-    CHECK_BF16_ROUNDING(ops::maxpool_backward(ctx, dy, am_b, k.s), ops::maxpool_backward(ctx, f32(dy), am_f, k.s));
+    CHECK_BF16_ROUNDING(ops::maxpool_backward(ctx, dy, am_b, k.s, k.p), ops::maxpool_backward(ctx, f32(dy), am_f, k.s, k.p));
     CHECK_BF16_ROUNDING(ops::avgpool_forward(ctx, x, k.p), ops::avgpool_forward(ctx, f32(x), k.p));
     CHECK_BF16_ROUNDING(ops::avgpool_backward(ctx, dy, k.s, k.p), ops::avgpool_backward(ctx, f32(dy), k.s, k.p));
     const std::array<int, 3> bins{static_cast<int>(std::min<std::int64_t>(k.s[1], 2)), 2, 3};

@@ -80,7 +80,7 @@ CMT_ORACLE_OP("pool", [](Context& ctx, const TensorMap& in, const json& args) {
   if (kind == "max") {
     Tensor argmax;
     Tensor y = ops::maxpool_forward(ctx, x, p, argmax);
-    return TensorMap{{"y", y}, {"argmax", argmax}, {"dx", ops::maxpool_backward(ctx, dy, argmax, x.shape())}};
+    return TensorMap{{"y", y}, {"argmax", argmax}, {"dx", ops::maxpool_backward(ctx, dy, argmax, x.shape(), p)}};
   }
   CMT_CHECK(kind == "avg", "pool: unknown kind " << kind);
   return TensorMap{{"y", ops::avgpool_forward(ctx, x, p)}, {"dx", ops::avgpool_backward(ctx, dy, x.shape(), p)}};
