@@ -53,6 +53,7 @@ Context::~Context() {
   cudaSetDevice(device_.index);
   if (compute_) cudaStreamSynchronize(compute_);
   if (copy_) cudaStreamSynchronize(copy_);
+  if (compute_mark_) cudaEventDestroy(compute_mark_);
   workspace_ = Tensor();
 #if defined(CMT_WITH_CUDNN)
   if (cudnn_) cudnnDestroy(cudnn_);
@@ -88,6 +89,16 @@ cudaStream_t Context::copy_stream() {
   }
 #endif
   return copy_;
+}
+
+void Context::copy_after_compute() {
+#if defined(CMT_WITH_CUDA)
+  if (!device_.is_cuda()) return;
+  activate();
+  if (!compute_mark_) CUDA_CHECK(cudaEventCreateWithFlags(&compute_mark_, cudaEventDisableTiming));
+  CUDA_CHECK(cudaEventRecord(compute_mark_, compute_stream()));
+  CUDA_CHECK(cudaStreamWaitEvent(copy_stream(), compute_mark_, 0));
+#endif
 }
 
 cublasHandle_t Context::cublas() {

@@ -24,6 +24,9 @@ class Context {
   // CUDA resources, created on first use (null on a CPU context).
   cudaStream_t compute_stream();
   cudaStream_t copy_stream();
+  // Makes the copy stream wait for the work queued on the compute stream so far (a transfer of a
+  // tensor the compute stream writes or reads must not overtake it).
+  void copy_after_compute();
   cublasHandle_t cublas();
   cublasLtHandle_t cublaslt();
   cudnnHandle_t cudnn();
@@ -61,6 +64,7 @@ class Context {
   Device device_;
   cudaStream_t compute_ = nullptr;
   cudaStream_t copy_ = nullptr;
+  cudaEvent_t compute_mark_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cublasLtHandle_t cublaslt_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;

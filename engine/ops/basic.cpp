@@ -63,6 +63,7 @@ void copy(Context& ctx, const Tensor& src, Tensor& dst) {
   // Transfers between host and device go on the copy stream; device-local copies on compute.
   const bool transfer = src.device().is_cpu() != dst.device().is_cpu();
   cudaStream_t stream = (transfer && ctx.is_cuda()) ? ctx.copy_stream() : ctx.compute_stream();
+  if (transfer && ctx.is_cuda()) ctx.copy_after_compute();  // the compute stream may still write src or read dst
   CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, stream));
   if (transfer) CUDA_CHECK(cudaStreamSynchronize(stream));
 #else
