@@ -9,6 +9,17 @@
 
 namespace cmt::aug {
 
+// log Gamma without the host's side effect: libm's lgammaf writes the global signgam (a data race
+// between OpenMP threads, and between emulated device threads); the device's has no such state.
+CMT_HD float log_gamma(float x) {
+#if defined(__CUDA_ARCH__)
+  return lgammaf(x);
+#else
+  int sign = 0;
+  return lgammaf_r(x, &sign);
+#endif
+}
+
 struct Pos {
   std::int32_t z, y, x;
 };
@@ -170,7 +181,7 @@ CMT_HD std::int32_t poisson_sample(rng::Stream s, std::uint32_t e, std::uint32_t
       const float kf = floorf((2.f * a / us + b) * U + lambda + 0.43f);
       if (us >= 0.07f && V <= vr) return static_cast<std::int32_t>(kf);
       if (kf < 0.f || (us < 0.013f && V > us)) continue;
-      if (logf(V) + logf(invalpha) - logf(a / (us * us) + b) <= -lambda + kf * loglam - lgammaf(kf + 1.f))
+      if (logf(V) + logf(invalpha) - logf(a / (us * us) + b) <= -lambda + kf * loglam - log_gamma(kf + 1.f))
         return static_cast<std::int32_t>(kf);
     }
   }
