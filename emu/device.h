@@ -61,6 +61,10 @@ int block_barrier(BarrierOp op, int value, const char* file, int line);
 // lanes' values in out[lane * bytes] (lanes outside the mask left untouched). The calling lane
 // must be in the mask, and every lane named must be alive and reach the same collective.
 void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what);
+// The same meeting, but the last lane in calls combine once with every lane's input and output
+// (nullptr for lanes outside the mask): for warp-wide work (shuffles, mma) without 32 copies.
+using WarpCombine = void (*)(const void* const* in, void* const* out);
+void warp_combine(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what, WarpCombine combine);
 
 // ---- shared memory (one arena per block, filled with a signalling-NaN pattern at block start)
 // The block's array declared at file:line (one per declaration site, as a CUDA __shared__ variable).
@@ -122,16 +126,30 @@ inline void __syncwarp(unsigned mask = 0xffffffffu) {
   ::cmt::emu::warp_collective(mask, nullptr, 0, nullptr, "__syncwarp");
 }
 
+// Code that touches only values handed between lanes, not memory of the kernel: not checked by
+// ThreadSanitizer (the lanes' posts are on their own stacks).
+#define CMT_EMU_LANES_ONLY __attribute__((no_sanitize("thread"))) __attribute__((noinline))
+
 namespace cmt::emu {
+template <class T>
+struct ShflPost {
+  T value;
+  int src;
+};
+template <class T>
+CMT_EMU_LANES_ONLY void shfl_combine(const void* const* in, void* const* out) {
+  for (int l = 0; l < 32; ++l)
+    if (out[l]) *static_cast<T*>(out[l]) = static_cast<const ShflPost<T>*>(in[static_cast<const ShflPost<T>*>(in[l])->src])->value;
+}
 template <class T>
 T shfl_from(unsigned mask, T v, const char* what, int (*src)(int lane, int arg, int width), int arg, int width) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffle of an unsupported type");
-  T all[32];
-  warp_collective(mask, &v, sizeof(T), all, what);
-  const int lane = tl_thread->lane;
-  const int s = src(lane, arg, width);
+  const int s = src(tl_thread->lane, arg, width);
   if (!((mask >> s) & 1u)) fail("%s reads lane %d, which is not in the mask 0x%08x", what, s, mask);
-  return all[s];
+  const ShflPost<T> mine{v, s};
+  T r;
+  warp_combine(mask, &mine, sizeof mine, &r, what, shfl_combine<T>);
+  return r;
 }
 inline int src_idx(int lane, int arg, int width) { return (lane & ~(width - 1)) + (arg & (width - 1)); }
 inline int src_xor(int lane, int arg, int width) {
@@ -140,6 +158,13 @@ inline int src_xor(int lane, int arg, int width) {
 }
 inline int src_down(int lane, int arg, int width) { return (lane % width) + arg < width ? lane + arg : lane; }
 inline int src_up(int lane, int arg, int width) { return (lane % width) - arg >= 0 ? lane - arg : lane; }
+CMT_EMU_LANES_ONLY inline void ballot_combine(const void* const* in, void* const* out) {
+  unsigned r = 0;
+  for (int l = 0; l < 32; ++l)
+    if (out[l] && *static_cast<const int*>(in[l])) r |= 1u << l;
+  for (int l = 0; l < 32; ++l)
+    if (out[l]) *static_cast<unsigned*>(out[l]) = r;
+}
 }  // namespace cmt::emu
 
 template <class T>
@@ -159,12 +184,9 @@ T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
   return ::cmt::emu::shfl_from(mask, v, "__shfl_up_sync", ::cmt::emu::src_up, static_cast<int>(delta), width);
 }
 inline unsigned __ballot_sync(unsigned mask, int pred) {
-  int all[32];
   const int mine = pred != 0;
-  ::cmt::emu::warp_collective(mask, &mine, sizeof(int), all, "__ballot_sync");
   unsigned r = 0;
-  for (int l = 0; l < 32; ++l)
-    if (((mask >> l) & 1u) && all[l]) r |= 1u << l;
+  ::cmt::emu::warp_combine(mask, &mine, sizeof mine, &r, "__ballot_sync", ::cmt::emu::ballot_combine);
   return r;
 }
 inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }

@@ -18,6 +18,7 @@
 #include "emu/access.h"
 #include "emu/counters.h"
 #include "emu/internal.h"
+#include "emu/sanitizer.h"
 
 #if defined(CMT_EMU_TSAN)
 extern "C" {
@@ -57,7 +58,7 @@ bool device_range(const void* p, std::size_t bytes) {
   return is_device_range(p, bytes) || (bytes > 0 && is_pinned_host(p));
 }
 
-float bits_to_float(std::uint32_t u) {
+CMT_EMU_REGISTERS_ONLY float bits_to_float(std::uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
@@ -65,15 +66,11 @@ float bits_to_float(std::uint32_t u) {
 
 // The warp's A and B operands as posted by every lane (C stays per lane: each lane's outputs use
 // only its own accumulators, the C and D layouts being the same).
-struct MmaOperands {
-  std::uint32_t a[4];
-  std::uint32_t b[2];
-};
 
 // .tf32 operands are 32-bit registers of which the tensor core reads the upper 19 bits (sign,
 // 8-bit exponent, 10-bit mantissa); the low 13 bits are ignored, i.e. truncated, not rounded.
-float tf32_operand(std::uint32_t bits) { return bits_to_float(bits & 0xffffe000u); }
-float bf16_operand(std::uint32_t pair, int half) { return bits_to_float(((pair >> (16 * half)) & 0xffffu) << 16); }
+CMT_EMU_REGISTERS_ONLY float tf32_operand(std::uint32_t bits) { return bits_to_float(bits & 0xffffe000u); }
+CMT_EMU_REGISTERS_ONLY float bf16_operand(std::uint32_t pair, int half) { return bits_to_float(((pair >> (16 * half)) & 0xffffu) << 16); }
 
 // D = A * B + C for this lane's four outputs. The ISA (9.7.14.5.14, "Precision and rounding",
 // .bf16 and .tf32) asks for at least single precision and leaves "the accumulation order, rounding,
@@ -81,7 +78,7 @@ float bf16_operand(std::uint32_t pair, int half) { return bits_to_float(((pair >
 // then C is added. Products of tf32 (11-bit significand) or bf16 (8-bit) operands are exact in
 // fp32, so the bits do not depend on whether the compiler contracts to fma.
 template <int K>
-void mma_finish(float (&d)[4], const float (&A)[16][K], const float (&B)[K][8], const float (&c)[4], int lane) {
+CMT_EMU_REGISTERS_ONLY void mma_finish(float (&d)[4], const float (&A)[16][K], const float (&B)[K][8], const float (&c)[4], int lane) {
   const int g = lane >> 2, t = lane % 4;
   for (int i = 0; i < 4; ++i) {
     const int row = g + (i >= 2 ? 8 : 0), col = 2 * t + (i & 1);
@@ -125,16 +122,20 @@ std::uint64_t ldmatrix_wavefronts(const LdmatrixPost (&all)[32], int count) {
 
 }  // namespace
 
-void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4]) {
-  Thread& self = current();
-  MmaOperands mine{}, all[32];
-  std::memcpy(mine.a, a, sizeof mine.a);
-  std::memcpy(mine.b, b, sizeof mine.b);
-  warp_collective(0xffffffffu, &mine, sizeof mine, all, "mma.sync.m16n8k8.tf32");
+namespace {
+
+struct MmaPost {
+  std::uint32_t a[4], b[2];
+  float c[4];
+};
+
+// The last lane of the warp in builds A and B once from every lane's fragments (the PTX ISA's
+// tables) and hands each lane its four outputs.
+CMT_EMU_REGISTERS_ONLY void mma_tf32_combine(const void* const* in, void* const* out) {
   float A[16][8], B[8][8];
   for (int lane = 0; lane < 32; ++lane) {
     const int g = lane >> 2, t = lane % 4;
-    const MmaOperands& o = all[lane];
+    const MmaPost& o = *static_cast<const MmaPost*>(in[lane]);
     A[g][t] = tf32_operand(o.a[0]);
     A[g + 8][t] = tf32_operand(o.a[1]);
     A[g][t + 4] = tf32_operand(o.a[2]);
@@ -142,25 +143,15 @@ void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const std::uin
     B[t][g] = tf32_operand(o.b[0]);
     B[t + 4][g] = tf32_operand(o.b[1]);
   }
-  float out[4];
-  mma_finish<8>(out, A, B, c, self.lane);
-  std::memcpy(d, out, sizeof out);  // d may alias c
-  if (self.lane == 0) {
-    Bookkeeping quiet;
-    count_mma(2ull * 16 * 8 * 8);
-  }
+  for (int lane = 0; lane < 32; ++lane)
+    mma_finish<8>(*static_cast<float(*)[4]>(out[lane]), A, B, static_cast<const MmaPost*>(in[lane])->c, lane);
 }
 
-void mma_m16n8k16_bf16(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4]) {
-  Thread& self = current();
-  MmaOperands mine{}, all[32];
-  std::memcpy(mine.a, a, sizeof mine.a);
-  std::memcpy(mine.b, b, sizeof mine.b);
-  warp_collective(0xffffffffu, &mine, sizeof mine, all, "mma.sync.m16n8k16.bf16");
+CMT_EMU_REGISTERS_ONLY void mma_bf16_combine(const void* const* in, void* const* out) {
   float A[16][16], B[16][8];
   for (int lane = 0; lane < 32; ++lane) {
     const int g = lane >> 2, t = lane % 4;
-    const MmaOperands& o = all[lane];
+    const MmaPost& o = *static_cast<const MmaPost*>(in[lane]);
     for (int h = 0; h < 2; ++h) {  // the low half holds the lower column (k) index
       A[g][2 * t + h] = bf16_operand(o.a[0], h);
       A[g + 8][2 * t + h] = bf16_operand(o.a[1], h);
@@ -170,13 +161,33 @@ void mma_m16n8k16_bf16(float (&d)[4], const std::uint32_t (&a)[4], const std::ui
       B[2 * t + 8 + h][g] = bf16_operand(o.b[1], h);
     }
   }
+  for (int lane = 0; lane < 32; ++lane)
+    mma_finish<16>(*static_cast<float(*)[4]>(out[lane]), A, B, static_cast<const MmaPost*>(in[lane])->c, lane);
+}
+
+CMT_EMU_REGISTERS_ONLY void mma(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4],
+                                const char* what, WarpCombine combine, std::uint64_t flops) {
+  MmaPost mine{};
+  std::memcpy(mine.a, a, sizeof mine.a);
+  std::memcpy(mine.b, b, sizeof mine.b);
+  std::memcpy(mine.c, c, sizeof mine.c);
   float out[4];
-  mma_finish<16>(out, A, B, c, self.lane);
-  std::memcpy(d, out, sizeof out);
-  if (self.lane == 0) {
+  warp_combine(0xffffffffu, &mine, sizeof mine, out, what, combine);
+  std::memcpy(d, out, sizeof out);  // d may alias c
+  if (current().lane == 0) {
     Bookkeeping quiet;
-    count_mma(2ull * 16 * 8 * 16);
+    count_mma(flops);
   }
+}
+
+}  // namespace
+
+void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4]) {
+  mma(d, a, b, c, "mma.sync.m16n8k8.tf32", mma_tf32_combine, 2ull * 16 * 8 * 8);
+}
+
+void mma_m16n8k16_bf16(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4]) {
+  mma(d, a, b, c, "mma.sync.m16n8k16.bf16", mma_bf16_combine, 2ull * 16 * 8 * 16);
 }
 
 void ldmatrix(std::uint32_t* regs, int count, bool trans, const void* row_address) {
@@ -261,7 +272,7 @@ void cp_async_wait(int pending_groups_allowed) {
   }
 }
 
-std::uint32_t cvt_rna_tf32(float v) {
+CMT_EMU_REGISTERS_ONLY std::uint32_t cvt_rna_tf32(float v) {
   std::uint32_t u;
   std::memcpy(&u, &v, 4);
   // NaN stays a NaN: clearing the low bits alone could turn a NaN whose payload sits there into Inf.

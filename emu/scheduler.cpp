@@ -282,7 +282,7 @@ void run_block(Launch& L, uint3 bidx, std::mt19937& rng) {
   b.nthreads = static_cast<int>(bd.x * bd.y * bd.z);
   b.live = b.nthreads;
   b.fibers.resize(static_cast<std::size_t>(b.nthreads));
-  if (w.threads.size() < b.fibers.size()) w.threads.resize(b.fibers.size());
+
   if (L.spec.smem > 0) {
     b.dynamic = shared_block(L.spec.smem, &b.dynamic_sync);
     poison(b.dynamic, L.spec.smem + kCanary);
@@ -387,7 +387,20 @@ int block_barrier(BarrierOp op, int value, const char* file, int line) {
   return f->result;
 }
 
+namespace {
+void meet(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what, WarpCombine combine);
+}
+
 void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what) {
+  meet(mask, mine, bytes, out, what, nullptr);
+}
+
+void warp_combine(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what, WarpCombine combine) {
+  meet(mask, mine, bytes, out, what, combine);
+}
+
+namespace {
+void meet(unsigned mask, const void* mine, std::size_t bytes, void* out, const char* what, WarpCombine combine) {
   Fiber* f = current_fiber();
   BlockRun& b = *tl_block;
   Thread& t = *f->thread;
@@ -429,11 +442,22 @@ void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* o
     f->state = State::collective;
     yield_to_scheduler();
   } else {
-    // The last lane in: hand every lane the values of all lanes, and wake them.
+    // The last lane in: hand every lane the values of all lanes (or combine them once), and wake them.
+    if (combine) {
+      const void* ins[32] = {};
+      void* outs[32] = {};
+      for (int l = 0; l < 32; ++l)
+        if ((mask >> l) & 1u) {
+          const Fiber* g = b.fibers[static_cast<std::size_t>(t.warp * 32 + l)];
+          ins[l] = g->mine;
+          outs[l] = g->out;
+        }
+      combine(ins, outs);
+    }
     for (int l = 0; l < 32; ++l) {
       if (!((mask >> l) & 1u)) continue;
       Fiber* g = b.fibers[static_cast<std::size_t>(t.warp * 32 + l)];
-      if (bytes > 0)
+      if (bytes > 0 && !combine)
         for (int s = 0; s < 32; ++s)
           if ((mask >> s) & 1u)
             copy_bytes(static_cast<unsigned char*>(g->out) + static_cast<std::size_t>(s) * bytes,
@@ -444,6 +468,8 @@ void warp_collective(unsigned mask, const void* mine, std::size_t bytes, void* o
   }
   if (is_syncwarp) sanitizer::acquire(sync);
 }
+
+}  // namespace
 
 void* shared_static(std::size_t bytes, std::size_t align, const char* file, int line) {
   current();
@@ -482,6 +508,9 @@ void run_launch(Launch& L) {
   Worker& w = worker();
   if (!w.host_tsan) w.host_tsan = sanitizer::current_fiber();
   std::mt19937 rng(static_cast<unsigned>(L.seq * 2654435761u + 17u));
+  // Kernels read their Thread (indices): its storage must exist before the edge to the launch.
+  const std::size_t block_threads = std::size_t{L.spec.block.x} * L.spec.block.y * L.spec.block.z;
+  if (w.threads.size() < block_threads) w.threads.resize(block_threads);
   sanitizer::release(&L.seq);  // the launch is ordered after the host's earlier work (copies)
   const dim3 g = L.spec.grid;
   for (unsigned z = 0; z < g.z; ++z)
