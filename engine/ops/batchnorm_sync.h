@@ -1,5 +1,6 @@
 // Synchronised batch normalisation: batch statistics over the global batch of every rank (small
-// per-GPU CT batches need it). Built on the per-rank batchnorm ops plus two small collectives.
+// per-GPU CT batches need it). Built on the per-rank batchnorm ops plus two small collectives; the
+// statistics stay on the device (no host read), so a step with it may run under a NoHostSyncScope.
 #pragma once
 #include <cstdint>
 
@@ -9,13 +10,15 @@
 namespace cmt::ops {
 
 struct SyncBatchNormSaved {
-  BatchNormSaved global;    // global mean and invstd [C] (for the per-rank backward op)
-  Tensor var;               // global biased variance [C]
-  std::int64_t m_local = 0, m_global = 0;  // elements per channel on this rank / on all ranks
+  BatchNormSaved global;     // global mean and invstd [C] (for the per-rank backward op)
+  Tensor var;                // global biased variance [C]
+  Tensor count;              // f32 [1] on the device: elements per channel on all ranks
+  std::int64_t m_local = 0;  // elements per channel on this rank
 };
 
 // x (N,D,H,W,C) f32 or bf16: like batchnorm_forward_train, with the mean and biased variance of the
-// concatenation of every rank's x (ranks may hold different N). Running stats get the global values.
+// concatenation of every rank's x (ranks may hold different N; one value per channel on a rank is
+// fine with 2+ ranks). Running stats get the global values.
 Tensor batchnorm_sync_forward_train(Context& ctx, Communicator& comm, const Tensor& x, const Tensor& gamma,
                                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, float momentum,
                                     float eps, SyncBatchNormSaved& saved);

@@ -71,6 +71,64 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
     }
 }
 
+template <typename T>
+void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row) {
+  std::vector<double> s(static_cast<std::size_t>(c), 0.0), q(static_cast<std::size_t>(c), 0.0);
+  for (std::int64_t r = 0; r < m; ++r)
+    for (std::int64_t j = 0; j < c; ++j) s[j] += elem::load(x[r * c + j]);
+  for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
+  for (std::int64_t r = 0; r < m; ++r)
+    for (std::int64_t j = 0; j < c; ++j) {
+      const double d = elem::load(x[r * c + j]) - s[j];
+      q[j] += d * d;
+    }
+  const std::int64_t lo = m % (std::int64_t{1} << 24);  // f32 holds both parts exactly
+  row[0] = static_cast<float>(m - lo);
+  row[1] = static_cast<float>(lo);
+  for (std::int64_t j = 0; j < c; ++j) {
+    row[2 + j] = static_cast<float>(s[j]);
+    row[2 + c + j] = static_cast<float>(q[j]);
+  }
+}
+
+void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
+                             float* running_mean, float* running_var, float* mean, float* var, float* invstd,
+                             float* count) {
+  const std::int64_t w = 2 + 2 * c;
+  double total = 0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    double na = 0, mu = 0, m2 = 0;
+    for (std::int64_t r = 0; r < ranks; ++r) {
+      const float* q = rows + r * w;
+      const double nb = static_cast<double>(q[0]) + static_cast<double>(q[1]);
+      if (nb == 0) continue;
+      const double n = na + nb, delta = q[2 + j] - mu;
+      mu += delta * (nb / n);
+      m2 += q[2 + c + j] + delta * delta * (na * nb / n);
+      na = n;
+    }
+    const double v = m2 / na;
+    mean[j] = static_cast<float>(mu);
+    var[j] = static_cast<float>(v);
+    invstd[j] = static_cast<float>(1.0 / std::sqrt(v + eps));
+    running_mean[j] = static_cast<float>((1.0 - momentum) * running_mean[j] + momentum * mu);
+    running_var[j] = static_cast<float>((1.0 - momentum) * running_var[j] + momentum * m2 / (na - 1));
+    total = na;
+  }
+  count[0] = static_cast<float>(total);
+}
+
+void batchnorm_sync_coefficients(const float* dgamma, const float* dbeta, const float* sums_all, std::int64_t c,
+                                 std::int64_t m_local, const float* count, const float* gamma, const float* invstd,
+                                 float* a, float* b) {
+  const double inv_l = 1.0 / static_cast<double>(m_local), inv_g = 1.0 / static_cast<double>(count[0]);
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double scale = static_cast<double>(gamma[j]) * invstd[j];
+    a[j] = static_cast<float>(scale * (dgamma[j] * inv_l - sums_all[j] * inv_g));
+    b[j] = static_cast<float>(scale * (dbeta[j] * inv_l - sums_all[c + j] * inv_g));
+  }
+}
+
 #define CMT_BN_INSTANTIATE(T)                                                                               \
   template void batchnorm_train_stats<T>(const T*, std::int64_t, std::int64_t, float, float, float*, float*, float*, \
                                          float*);                                                                     \
@@ -79,7 +137,8 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
   template void batchnorm_eval<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, float,           \
                                   const float*, const float*, T*);                                                    \
   template void batchnorm_backward<T>(const T*, const T*, std::int64_t, std::int64_t, const float*, const float*,    \
-                                      const float*, T*, float*, float*);
+                                      const float*, T*, float*, float*);                                             \
+  template void batchnorm_moments<T>(const T*, std::int64_t, std::int64_t, float*);
 CMT_BN_INSTANTIATE(float)
 CMT_BN_INSTANTIATE(std::uint16_t)
 #undef CMT_BN_INSTANTIATE

@@ -24,4 +24,20 @@ template <typename T>
 void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
                         const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta);
 
+// Synchronised batch norm (engine/ops/batchnorm_sync.cpp). A rank's moments row [2 + 2C]: its count m as two
+// floats that add up to m exactly (m - m mod 2^24, m mod 2^24), mean[C], M2[C] = sum (x - mean)^2.
+template <typename T>
+void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row);
+// Chan's merge of `ranks` moments rows in row order, in double (no E[x^2] - E[x]^2 cancellation): mean, biased
+// var, invstd = 1/sqrt(var + eps), running stats as in batchnorm_train_stats, count[0] = the total (must be > 1).
+void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
+                             float* running_mean, float* running_var, float* mean, float* var, float* invstd,
+                             float* count);
+// Backward with global statistics from the per-rank sums (dgamma, dbeta over m_local rows) and their sums over
+// every rank (sums_all = [dgamma(C), dbeta(C)] over count[0] rows): dx = dx_local + xhat*a + b with
+// a = gamma*invstd*(dgamma/m_local - dgamma_all/count), b likewise with dbeta.
+void batchnorm_sync_coefficients(const float* dgamma, const float* dbeta, const float* sums_all, std::int64_t c,
+                                 std::int64_t m_local, const float* count, const float* gamma, const float* invstd,
+                                 float* a, float* b);
+
 }  // namespace cmt::cpu

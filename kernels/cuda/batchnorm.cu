@@ -77,6 +77,71 @@ __global__ void welford_finish_kernel(const float2* __restrict__ partial, std::i
   running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / static_cast<double>(rows - 1));
 }
 
+// The chunks' (mean, M2) merged as in welford_finish_kernel, written as a moments row (kernels/cpu/batchnorm.h).
+__global__ void moments_finish_kernel(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c, int chunks,
+                                      float* __restrict__ row) {
+  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (col >= c) return;
+  const std::int64_t per = (rows + chunks - 1) / chunks;
+  double na = 0, mean = 0, m2 = 0;
+  for (int k = 0; k < chunks; ++k) {
+    const std::int64_t begin = k * per, end = min(rows, begin + per);
+    if (end <= begin) break;
+    const double nb = static_cast<double>(end - begin);
+    const float2 b = partial[k * c + col];
+    const double n = na + nb, delta = b.x - mean;
+    mean += delta * (nb / n);
+    m2 += b.y + delta * delta * (na * nb / n);
+    na = n;
+  }
+  if (col == 0) {
+    const std::int64_t lo = rows % (std::int64_t{1} << 24);
+    row[0] = static_cast<float>(rows - lo);
+    row[1] = static_cast<float>(lo);
+  }
+  row[2 + col] = static_cast<float>(mean);
+  row[2 + c + col] = static_cast<float>(m2);
+}
+
+// One thread per channel, ranks merged in row order: every rank computes the same values.
+__global__ void merge_moments_kernel(const float* __restrict__ rows, std::int64_t ranks, std::int64_t c, float momentum,
+                                     float eps, float* __restrict__ running_mean, float* __restrict__ running_var,
+                                     float* __restrict__ mean_out, float* __restrict__ var_out,
+                                     float* __restrict__ invstd, float* __restrict__ count) {
+  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (col >= c) return;
+  const std::int64_t w = 2 + 2 * c;
+  double na = 0, mean = 0, m2 = 0;
+  for (std::int64_t r = 0; r < ranks; ++r) {
+    const float* q = rows + r * w;
+    const double nb = static_cast<double>(q[0]) + static_cast<double>(q[1]);
+    if (nb == 0) continue;
+    const double n = na + nb, delta = q[2 + col] - mean;
+    mean += delta * (nb / n);
+    m2 += q[2 + c + col] + delta * delta * (na * nb / n);
+    na = n;
+  }
+  const double var = m2 / na;
+  mean_out[col] = static_cast<float>(mean);
+  var_out[col] = static_cast<float>(var);
+  invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
+  running_mean[col] = static_cast<float>((1.0 - momentum) * running_mean[col] + momentum * mean);
+  running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / (na - 1));
+  if (col == 0) count[0] = static_cast<float>(na);
+}
+
+__global__ void sync_coefficients_kernel(const float* __restrict__ dgamma, const float* __restrict__ dbeta,
+                                         const float* __restrict__ sums_all, std::int64_t c, std::int64_t m_local,
+                                         const float* __restrict__ count, const float* __restrict__ gamma,
+                                         const float* __restrict__ invstd, float* __restrict__ a, float* __restrict__ b) {
+  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (col >= c) return;
+  const double inv_l = 1.0 / static_cast<double>(m_local), inv_g = 1.0 / static_cast<double>(count[0]);
+  const double scale = static_cast<double>(gamma[col]) * invstd[col];
+  a[col] = static_cast<float>(scale * (dgamma[col] * inv_l - sums_all[col] * inv_g));
+  b[col] = static_cast<float>(scale * (dbeta[col] * inv_l - sums_all[c + col] * inv_g));
+}
+
 template <typename T>
 struct GradSums {
   const T* dy;
@@ -180,6 +245,33 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
   CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row, void* workspace, cudaStream_t stream) {
+  const int chunks = colred::chunks_for(1, m, c);
+  auto* partial = static_cast<float2*>(workspace);
+  const dim3 grid(static_cast<unsigned>((c + colred::kCols - 1) / colred::kCols), static_cast<unsigned>(chunks));
+  cmt::cuda::launch(welford_partial_kernel<T>, grid, dim3(colred::kCols, colred::kRows), 0, stream, x, m, c, chunks, partial);
+  CUDA_CHECK_LAUNCH();
+  cmt::cuda::launch(moments_finish_kernel, static_cast<unsigned>((c + 255) / 256), 256, 0, stream, partial, m, c, chunks, row);
+  CUDA_CHECK_LAUNCH();
+}
+
+void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
+                             float* running_mean, float* running_var, float* mean, float* var, float* invstd,
+                             float* count, cudaStream_t stream) {
+  cmt::cuda::launch(merge_moments_kernel, static_cast<unsigned>((c + 255) / 256), 256, 0, stream, rows, ranks, c, momentum, eps,
+                    running_mean, running_var, mean, var, invstd, count);
+  CUDA_CHECK_LAUNCH();
+}
+
+void batchnorm_sync_coefficients(const float* dgamma, const float* dbeta, const float* sums_all, std::int64_t c,
+                                 std::int64_t m_local, const float* count, const float* gamma, const float* invstd,
+                                 float* a, float* b, cudaStream_t stream) {
+  cmt::cuda::launch(sync_coefficients_kernel, static_cast<unsigned>((c + 255) / 256), 256, 0, stream, dgamma, dbeta, sums_all, c,
+                    m_local, count, gamma, invstd, a, b);
+  CUDA_CHECK_LAUNCH();
+}
+
 #define CMT_BN_INSTANTIATE(T)                                                                                \
   template void batchnorm_train_stats<T>(const T*, std::int64_t, std::int64_t, float, float, float*, float*, float*,  \
                                          float*, void*, cudaStream_t);                                                 \
@@ -188,7 +280,8 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
   template void batchnorm_eval<T>(const T*, std::int64_t, std::int64_t, const float*, const float*, float,            \
                                   const float*, const float*, T*, cudaStream_t);                                       \
   template void batchnorm_backward<T>(const T*, const T*, std::int64_t, std::int64_t, const float*, const float*,     \
-                                      const float*, T*, float*, float*, void*, cudaStream_t);
+                                      const float*, T*, float*, float*, void*, cudaStream_t);                         \
+  template void batchnorm_moments<T>(const T*, std::int64_t, std::int64_t, float*, void*, cudaStream_t);
 CMT_BN_INSTANTIATE(float)
 CMT_BN_INSTANTIATE(std::uint16_t)
 #undef CMT_BN_INSTANTIATE

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/cuda_runtime.h"
+#include "engine/host_sync.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/batchnorm_sync.h"
@@ -79,44 +80,68 @@ int check_comm_ops(Communicator& comm) {
   return fails;
 }
 
-// Synchronised BN (op level) against the one-rank op (on the CPU) on the concatenated input.
-int check_sync_bn_op(Communicator& comm) {
+// Synchronised BN (op level) against the one-rank op (on the CPU) on the concatenated input: rank r
+// holds rows(r) samples of spatial size `side` x `side` (uneven; side 1 with one row is one value per
+// channel on that rank, which the per-rank op refuses). Forward and backward run under a
+// NoHostSyncScope: the statistics must stay on the device.
+int check_sync_bn_case(Communicator& comm, std::int64_t side, std::int64_t (*rows)(int)) {
   Context cpu(Device::cpu()), ctx(g_device);
   const int r = comm.rank(), w = comm.size();
   int fails = 0;
-  // Sync BN: every rank holds rows [r*N, (r+1)*N) of the same (w*N, 1, 3, 3, C) input.
-  const std::int64_t nrow = 3, c = 5;
+  const std::int64_t c = 5, per = side * side * c;
+  std::int64_t total = 0, first = 0;
+  for (int k = 0; k < w; ++k) {
+    if (k == r) first = total;
+    total += rows(k);
+  }
+  const std::int64_t nrow = rows(r);
   std::mt19937_64 gen(11);
   std::normal_distribution<float> nd(0.7f, 2.f);
-  std::vector<float> xv(static_cast<std::size_t>(w * nrow * 9 * c)), dyv(xv.size()), gam(static_cast<std::size_t>(c)), bet(gam.size());
+  std::vector<float> xv(static_cast<std::size_t>(total * per)), dyv(xv.size()), gam(static_cast<std::size_t>(c)), bet(gam.size());
   for (auto& v : xv) v = nd(gen);
   for (auto& v : dyv) v = nd(gen);
   for (auto& v : gam) v = nd(gen);
   for (auto& v : bet) v = nd(gen);
-  const Tensor x_all = Tensor::from_vector(xv, Shape{w * nrow, 1, 3, 3, c}), dy_all = Tensor::from_vector(dyv, x_all.shape());
+  const Tensor x_all = Tensor::from_vector(xv, Shape{total, 1, side, side, c}), dy_all = Tensor::from_vector(dyv, x_all.shape());
   const Tensor gamma = Tensor::from_vector(gam, Shape{c}), beta = Tensor::from_vector(bet, Shape{c});
   Tensor rm1 = Tensor::from_vector(std::vector<float>(gam.size(), 0.f), Shape{c}), rv1 = Tensor::from_vector(std::vector<float>(gam.size(), 1.f), Shape{c});
   Tensor rm2 = Tensor::from_vector(std::vector<float>(gam.size(), 0.f), Shape{c}), rv2 = Tensor::from_vector(std::vector<float>(gam.size(), 1.f), Shape{c});
   ops::BatchNormSaved s1;
   const Tensor y1 = ops::batchnorm_forward_train(cpu, x_all, gamma, beta, rm1, rv1, 0.1f, 1e-5f, s1);
   const ops::BatchNormGrads g1 = ops::batchnorm_backward(cpu, dy_all, x_all, gamma, s1);
-  const Tensor x_mine = on_device(Tensor::from_vector(rows_of(x_all, r * nrow, nrow), Shape{nrow, 1, 3, 3, c}));
-  const Tensor dy_mine = on_device(Tensor::from_vector(rows_of(dy_all, r * nrow, nrow), x_mine.shape()));
+  const Tensor x_mine = on_device(Tensor::from_vector(rows_of(x_all, first, nrow), Shape{nrow, 1, side, side, c}));
+  const Tensor dy_mine = on_device(Tensor::from_vector(rows_of(dy_all, first, nrow), x_mine.shape()));
+  const Tensor gamma_mine = on_device(gamma), beta_mine = on_device(beta);
   rm2 = on_device(rm2);
   rv2 = on_device(rv2);
   ops::SyncBatchNormSaved s2;
-  const Tensor y2 = ops::batchnorm_sync_forward_train(ctx, comm, x_mine, on_device(gamma), on_device(beta), rm2, rv2, 0.1f, 1e-5f, s2);
-  ops::BatchNormGrads g2 = ops::batchnorm_sync_backward(ctx, comm, dy_mine, x_mine, on_device(gamma), s2, 1e-5f);
+  Tensor y2;
+  ops::BatchNormGrads g2;
+  try {
+    NoHostSyncScope no_sync("a synchronised batch norm step");
+    y2 = ops::batchnorm_sync_forward_train(ctx, comm, x_mine, gamma_mine, beta_mine, rm2, rv2, 0.1f, 1e-5f, s2);
+    g2 = ops::batchnorm_sync_backward(ctx, comm, dy_mine, x_mine, gamma_mine, s2, 1e-5f);
+  } catch (const Error& e) {
+    // Ends every rank: a peer may already wait in the next collective.
+    comm.abort_job(std::string("FAIL sync_bn (side ") + std::to_string(side) + "): " + e.what());
+  }
   comm.all_reduce_sum(ctx, g2.dgamma);  // per-rank contributions: their sum is the one-rank value
   comm.all_reduce_sum(ctx, g2.dbeta);
   // The device sums in another order than the CPU (as in tests/cuda/test_batchnorm_sync_cuda.cpp).
   const double sum_atol = g_device.is_cpu() ? 1e-5 : 1e-4;
-  fails += expect_close("sync_bn y", y2.to_vector<float>(), rows_of(y1, r * nrow, nrow), 1e-5, 1e-5);
+  fails += expect_close("sync_bn count", s2.count.to_vector<float>(), {static_cast<float>(total * side * side)}, 0, 0);
+  fails += expect_close("sync_bn y", y2.to_vector<float>(), rows_of(y1, first, nrow), 1e-5, 1e-5);
   fails += expect_close("sync_bn running_mean", rm2.to_vector<float>(), rm1.to_vector<float>(), 1e-6, 1e-5);
   fails += expect_close("sync_bn running_var", rv2.to_vector<float>(), rv1.to_vector<float>(), 1e-6, 1e-5);
-  fails += expect_close("sync_bn dx", g2.dx.to_vector<float>(), rows_of(g1.dx, r * nrow, nrow), 1e-5, 1e-4);
+  fails += expect_close("sync_bn dx", g2.dx.to_vector<float>(), rows_of(g1.dx, first, nrow), 1e-5, 1e-4);
   fails += expect_close("sync_bn dgamma", g2.dgamma.to_vector<float>(), g1.dgamma.to_vector<float>(), sum_atol, 1e-5);
   fails += expect_close("sync_bn dbeta", g2.dbeta.to_vector<float>(), g1.dbeta.to_vector<float>(), sum_atol, 1e-5);
+  return fails;
+}
+
+int check_sync_bn_op(Communicator& comm) {
+  int fails = check_sync_bn_case(comm, 3, [](int k) -> std::int64_t { return k % 2 ? 1 : 3; });
+  fails += check_sync_bn_case(comm, 1, [](int k) -> std::int64_t { return k % 2 ? 2 : 1; });
   return fails;
 }
 
@@ -214,7 +239,11 @@ int check_equal(Communicator& comm, bool bn, bool sync_bn) {
     fails += expect_close("step losses", dist.losses, ref.losses, 1e-6, 1e-5);
     fails += expect_close_adam("gradients of the last step", dist.grads, ref.grads, 1e-3, 1e-3 * max_abs(ref.grads));
     fails += expect_close_adam("parameters after the Adam steps", dist.params, ref.params, 1e-4, 3e-4);
-    fails += expect_close("buffers (BN running stats)", dist.buffers, ref.buffers, 1e-6, 1e-4);
+    // After Adam steps the running statistics follow the parameters, whose near-zero-gradient elements
+    // move by noise-sized fractions of lr (expect_close_adam): on the device a running mean near zero
+    // moves by ~4e-6 that way. The first step's buffers above are the exact check of the statistics.
+    if (g_device.is_cpu()) fails += expect_close("buffers (BN running stats)", dist.buffers, ref.buffers, 1e-6, 1e-4);
+    else fails += expect_close_adam("buffers (BN running stats)", dist.buffers, ref.buffers, 1e-5, 2e-5);
   }
   return fails;
 }
