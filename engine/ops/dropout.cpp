@@ -66,7 +66,7 @@ Tensor dropout_forward(Context& ctx, const Tensor& x, float p, std::uint64_t see
   CMT_CHECK(x.numel() < (std::int64_t{1} << 34), op << ": too many elements for one Philox stream");
   const float scale = keep_scale(p);
   const auto rs = keyed_stream(ctx, seed, epoch, step, static_cast<std::uint32_t>(rng::Op::dropout) * 0x10000u + op_id);
-  const std::uint32_t* epoch_step = device_epoch_step(ctx);
+  [[maybe_unused]] const std::uint32_t* epoch_step = device_epoch_step(ctx);  // CUDA only
   mask = Tensor::empty(x.shape(), DType::u8, x.device());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   std::uint8_t* m = mask.data<std::uint8_t>();

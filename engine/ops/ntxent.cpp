@@ -99,7 +99,7 @@ NtXentResult ntxent_forward(Context& ctx, const Tensor& r, float tau) {
 }
 
 NtXentStep ntxent_forward_backward(Context& ctx, const Tensor& r, float tau, float dloss) {
-  const NtXentDesc d = describe(ctx, r, r, 0, tau, "ntxent_forward_backward");
+  [[maybe_unused]] const NtXentDesc d = describe(ctx, r, r, 0, tau, "ntxent_forward_backward");
   CMT_CHECK(std::isfinite(dloss), "ntxent_forward_backward: dloss must be finite, got " << dloss);
   if (!r.is_cuda()) return {ntxent_forward(ctx, r, tau), ntxent_backward(ctx, r, tau, dloss)};
 #if defined(CMT_WITH_CUDA)

@@ -138,7 +138,8 @@ Tensor avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_shape, co
 Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
   const char* op = "global_avgpool_forward";
   check_x(ctx, x, op);
-  const std::int64_t n = x.dim(0), c = x.dim(4), sp = x.numel() / (n * c);
+  const std::int64_t n = x.dim(0), c = x.dim(4);
+  [[maybe_unused]] const std::int64_t sp = x.numel() / (n * c);  // CUDA only
   Tensor y = Tensor::empty(Shape{n, c}, x.dtype(), x.device());
   const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
   CMT_POOL_PASS(ctx, op, x, y,
@@ -154,7 +155,8 @@ Tensor global_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_sh
   require_f32_or_bf16(ctx, dy, op, "dy");
   CMT_CHECK(dy.rank() == 2 && dy.dim(0) == x_shape[0] && dy.dim(1) == x_shape[4],
             op << ": dy must be (N,C) = (" << x_shape[0] << ", " << x_shape[4] << "), got " << dy.describe());
-  const std::int64_t n = x_shape[0], c = x_shape[4], sp = x_shape.numel() / (n * c);
+  const std::int64_t n = x_shape[0], c = x_shape[4];
+  [[maybe_unused]] const std::int64_t sp = x_shape.numel() / (n * c);  // CUDA only
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const PoolDesc d = make_desc(x_shape, Shape{n, 1, 1, 1, c});
   CMT_POOL_PASS(ctx, op, dy, dx, cuda::global_avgpool_backward(elems<T>(dy), elems<T>(dx), n, sp, c, ctx.compute_stream()),

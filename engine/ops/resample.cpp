@@ -22,7 +22,7 @@ void require_f32_on(const Context& ctx, const Tensor& t, const char* op) {
 [[noreturn, maybe_unused]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
 
 // One pass along axis `axis` of the rank-5 tensor x.
-Tensor resample_axis(Context& ctx, const Tensor& x, int axis, std::int64_t out_len, bool antialias) {
+Tensor resample_axis([[maybe_unused]] Context& ctx, const Tensor& x, int axis, std::int64_t out_len, bool antialias) {
   Shape shape = x.shape();
   const std::int64_t in_len = shape[axis];
   if (in_len == out_len) return x;
