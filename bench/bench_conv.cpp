@@ -1,6 +1,7 @@
 // bench/conv: fprop, dgrad and wgrad of every distinct conv of the 2D/3D backbones, native against
 // cuDNN in the same run and precision, in TFLOP/s and % of a cuBLAS GEMM ceiling measured here;
-// depthwise in GB/s against the copy bandwidth. Without a GPU: a small CPU-backend measurement.
+// depthwise in GB/s against the copy bandwidth. Without a GPU: a small CPU-backend measurement. On the
+// emulated device (emu/): each pass once, tensor-core work and the emulator's access counters.
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -15,6 +16,9 @@
 #if defined(CMT_WITH_CUDA)
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#endif
+#if defined(CMT_EMULATED)
+#include "emu/counters.h"
 #endif
 
 using namespace cmt;
@@ -259,6 +263,57 @@ int run_gpu(const Args& a, Device device) {
   return 0;
 }
 
+// Tensor-core FLOPs issued so far: the emulated device counts them, a GPU does not.
+std::uint64_t mma_flops_so_far() {
+  std::uint64_t f = 0;
+#if defined(CMT_EMULATED)
+  for (const auto& [kernel, c] : emu::kernel_counters()) f += c.mma_flops;
+#endif
+  return f;
+}
+
+// The emulated device (emu/) times nothing: each pass of each layer runs once, and the tensor-core
+// FLOPs its kernels issued are set against the problem's (above 1: padding of tiles and k). The
+// emulator's counters table (cp.async sectors and shared wavefronts per warp request) follows.
+int run_emulated(const Args& a, Device device) {
+  Context ctx(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> precs;
+  for (const char* p : {"tf32", "bf16"})
+    if (a.precision == "both" || a.precision == p) precs.push_back(p);
+  std::printf("emulated device: every pass once, tensor-core work against the problem's FLOPs\n%-50s %-4s %-5s %10s %10s %8s\n", "layer",
+              "prec", "pass", "MFLOP", "mma MFLOP", "mma/prob");
+  ops::set_conv_backend(ops::ConvBackend::native);
+  for (const Problem& pr : problems(a)) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > a.budget_s) {
+      std::printf("time budget (--budget-s %.0f) reached: later layers were not run\n", a.budget_s);
+      break;
+    }
+    const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
+    for (const auto& prec : precs) {
+      ctx.precision = PrecisionPolicy::parse(prec);
+      const DType t = prec == "bf16" ? DType::bf16 : DType::f32;
+      Tensor x = random_tensor(ctx, pr.x, t, 1), w = random_tensor(ctx, pr.w, t, 2);
+      Tensor dy = random_tensor(ctx, Shape{d.N, d.Z, d.P, d.Q, d.K}, t, 3);
+      for (ConvPass pass : {ConvPass::fprop, ConvPass::dgrad, ConvPass::wgrad}) {
+        ctx.synchronize();
+        const std::uint64_t before = mma_flops_so_far();
+        run_pass(ctx, pass, pr, x, w, dy);
+        ctx.synchronize();
+        const double mma = static_cast<double>(mma_flops_so_far() - before);
+        std::printf("%-50s %-4s %-5s %10.3f %10.3f %8.2f\n", pr.name.c_str(), prec.c_str(), conv_pass_name(pass), d.flops() / 1e6, mma / 1e6,
+                    mma / d.flops());
+      }
+    }
+  }
+  std::printf("\nkernel choices:\n%s\n", ops::conv_plan_report().c_str());
+  std::fflush(stdout);
+#if defined(CMT_EMULATED)
+  emu::report_counters(nullptr);
+#endif
+  return 0;
+}
+
 }  // namespace
 #endif
 
@@ -272,7 +327,12 @@ int main(int argc, char** argv) {
     const Device device = resolve_device(a.device);
     if (device.is_cpu()) return run_cpu();
 #if defined(CMT_WITH_CUDA)
-    return run_gpu(a, device);
+#if defined(CMT_EMULATED)
+    constexpr bool emulated = true;
+#else
+    constexpr bool emulated = false;
+#endif
+    return emulated ? run_emulated(a, device) : run_gpu(a, device);
 #else
     return run_cpu();
 #endif

@@ -6,6 +6,7 @@
 //  - Global side: one request per warp instruction; its sectors are the distinct 32-byte sectors
 //    of [gmem, gmem + src_bytes) over its lanes (src_bytes 0 reads nothing). A full warp of
 //    contiguous 16-byte copies needs 16 sectors; 32 means every lane reads a sector of its own.
+//    The bytes asked for are counted too: bytes / (32 * sectors) is the share of fetched bytes used.
 //  - Shared side: one request; 16-byte accesses are served a quarter-warp (lanes 8q..8q+7, 128
 //    bytes) per wavefront, and a quarter needs as many wavefronts as the most distinct 4-byte
 //    words falling in one bank (bank = address / 4 % 32). A full warp without conflicts: 4.
@@ -23,16 +24,8 @@
 #include <vector>
 
 #include "emu/counters.h"
+#include "emu/sanitizer.h"
 #include "emu/scheduler.h"
-
-#if defined(CMT_EMU_TSAN)
-extern "C" {
-void AnnotateIgnoreSyncBegin(const char* file, int line);
-void AnnotateIgnoreSyncEnd(const char* file, int line);
-void __tsan_ignore_thread_begin();
-void __tsan_ignore_thread_end();
-}
-#endif
 
 namespace cmt::emu {
 
@@ -91,31 +84,11 @@ std::uint64_t wavefronts(const Group& g) {
   return total;
 }
 
-// This bookkeeping acts for the emulated threads but is none of their doing: seen by
-// ThreadSanitizer, its state would be their races and the counters' mutex a release/acquire pair
-// between them, hiding real races. Inside this scope it is neither (as in ptx.cpp).
-struct Unordered {
-  Unordered() {
-#if defined(CMT_EMU_TSAN)
-    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    __tsan_ignore_thread_begin();
-#endif
-  }
-  ~Unordered() {
-#if defined(CMT_EMU_TSAN)
-    __tsan_ignore_thread_end();
-    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
-#endif
-  }
-  Unordered(const Unordered&) = delete;
-  Unordered& operator=(const Unordered&) = delete;
-};
-
 }  // namespace
 
 void access_cp_async(const void* smem, const void* gmem, int src_bytes) {
   const Thread& t = current();
-  Unordered quiet;
+  sanitizer::Quiet quiet;  // the emulator's bookkeeping, not the lane's accesses (sanitizer.h)
   BlockState& s = state(t);
   LanePosition& pos = s.lanes[static_cast<std::size_t>(t.linear)];
   const auto key = std::make_tuple(t.warp, pos.commits, pos.issued++);
@@ -124,12 +97,14 @@ void access_cp_async(const void* smem, const void* gmem, int src_bytes) {
   if (g.lanes == 0) d.async_requests = d.shared_requests = 1;
   g.lanes |= 1u << t.lane;
   if (src_bytes > 0) {
+    d.async_bytes = static_cast<std::uint64_t>(src_bytes);
     const auto a = reinterpret_cast<std::uintptr_t>(gmem);
     for (std::uintptr_t sector = a / 32; sector <= (a + static_cast<std::uintptr_t>(src_bytes) - 1) / 32; ++sector)
       d.async_sectors += insert(g.sectors, sector) ? 1 : 0;
   }
   bool more = false;
-  for (std::uintptr_t w = 0; w < 4; ++w) more = insert(g.words[static_cast<std::size_t>(t.lane / 8)], reinterpret_cast<std::uintptr_t>(smem) / 4 + w) || more;
+  auto& quarter = g.words[static_cast<std::size_t>(t.lane / 8)];
+  for (std::uintptr_t w = 0; w < 4; ++w) more = insert(quarter, reinterpret_cast<std::uintptr_t>(smem) / 4 + w) || more;
   if (more) {
     const std::uint64_t now = wavefronts(g);
     d.shared_wavefronts = now - g.wavefronts;
@@ -143,7 +118,7 @@ void access_cp_async(const void* smem, const void* gmem, int src_bytes) {
 
 void access_cp_async_commit() {
   const Thread& t = current();
-  Unordered quiet;
+  sanitizer::Quiet quiet;
   LanePosition& pos = state(t).lanes[static_cast<std::size_t>(t.linear)];
   ++pos.commits;
   pos.issued = 0;

@@ -73,6 +73,7 @@ void count_requests(const KernelCounters& delta) {
   KernelCounters& c = running();
   c.async_requests += delta.async_requests;
   c.async_sectors += delta.async_sectors;
+  c.async_bytes += delta.async_bytes;
   c.shared_requests += delta.shared_requests;
   c.shared_wavefronts += delta.shared_wavefronts;
 }
@@ -86,13 +87,15 @@ void report_counters(const char* path) {
   const auto t = kernel_counters();
   FILE* f = path && *path ? std::fopen(path, "w") : stderr;
   if (!f) return;
-  std::fprintf(f, "%-60s %8s %10s %12s %10s %12s %10s %12s\n", "kernel (emulated device)", "launches", "blocks", "threads", "mma",
-               "sectors/req", "shm req", "wavefr/req");
+  std::fprintf(f, "%-60s %8s %10s %12s %10s %12s %10s %10s %12s\n", "kernel (emulated device)", "launches", "blocks", "threads", "mma",
+               "sectors/req", "sector use", "shm req", "wavefr/req");
   for (const auto& [name, c] : t) {
     const std::string shown = shown_name(name);
-    std::fprintf(f, "%-60s %8llu %10llu %12llu %10llu %12.2f %10llu %12.2f\n", shown.c_str(), (unsigned long long)c.launches,
+    // sector use: the share of the fetched sectors' bytes the lanes asked for (100%: coalesced).
+    std::fprintf(f, "%-60s %8llu %10llu %12llu %10llu %12.2f %9.0f%% %10llu %12.2f\n", shown.c_str(), (unsigned long long)c.launches,
                  (unsigned long long)c.blocks, (unsigned long long)c.threads, (unsigned long long)c.mma,
-                 c.async_requests ? double(c.async_sectors) / double(c.async_requests) : 0.0, (unsigned long long)c.shared_requests,
+                 c.async_requests ? double(c.async_sectors) / double(c.async_requests) : 0.0,
+                 c.async_sectors ? 100.0 * double(c.async_bytes) / (32.0 * double(c.async_sectors)) : 0.0, (unsigned long long)c.shared_requests,
                  c.shared_requests ? double(c.shared_wavefronts) / double(c.shared_requests) : 0.0);
   }
   if (f != stderr) std::fclose(f);

@@ -12,6 +12,7 @@ struct KernelCounters {
   std::uint64_t shared_bytes = 0;      // static shared memory declared, summed over blocks
   std::uint64_t mma = 0, mma_flops = 0;  // warp-level mma.sync instructions and their FLOPs
   std::uint64_t async_requests = 0, async_sectors = 0;    // warp-wide cp.async: global 32-byte sectors
+  std::uint64_t async_bytes = 0;  // of them, the bytes the lanes asked for (src-size)
   std::uint64_t shared_requests = 0, shared_wavefronts = 0;  // warp-wide shared accesses (ldmatrix, cp.async dst)
 };
 

@@ -15,6 +15,10 @@ void __tsan_ignore_thread_end();
 }
 #endif
 
+// For emulator code compiled with the kernels' instrumentation that touches only a lane's own
+// registers (the mma arithmetic): checking those accesses costs much and finds nothing.
+#define CMT_EMU_REGISTERS_ONLY __attribute__((no_sanitize("thread")))
+
 namespace cmt::emu::sanitizer {
 
 #if defined(CMT_EMU_TSAN)
