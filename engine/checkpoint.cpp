@@ -12,6 +12,9 @@
 #include "engine/check.h"
 #include "engine/ops/basic.h"
 #include "engine/optimizer.h"
+#if defined(CMT_WITH_CUDA)
+#include <cuda_runtime_api.h>
+#endif
 
 namespace cmt {
 
@@ -90,6 +93,14 @@ void read_dataset(hid_t group, const std::string& name, Tensor& dst, const std::
                                                << dst.shape().str());
   Tensor host = Tensor::empty(dst.shape(), DType::f32);
   H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.data<float>()));
+#if defined(CMT_WITH_CUDA)
+  // dst may still be written by work queued on its owner's streams (a fresh store's or optimizer's
+  // zero fill): the device finishes it first, or it would overwrite the loaded values.
+  if (dst.device().is_cuda()) {
+    CUDA_CHECK(cudaSetDevice(dst.device().index));
+    CUDA_CHECK(cudaDeviceSynchronize());
+  }
+#endif
   Context ctx(dst.device());
   ops::copy(ctx, host, dst);
   ctx.synchronize();

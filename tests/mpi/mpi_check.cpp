@@ -209,7 +209,7 @@ RunResult train(Communicator* comm, bool bn, bool sync_bn, const Data& d, std::i
 // step's gradients, the parameters after every Adam step of `steps` batches.
 int check_equal(Communicator& comm, bool bn, bool sync_bn) {
   const std::int64_t b = bn ? 4 : 2;  // BN over few values per channel is ill-conditioned: more rows
-  const int steps = g_device.is_cpu() ? 3 : 2;  // the device modes run on the (slow) emulated device in CI
+  const std::size_t steps = g_device.is_cpu() ? 3 : 2;  // the device modes run on the (slow) emulated device in CI
   const Data d = make_data(b * comm.size() * steps, side(bn), 5);
   const RunResult first = train(&comm, bn, sync_bn, d, b, 1, "", "", 1);
   const RunResult dist = train(&comm, bn, sync_bn, d, b, 1);
