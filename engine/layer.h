@@ -56,6 +56,12 @@ class Layer {
   virtual double forward_macs(const Shape& in) const { (void)in; return 0; }
   // Drops the tensors kept for backward (frees activation memory between steps).
   virtual void clear_saved() {}
+  // Whether backward must return dx. Off for the layer that sees the network's input: nothing
+  // consumes the images' gradient, and for a one-channel stem it is the step's costliest conv.
+  // Composite layers pass it on to the child that sees their input; a layer with it off returns an
+  // undefined dx.
+  virtual void set_input_grad(bool needed) { input_grad_ = needed; }
+  bool input_grad() const { return input_grad_; }
   // Called by collect() with the layer's full name path (random layers derive their stream from it).
   virtual void on_bind(const std::string& path) { (void)path; }
   // The name path given by the last collect() ("backbone.layer1.0"); empty before (the profiler's row names).
@@ -85,6 +91,7 @@ class Layer {
   std::vector<std::pair<ParameterSpec, Tensor*>> buffers_;
   std::vector<std::pair<std::string, Layer*>> children_;
   std::string path_;
+  bool input_grad_ = true;
 };
 
 using LayerPtr = std::unique_ptr<Layer>;

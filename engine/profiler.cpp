@@ -189,7 +189,7 @@ Tensor profiled_backward(Context& ctx, Layer& layer, const Tensor& dy) {
   // The backward's input shape is not kept; its work is counted as twice the forward's (data and weight gradients).
   const int i = p.begin(row_name(layer), layer.type(), Pass::backward, 0, dy.shape());
   Tensor dx = layer.backward(ctx, dy);
-  p.end(i, static_cast<std::int64_t>(dx.nbytes()));
+  p.end(i, dx.defined() ? static_cast<std::int64_t>(dx.nbytes()) : 0);
   return dx;
 }
 

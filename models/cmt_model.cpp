@@ -57,6 +57,7 @@ CmtModel::CmtModel(const CmtConfig& config) : config_(config) {
   // VGG's latent is its first FC layer (the paper's choice), initialised as VGG's FC layers are.
   const bool vgg = config.backbone.name.rfind("vgg", 0) == 0;
   backbone_ = static_cast<layers::Sequential*>(root_.add(std::move(b.features), "backbone"));
+  backbone_->set_input_grad(false);  // the images need no gradient
   latent_ = static_cast<layers::Linear*>(root_.add(
       std::make_unique<layers::Linear>(b.feature_dim, config.latent_dim, true, vgg ? Init::normal_001 : Init::torch_default_linear,
                                        vgg ? Init::zeros : Init::torch_default_linear),

@@ -41,6 +41,10 @@ Tensor Conv::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "Conv::backward without a training forward");
   accumulate_grad(ctx, weight_grad_, ops::conv_backward_weight(ctx, x_, dy, weight_shape_, params_));
   if (config_.bias) accumulate_grad(ctx, bias_grad_, ops::conv_backward_bias(ctx, dy));
+  if (!input_grad()) {
+    x_ = Tensor();
+    return Tensor();
+  }
   Tensor dx = ops::conv_backward_data(ctx, dy, weight_for(dy.dtype(), weight_, weight_bf16_, path()), x_.shape(), params_);
   x_ = Tensor();
   return dx;

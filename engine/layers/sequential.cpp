@@ -49,6 +49,11 @@ Tensor Sequential::forward(Context& ctx, const Tensor& x) {
   return h;
 }
 
+void Sequential::set_input_grad(bool needed) {
+  Layer::set_input_grad(needed);
+  if (!owned_.empty()) owned_.front()->set_input_grad(needed);
+}
+
 Tensor Sequential::backward(Context& ctx, const Tensor& dy) {
   Tensor g = dy;
   for (std::size_t j = owned_.size(); j-- > 0;) {

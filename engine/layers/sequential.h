@@ -23,6 +23,7 @@ class Sequential : public Layer {
   Shape output_shape(const Shape& in) const override;
   Tensor forward(Context& ctx, const Tensor& x) override;
   Tensor backward(Context& ctx, const Tensor& dy) override;
+  void set_input_grad(bool needed) override;
   double forward_macs(const Shape& in) const override;
 
  private:
