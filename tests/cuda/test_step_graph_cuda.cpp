@@ -35,6 +35,12 @@ struct Run {
   }
 };
 
+// Views of (4, 1, side, side, 1): 16 on the emulator, still deep enough for every backbone stage.
+constexpr std::int64_t kSide = test::on_emulator(32, 2);
+// n steps on a GPU. Steps 0-2 run eagerly (plain, recorded, planned), step 3 captures and replays,
+// later ones replay: the emulator stops after the second replay.
+constexpr int steps(int n) { return test::emulated() ? 5 : n; }
+
 // One step through the steady-state sequence (engine/step_graph.h), reading the views from
 // `static_views`; checks that replaying a captured graph allocates nothing.
 void steady_step(Context& ctx, Run& run, SteadyStep& steady, const Tensor& static_views, const Tensor& labels) {
@@ -67,11 +73,11 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
   ctx.training = true;
   std::mt19937_64 gen(test::run_seed() + 90);
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
-  Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
+  Tensor static_views = Tensor::empty(Shape{4, 1, kSide, kSide, 1}, DType::f32, ctx.device());
   Run eager(ctx), graphed(ctx);
   SteadyStep steady(ctx, /*use_graph=*/true);
-  for (int i = 0; i < 6; ++i) {
-    const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());  // fresh each step
+  for (int i = 0; i < steps(6); ++i) {
+    const Tensor views = test::random_normal(Shape{4, 1, kSide, kSide, 1}, gen).to(ctx.device());  // fresh each step
     eager_and_steady_agree(i, ctx, eager, graphed, steady, static_views, labels, views);
   }
   CHECK(steady.captured());
@@ -84,13 +90,13 @@ TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the d
   models::CmtConfig c = test::tiny_cmt_config(32, 2, "efficientnet_b4");
   c.backbone.stochastic_depth = 0.5f;  // a frozen key would replay the capture step's masks: caught below
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
-  Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
+  Tensor static_views = Tensor::empty(Shape{4, 1, kSide, kSide, 1}, DType::f32, ctx.device());
   Run eager(ctx, c), graphed(ctx, c);
   SteadyStep steady(ctx, /*use_graph=*/true);
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < steps(7); ++i) {
     ctx.step = static_cast<std::uint32_t>(i);
     ctx.upload_step_key();  // both runs read this step's key
-    const Tensor views = test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device());
+    const Tensor views = test::random_normal(Shape{4, 1, kSide, kSide, 1}, gen).to(ctx.device());
     eager_and_steady_agree(i, ctx, eager, graphed, steady, static_views, labels, views);
   }
 }
@@ -100,12 +106,12 @@ TEST_CASE("bf16: the captured update rewrites the bf16 weight copies at every re
   ctx.training = true;
   std::mt19937_64 gen(test::run_seed() + 91);
   const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
-  Tensor static_views = Tensor::empty(Shape{4, 1, 32, 32, 1}, DType::f32, ctx.device());
+  Tensor static_views = Tensor::empty(Shape{4, 1, kSide, kSide, 1}, DType::f32, ctx.device());
   Run run(ctx);
   SteadyStep steady(ctx, /*use_graph=*/true);
   std::vector<float> before = run.store->params().to_vector<float>();
   for (int i = 0; i < 5; ++i) {
-    ops::copy(ctx, test::random_normal(Shape{4, 1, 32, 32, 1}, gen).to(ctx.device()), static_views);
+    ops::copy(ctx, test::random_normal(Shape{4, 1, kSide, kSide, 1}, gen).to(ctx.device()), static_views);
     run.adam->prepare(ctx, 1e-3f);
     steady_step(ctx, run, steady, static_views, labels);
     INFO("step " << i);

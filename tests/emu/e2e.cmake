@@ -11,7 +11,7 @@ endif()
 # each device step checked from the device's own checkpoint (the tiny nets are chaotic). Between them
 # every step path: eager; CUDA Graph (step 2 records the memory plan, 3 replays it, 4 captures the
 # graph, 5 replays it); fp32 (tight), tf32 (against the CPU's fp32; tau 1: at 0.1 tf32 moves L_cst
-# by 6-36%) and bf16 (against the CPU's bf16). CPU seconds on the emulator: about 45, 75, 40, 50, 25.
+# by 6-36%) and bf16 (against the CPU's bf16). About 35 CPU-seconds each on the emulator (the load check 15).
 # vgg19 is not here: its five 2x pools need 32^3, where one emulated step takes about 2 CPU-minutes.
 set(cmt_emu_train ${CMT_EMU_E2E_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/train_matches_cpu.py --cmt $<TARGET_FILE:cmt>)
 add_test(NAME emu.train_resnet50 COMMAND ${cmt_emu_train} --backbone resnet50 --precision fp32 --no-graph --steps 3)
