@@ -12,8 +12,9 @@ endif()
 # every step path: eager; CUDA Graph (step 2 records the memory plan, 3 replays it, 4 captures the
 # graph, 5 replays it); fp32 (tight), tf32 (against the CPU's fp32; tau 1: at 0.1 tf32 moves L_cst
 # by 6-36%) and bf16 (against the CPU's bf16). About 35 CPU-seconds each on the emulator (the load check 15).
-# vgg19 is not here: its five 2x pools need 32^3, where one emulated step takes about 2 CPU-minutes.
+# vgg19 needs 32^3 (five 2x pools): one eager fp32 step, about 50 CPU-seconds with the whole check.
 set(cmt_emu_train ${CMT_EMU_E2E_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/train_matches_cpu.py --cmt $<TARGET_FILE:cmt>)
+add_test(NAME emu.train_vgg19 COMMAND ${cmt_emu_train} --backbone vgg19 --size 32 --precision fp32 --no-graph --steps 1)
 add_test(NAME emu.train_resnet50 COMMAND ${cmt_emu_train} --backbone resnet50 --precision fp32 --no-graph --steps 3)
 add_test(NAME emu.train_resnet50_tf32 COMMAND ${cmt_emu_train} --backbone resnet50 --precision tf32 --tau 1 --graph --steps 2)
 add_test(NAME emu.train_efficientnet_b4 COMMAND ${cmt_emu_train} --backbone efficientnet_b4 --precision fp32 --graph --steps 5)
@@ -22,7 +23,7 @@ add_test(NAME emu.train_efficientnet_b4_bf16 COMMAND ${cmt_emu_train} --backbone
 # --resume` must reproduce what the device computed before saving them.
 add_test(NAME emu.train_efficientnet_b4_load
          COMMAND ${cmt_emu_train} --backbone efficientnet_b4 --precision fp32 --no-graph --steps 2 --load-checks)
-set_tests_properties(emu.train_resnet50 emu.train_resnet50_tf32 emu.train_efficientnet_b4 emu.train_efficientnet_b4_bf16
+set_tests_properties(emu.train_vgg19 emu.train_resnet50 emu.train_resnet50_tf32 emu.train_efficientnet_b4 emu.train_efficientnet_b4_bf16
                      emu.train_efficientnet_b4_load PROPERTIES LABELS emu ENVIRONMENT "${cmt_emu_env}" TIMEOUT 900)
 
 execute_process(COMMAND ${CMT_EMU_E2E_PYTHON} -c "import torch" RESULT_VARIABLE cmt_emu_no_torch OUTPUT_QUIET ERROR_QUIET)
