@@ -20,39 +20,12 @@
 #include "emu/internal.h"
 #include "emu/sanitizer.h"
 
-#if defined(CMT_EMU_TSAN)
-extern "C" {
-void AnnotateIgnoreSyncBegin(const char* file, int line);
-void AnnotateIgnoreSyncEnd(const char* file, int line);
-void __tsan_ignore_thread_begin();
-void __tsan_ignore_thread_end();
-}
-#endif
-
 namespace cmt::emu {
 
 namespace {
 
-// The emulator's own bookkeeping called from a kernel thread (address checks, counters) takes
-// mutexes; to ThreadSanitizer a mutex handed from one emulated thread to the next is a
-// happens-before edge, which hides real races between them. Inside this scope the bookkeeping is
-// neither synchronisation nor memory access to the sanitizer.
-struct Bookkeeping {
-  Bookkeeping() {
-#if defined(CMT_EMU_TSAN)
-    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    __tsan_ignore_thread_begin();
-#endif
-  }
-  ~Bookkeeping() {
-#if defined(CMT_EMU_TSAN)
-    __tsan_ignore_thread_end();
-    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
-#endif
-  }
-  Bookkeeping(const Bookkeeping&) = delete;
-  Bookkeeping& operator=(const Bookkeeping&) = delete;
-};
+// Address checks and counters take mutexes; sanitizer::Quiet keeps them from ordering kernel threads.
+using Bookkeeping = sanitizer::Quiet;
 bool device_range(const void* p, std::size_t bytes) {
   Bookkeeping quiet;
   return is_device_range(p, bytes) || (bytes > 0 && is_pinned_host(p));
