@@ -164,8 +164,11 @@ StepLosses CmtModel::train_step(Context& ctx, const Tensor& views, const Tensor&
     const std::int64_t rows = r.dim(0);
     const Tensor all = comm_->all_gather_rows(ctx, r);  // (world * rows, d), rank order
     const std::int64_t offset = comm_->rank() * rows;
-    const ops::NtXentResult nt = ops::ntxent_forward_partial(ctx, r, all, offset, config_.tau);
-    ops::NtXentPartialGrads g = ops::ntxent_backward_partial(ctx, r, all, offset, config_.tau, static_cast<float>(world * config_.lambda));
+    // One pass over the similarities gives the loss and both gradient parts.
+    ops::NtXentPartialStep step =
+        ops::ntxent_forward_backward_partial(ctx, r, all, offset, config_.tau, static_cast<float>(world * config_.lambda));
+    const ops::NtXentResult& nt = step.result;
+    ops::NtXentPartialGrads& g = step.grads;
     // Column gradients back to their owners: sum over ranks, keep this rank's rows.
     comm_->all_reduce_sum(ctx, g.d_all);
     const Tensor mine = g.d_all.narrow(offset, rows);

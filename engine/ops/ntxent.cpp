@@ -71,27 +71,57 @@ NtXentResult ntxent_forward_partial(Context& ctx, const Tensor& local, const Ten
   return res;
 }
 
-NtXentPartialGrads ntxent_backward_partial(Context& ctx, const Tensor& local, const Tensor& all,
-                                           std::int64_t row_offset, float tau, float dloss) {
-  const NtXentDesc d = describe(ctx, local, all, row_offset, tau, "ntxent_backward");
-  CMT_CHECK(std::isfinite(dloss), "ntxent_backward: dloss must be finite, got " << dloss);
+namespace {
+
+// The multi-rank backward; with `result` it also fills the forward's results from the same pass.
+NtXentPartialGrads backward_partial(Context& ctx, const Tensor& local, const Tensor& all, std::int64_t row_offset,
+                                    float tau, float dloss, NtXentResult* result, const char* op) {
+  const NtXentDesc d = describe(ctx, local, all, row_offset, tau, op);
+  CMT_CHECK(std::isfinite(dloss), op << ": dloss must be finite, got " << dloss);
   NtXentPartialGrads g;
   g.d_local = Tensor::empty(local.shape(), DType::f32, local.device());
   g.d_all = Tensor::empty(all.shape(), DType::f32, all.device());
+  float* row_loss = nullptr;
+  float* pos_sim = nullptr;
+  if (result != nullptr) {
+    result->loss = Tensor::empty(Shape{1}, DType::f32, local.device());
+    result->row_loss = Tensor::empty(Shape{d.rows_local}, DType::f32, local.device());
+    result->pos_sim = Tensor::empty(Shape{d.rows_local}, DType::f32, local.device());
+    row_loss = result->row_loss.data<float>();
+    pos_sim = result->pos_sim.data<float>();
+  }
   if (local.is_cuda()) {
 #if defined(CMT_WITH_CUDA)
     void* ws = ctx.workspace(cuda::ntxent_backward_workspace_bytes(d));
     cuda::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
-                          g.d_all.data<float>(), ws, ctx.cublas(), ctx.precision.tensor_cores(), ctx.compute_stream());
+                          g.d_all.data<float>(), ws, ctx.cublas(), ctx.precision.tensor_cores(), ctx.compute_stream(), 0,
+                          row_loss, pos_sim);
+    if (result != nullptr)
+      cuda::ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, result->loss.data<float>(), ctx.compute_stream());
 #else
-    no_cuda("ntxent_backward");
+    no_cuda(op);
 #endif
   } else {
-    cpu::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
-                         g.d_all.data<float>());
+    const double total = cpu::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
+                                              g.d_all.data<float>(), row_loss, pos_sim);
+    if (result != nullptr) result->loss.data<float>()[0] = static_cast<float>(total / static_cast<double>(d.rows_total));
   }
-  ctx.debug_check("ntxent_backward");
+  ctx.debug_check(op);
   return g;
+}
+
+}  // namespace
+
+NtXentPartialGrads ntxent_backward_partial(Context& ctx, const Tensor& local, const Tensor& all,
+                                           std::int64_t row_offset, float tau, float dloss) {
+  return backward_partial(ctx, local, all, row_offset, tau, dloss, nullptr, "ntxent_backward");
+}
+
+NtXentPartialStep ntxent_forward_backward_partial(Context& ctx, const Tensor& local, const Tensor& all,
+                                                  std::int64_t row_offset, float tau, float dloss) {
+  NtXentPartialStep step;
+  step.grads = backward_partial(ctx, local, all, row_offset, tau, dloss, &step.result, "ntxent_forward_backward");
+  return step;
 }
 
 NtXentResult ntxent_forward(Context& ctx, const Tensor& r, float tau) {
@@ -101,33 +131,24 @@ NtXentResult ntxent_forward(Context& ctx, const Tensor& r, float tau) {
 NtXentStep ntxent_forward_backward(Context& ctx, const Tensor& r, float tau, float dloss) {
   [[maybe_unused]] const NtXentDesc d = describe(ctx, r, r, 0, tau, "ntxent_forward_backward");
   CMT_CHECK(std::isfinite(dloss), "ntxent_forward_backward: dloss must be finite, got " << dloss);
-  if (!r.is_cuda()) return {ntxent_forward(ctx, r, tau), ntxent_backward(ctx, r, tau, dloss)};
 #if defined(CMT_WITH_CUDA)
-  NtXentStep step;
-  step.result.loss = Tensor::empty(Shape{1}, DType::f32, r.device());
-  step.result.row_loss = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
-  step.result.pos_sim = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
-  step.dr = Tensor::empty(r.shape(), DType::f32, r.device());
-  float* row_loss = step.result.row_loss.data<float>();
-  float* pos_sim = step.result.pos_sim.data<float>();
-  if (cuda::ntxent_small_supported(d)) {
+  if (r.is_cuda() && cuda::ntxent_small_supported(d)) {
+    NtXentStep step;
+    step.result.loss = Tensor::empty(Shape{1}, DType::f32, r.device());
+    step.result.row_loss = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
+    step.result.pos_sim = Tensor::empty(Shape{d.rows_local}, DType::f32, r.device());
+    step.dr = Tensor::empty(r.shape(), DType::f32, r.device());
     void* ws = ctx.workspace(cuda::ntxent_small_workspace_bytes(d));
-    cuda::ntxent_small(d, r.data<float>(), dloss, row_loss, pos_sim, step.result.loss.data<float>(),
-                       step.dr.data<float>(), ws, ctx.compute_stream());
-  } else {
-    // The query part goes to a temporary, the key part straight into dr; one rank owns both.
-    Tensor d_local = Tensor::empty(r.shape(), DType::f32, r.device());
-    void* ws = ctx.workspace(cuda::ntxent_backward_workspace_bytes(d));
-    cuda::ntxent_backward(d, r.data<float>(), r.data<float>(), dloss, d_local.data<float>(), step.dr.data<float>(), ws,
-                          ctx.cublas(), ctx.precision.tensor_cores(), ctx.compute_stream(), 0, row_loss, pos_sim);
-    cuda::ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, step.result.loss.data<float>(), ctx.compute_stream());
-    axpy(ctx, 1.f, d_local, step.dr);
+    cuda::ntxent_small(d, r.data<float>(), dloss, step.result.row_loss.data<float>(), step.result.pos_sim.data<float>(),
+                       step.result.loss.data<float>(), step.dr.data<float>(), ws, ctx.compute_stream());
+    ctx.debug_check("ntxent_forward_backward");
+    return step;
   }
-  ctx.debug_check("ntxent_forward_backward");
-  return step;
-#else
-  no_cuda("ntxent_forward_backward");
 #endif
+  // One rank owns every row: the query part and the key part land on the same rows.
+  NtXentPartialStep p = ntxent_forward_backward_partial(ctx, r, r, 0, tau, dloss);
+  axpy(ctx, 1.f, p.grads.d_local, p.grads.d_all);
+  return {p.result, p.grads.d_all};
 }
 
 Tensor ntxent_backward(Context& ctx, const Tensor& r, float tau, float dloss) {

@@ -44,4 +44,13 @@ struct NtXentPartialGrads {
 NtXentPartialGrads ntxent_backward_partial(Context& ctx, const Tensor& local, const Tensor& all,
                                            std::int64_t row_offset, float tau, float dloss);
 
+// Both of the multi-rank form in one pass over the similarities (the trainer's call on several
+// ranks): the forward's results are by-products of the backward's softmax.
+struct NtXentPartialStep {
+  NtXentResult result;
+  NtXentPartialGrads grads;
+};
+NtXentPartialStep ntxent_forward_backward_partial(Context& ctx, const Tensor& local, const Tensor& all,
+                                                  std::int64_t row_offset, float tau, float dloss);
+
 }  // namespace cmt::ops

@@ -81,8 +81,8 @@ double ntxent_forward(const NtXentDesc& d, const float* local, const float* all,
   return total;
 }
 
-void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, float dloss, float* d_local,
-                     float* d_all) {
+double ntxent_backward(const NtXentDesc& d, const float* local, const float* all, float dloss, float* d_local,
+                       float* d_all, float* row_loss, float* pos_sim) {
   std::vector<double> ul, ua, nl, na;
   normalise(local, d.rows_local, d.dim, ul, nl);
   normalise(all, d.rows_total, d.dim, ua, na);
@@ -91,6 +91,17 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
 #pragma omp parallel for schedule(static) if (big)
   for (std::int64_t i = 0; i < d.rows_local; ++i)
     lse[static_cast<std::size_t>(i)] = row_lse(&ul[static_cast<std::size_t>(i * d.dim)], ua, d.row_offset + i, d);
+  double total = 0;
+  if (row_loss != nullptr && pos_sim != nullptr) {
+    for (std::int64_t i = 0; i < d.rows_local; ++i) {  // the forward's arithmetic, from the same lse
+      const std::int64_t gi = d.row_offset + i;
+      const double pos = dot(&ul[static_cast<std::size_t>(i * d.dim)], &ua[static_cast<std::size_t>((gi ^ 1) * d.dim)], d.dim);
+      const double li = lse[static_cast<std::size_t>(i)] - pos / d.tau;
+      row_loss[i] = static_cast<float>(li);
+      pos_sim[i] = static_cast<float>(pos);
+      total += li;
+    }
+  }
 
   // dl/ds(i, k) for L = mean over rows_total: (softmax(i, k) - [k is the partner]) / (tau * rows_total).
   const double scale = static_cast<double>(dloss) / (static_cast<double>(d.rows_total) * d.tau);
@@ -126,6 +137,7 @@ void ntxent_backward(const NtXentDesc& d, const float* local, const float* all, 
   }
   apply_jacobian(ul, nl, du_local, d.rows_local, d.dim, d_local);
   apply_jacobian(ua, na, du_all, d.rows_total, d.dim, d_all);
+  return total;
 }
 
 }  // namespace cmt::cpu

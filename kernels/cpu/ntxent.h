@@ -30,7 +30,9 @@ double ntxent_forward(const NtXentDesc& desc, const float* local, const float* a
 // d_local (rows_local, dim): through each local row as a query (its own softmax);
 // d_all (rows_total, dim): through every gathered row as a key of the local rows' softmaxes.
 // Summed over ranks (d_local placed at its offset) this is the single-rank gradient.
-void ntxent_backward(const NtXentDesc& desc, const float* local, const float* all, float dloss, float* d_local,
-                     float* d_all);
+// When row_loss / pos_sim are given, the forward's results come out of the same pass (the softmax
+// statistics are computed once) and the sum of row_loss is returned; otherwise 0.
+double ntxent_backward(const NtXentDesc& desc, const float* local, const float* all, float dloss, float* d_local,
+                       float* d_all, float* row_loss = nullptr, float* pos_sim = nullptr);
 
 }  // namespace cmt::cpu

@@ -120,8 +120,15 @@ TEST_CASE("cuda ntxent multi-rank form: simulated ranks sum to the single-rank r
     std::int64_t offset = 0;
     for (std::int64_t n : split) {
       const Tensor local = rd.narrow(offset, n);
-      loss += ops::item(ops::ntxent_forward_partial(gpu, local, rd, offset, tau).loss);
-      const ops::NtXentPartialGrads g = ops::ntxent_backward_partial(gpu, local, rd, offset, tau, dloss);
+      // The one-pass form (the trainer's on several ranks) against the separate forward and the CPU.
+      const ops::NtXentPartialStep both = ops::ntxent_forward_backward_partial(gpu, local, rd, offset, tau, dloss);
+      const ops::NtXentResult fwd = ops::ntxent_forward_partial(gpu, local, rd, offset, tau);
+      const ops::NtXentResult want_rows = ops::ntxent_forward_partial(cpu, r.narrow(offset, n), r, offset, tau);
+      CHECK_ALLCLOSE(both.result.row_loss.to_vector<float>(), want_rows.row_loss.to_vector<float>(), 1e-4, 1e-4);
+      CHECK_ALLCLOSE(both.result.pos_sim.to_vector<float>(), want_rows.pos_sim.to_vector<float>(), 1e-5, 1e-4);
+      CHECK(ops::item(both.result.loss) == doctest::Approx(ops::item(fwd.loss)).epsilon(1e-5));
+      loss += ops::item(both.result.loss);
+      const ops::NtXentPartialGrads& g = both.grads;
       Tensor at = total.narrow(offset, n);
       ops::axpy(gpu, 1.f, g.d_local, at);
       ops::axpy(gpu, 1.f, g.d_all, total);

@@ -22,6 +22,9 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 #endif
+#if defined(CMT_EMULATED_DEVICE)
+#include "emu/counters.h"
+#endif
 
 using namespace cmt;
 using namespace cmt::mpitest;
@@ -205,6 +208,19 @@ RunResult train(Communicator* comm, bool bn, bool sync_bn, const Data& d, std::i
   return r;
 }
 
+// Launches so far of the kernels whose names contain `part` (the emulated device counts them; -1 elsewhere).
+[[maybe_unused]] long launches_of(const char* part) {
+#if defined(CMT_EMULATED_DEVICE)
+  long n = 0;
+  for (const auto& [name, c] : emu::kernel_counters())
+    if (name.find(part) != std::string::npos) n += static_cast<long>(c.launches);
+  return n;
+#else
+  (void)part;
+  return -1;
+#endif
+}
+
 // 2 ranks x batch B against 1 rank x batch 2B (computed on rank 0), every step's loss, the last
 // step's gradients, the parameters after every Adam step of `steps` batches.
 int check_equal(Communicator& comm, bool bn, bool sync_bn) {
@@ -213,10 +229,21 @@ int check_equal(Communicator& comm, bool bn, bool sync_bn) {
   const Data d = make_data(b * comm.size() * steps, side(bn), 5);
   const RunResult first = train(&comm, bn, sync_bn, d, b, 1, "", "", 1);
   const RunResult dist = train(&comm, bn, sync_bn, d, b, 1);
+  int fails = 0;
+  if (launches_of("") >= 0) {
+    // The distributed NT-Xent takes its loss from the backward's pass over the similarities: the
+    // separate forward (its tile kernel) must not run, the backward's softmax must, once per step.
+    const long forward = launches_of("forward_tile_kernel") + launches_of("forward_combine_kernel");
+    const long backward = launches_of("softmax_grad_kernel");
+    const bool ok = forward == 0 && backward >= static_cast<long>(steps + 1);
+    std::printf("%s NT-Xent similarities once per distributed step: forward-only launches %ld, backward softmax %ld\n",
+                ok ? "ok  " : "FAIL", forward, backward);
+    fails += ok ? 0 : 1;
+  }
   // Every rank holds the same parameters.
   Context ctx(g_device);
   const Tensor all = comm.all_gather_rows(ctx, on_device(Tensor::from_vector(dist.params, Shape{1, static_cast<std::int64_t>(dist.params.size())})));
-  int fails = expect_close("parameters identical on every rank", rows_of(all, comm.size() - 1, 1), rows_of(all, 0, 1), 0, 0);
+  fails += expect_close("parameters identical on every rank", rows_of(all, comm.size() - 1, 1), rows_of(all, 0, 1), 0, 0);
   if (comm.rank() == 0) {
     if (bn && !sync_bn) {
       // Per-rank statistics (the default) normalise each half-batch on its own: the first loss must

@@ -151,6 +151,13 @@ TEST_CASE("ntxent multi-rank form: R simulated ranks give the single-rank loss a
       const ops::NtXentPartialGrads g = ops::ntxent_backward_partial(ctx, local, all, offset, tau, dloss);
       const auto dl = g.d_local.to_vector<float>();
       const auto da = g.d_all.to_vector<float>();
+      // The one-pass form (the trainer's on several ranks) gives the same rows, loss and gradients.
+      const ops::NtXentPartialStep both = ops::ntxent_forward_backward_partial(ctx, local, all, offset, tau, dloss);
+      CHECK_ALLCLOSE(both.result.row_loss.to_vector<float>(), part.row_loss.to_vector<float>(), 0.0, 0.0);
+      CHECK_ALLCLOSE(both.result.pos_sim.to_vector<float>(), part.pos_sim.to_vector<float>(), 0.0, 0.0);
+      CHECK(ops::item(both.result.loss) == doctest::Approx(ops::item(part.loss)).epsilon(1e-7));
+      CHECK_ALLCLOSE(both.grads.d_local.to_vector<float>(), dl, 0.0, 0.0);
+      CHECK_ALLCLOSE(both.grads.d_all.to_vector<float>(), da, 0.0, 0.0);
       for (std::size_t e = 0; e < dl.size(); ++e) grad[static_cast<std::size_t>(offset * dim) + e] += dl[e];
       for (std::size_t e = 0; e < da.size(); ++e) grad[e] += da[e];  // the all-reduce of the caller
       offset += n;
