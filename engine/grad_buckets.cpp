@@ -2,6 +2,7 @@
 #include "engine/grad_buckets.h"
 
 #include "engine/ops/basic.h"
+#include "kernels/common/check.h"
 
 namespace cmt {
 
@@ -49,7 +50,12 @@ void GradientBuckets::grad_ready(Context& ctx, const Tensor& grad) {
   auto it = param_of_.find(grad.raw());
   if (it == param_of_.end()) return;  // not one of this store's parameters
   auto [bucket, param] = it->second;
-  if (seen_[static_cast<std::size_t>(param)]) return;  // a parameter used twice completes once
+  // Its bucket may already be on the wire: a second contribution would race with that all-reduce.
+  // No layer of cmt shares a parameter, so a second one is a bug in the caller, reported here.
+  CMT_CHECK(!seen_[static_cast<std::size_t>(param)],
+            "gradient buckets: parameter '" << store_.parameter_refs()[static_cast<std::size_t>(param)].path
+                                            << "' received a second gradient in one step after it was marked ready for its "
+                                               "all-reduce; parameters shared between layers are not supported in data-parallel training");
   seen_[static_cast<std::size_t>(param)] = 1;
   Bucket& b = buckets_[static_cast<std::size_t>(bucket)];
   // Buckets start in order, so every rank issues its collectives in the same sequence.

@@ -54,3 +54,19 @@ TEST_CASE("gradient buckets cover the flat block and start during backward") {
   model.train_step(ctx, views, labels);
   CHECK_ALLCLOSE(store.grads().to_vector<float>(), once, 0.0, 0.0);
 }
+
+TEST_CASE("gradient buckets refuse a second gradient for a parameter already marked ready") {
+  Context ctx(Device::cpu());
+  models::CmtModel model(test::tiny_cmt_config(8, 2));
+  ParameterStore store(ctx, model.root());
+  store.initialize(ctx, 1);
+  CountingComm comm;
+  GradientBuckets buckets(store, comm, 16 << 10);
+  const ParameterRef& last = store.parameter_refs().back();  // the first bucket's: launched once ready
+  const Tensor g = Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(last.grad->numel()), 0.5f), last.grad->shape());
+  store.zero_grads(ctx);
+  buckets.begin_step();
+  accumulate_grad(ctx, *last.grad, g);
+  CHECK_THROWS_WITH_AS(accumulate_grad(ctx, *last.grad, g), doctest::Contains(last.path.c_str()), cmt::Error);
+  buckets.finish(ctx);
+}
