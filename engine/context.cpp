@@ -150,7 +150,9 @@ cudnnHandle_t Context::cudnn() {
 void* Context::workspace(std::size_t bytes) {
   if (!workspace_.defined() || workspace_.nbytes() < bytes) {
     // The old block may still be read by queued kernels; the stream-ordered allocator reuses it
-    // only for later work on the same stream, so dropping it here is safe.
+    // only for later work on the same stream, so dropping it here is safe, unless a graph being
+    // captured addresses it (its replays come later): then the graph keeps it.
+    if (replaced_workspaces_ != nullptr && workspace_.defined()) replaced_workspaces_->push_back(workspace_);
     workspace_ = Tensor::empty(Shape{static_cast<std::int64_t>(bytes)}, DType::u8, device_);
   }
   return workspace_.raw();

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "engine/device.h"
 #include "engine/precision.h"
@@ -33,6 +34,11 @@ class Context {
 
   // Scratch memory of at least `bytes`, grown (never shrunk) on demand; valid until the next call.
   void* workspace(std::size_t bytes);
+  // The scratch block in force (undefined before the first workspace call). A CUDA Graph holds the
+  // blocks its capture addressed (StepGraph), so a later growth never frees memory a replay writes.
+  const Tensor& workspace_block() const { return workspace_; }
+  // While set, a block replaced by a larger one is appended to `into` instead of being released.
+  void keep_replaced_workspaces(std::vector<Tensor>* into) { replaced_workspaces_ = into; }
 
   void synchronize();               // waits for both streams
 
@@ -69,6 +75,7 @@ class Context {
   cublasLtHandle_t cublaslt_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   Tensor workspace_;
+  std::vector<Tensor>* replaced_workspaces_ = nullptr;
   Tensor cublas_workspace_;
   Tensor step_key_;  // u32 x 2 (epoch, step) on the device, stored as i32
 };

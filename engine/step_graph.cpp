@@ -38,15 +38,22 @@ void StepGraph::capture(const std::function<void()>& body) {
   // Relaxed: the caching allocator may still reserve memory for what escapes the step (the losses).
   CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
   cudaGraph_t graph = nullptr;
+  std::vector<Tensor> scratch;
+  if (ctx_.workspace_block().defined()) scratch.push_back(ctx_.workspace_block());
+  ctx_.keep_replaced_workspaces(&scratch);
   try {
     NoHostSyncScope no_sync("a CUDA Graph capture of the training step");
     body();
   } catch (...) {
+    ctx_.keep_replaced_workspaces(nullptr);
     cudaStreamEndCapture(stream, &graph);  // ends the (invalid) capture; the context stays usable
     if (graph != nullptr) cudaGraphDestroy(graph);
     cudaGetLastError();
     throw;
   }
+  ctx_.keep_replaced_workspaces(nullptr);
+  if (ctx_.workspace_block().defined()) scratch.push_back(ctx_.workspace_block());
+  scratch_ = std::move(scratch);
   CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
   graph_ = graph;
   cudaGraphExec_t exec = nullptr;

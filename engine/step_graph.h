@@ -7,6 +7,7 @@
 // through device memory written before replay(): Adam::prepare, the input buffers).
 #pragma once
 #include <functional>
+#include <vector>
 
 #include "engine/context.h"
 #include "engine/memory_plan.h"
@@ -30,6 +31,10 @@ class StepGraph {
 
  private:
   Context& ctx_;
+  // The context's scratch blocks the captured kernels address: a later growth of the workspace
+  // replaces the context's block, and without this the allocator would hand this one out again
+  // while every replay still writes to it.
+  std::vector<Tensor> scratch_;
   void* graph_ = nullptr;  // cudaGraph_t / cudaGraphExec_t, opaque here so that CPU builds need no CUDA headers
   void* exec_ = nullptr;
 };

@@ -1,7 +1,10 @@
 // The steady-state step on a GPU: the memory-planned eager step and the CUDA Graph replay give the
 // same losses and parameters as the plain eager step, with no allocation and no host sync inside.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include <cuda_runtime_api.h>
 
 #include "engine/allocator.h"
 #include "engine/host_sync.h"
@@ -10,6 +13,7 @@
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
 #include "engine/step_graph.h"
+#include "kernels/common/check.h"
 #include "models/cmt_model.h"
 #include "support/testing.h"
 #include "support/tiny_model.h"
@@ -131,4 +135,21 @@ TEST_CASE("CUDA Graph capture refuses a host sync inside the step and leaves the
   CHECK_THROWS_WITH_AS(graph.capture([&] { (void)ops::item(t); }), doctest::Contains("CUDA Graph capture"), cmt::Error);
   CHECK_FALSE(graph.captured());
   CHECK(ops::item(t) == 1.f);  // the stream works after the failed capture
+}
+
+TEST_CASE("a captured graph keeps its scratch block when the context's workspace grows afterwards") {
+  Context ctx(Device::cuda(0));
+  constexpr std::int64_t kBytes = 1 << 16;
+  const void* captured = ctx.workspace(kBytes);
+  StepGraph graph(ctx);
+  graph.capture([&] { CUDA_CHECK(cudaMemsetAsync(ctx.workspace(kBytes), 0x7f, kBytes, ctx.compute_stream())); });
+  (void)ctx.workspace(4 * kBytes);  // an eager step with a larger problem: the context's block is replaced
+  // A tensor of the old block's size: the caching allocator would hand out the old block if it were free.
+  Tensor other = Tensor::empty(Shape{kBytes}, DType::u8, ctx.device());
+  CUDA_CHECK(cudaMemsetAsync(other.raw(), 0, kBytes, ctx.compute_stream()));
+  graph.replay();  // still writes the block it captured
+  ctx.synchronize();
+  CHECK(other.raw() != captured);
+  const std::vector<std::uint8_t> bytes = other.to_vector<std::uint8_t>();
+  CHECK(std::count(bytes.begin(), bytes.end(), std::uint8_t{0}) == kBytes);
 }
