@@ -5,6 +5,7 @@
 // A table on stdout and JSON for bench/compare/train_table.py and memory_table.py.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -36,7 +37,7 @@ constexpr int kStepsToSteadyState = 4;
 
 struct BenchArgs {
   StepSetup step;
-  std::vector<std::string> backbones{"resnet50"}, dims{"3"}, precisions{"fp32"};
+  std::vector<std::string> backbones{"resnet50"}, dims{"3"}, precisions{"auto"};
   std::string preset = "none", cuda_graph = "both", out_dir, name, export_dir;
   int warmup = kStepsToSteadyState, steps = 10;
   std::string limit;                 // memory: --limit (bytes, K/M/G); empty: CMT_MEMORY_LIMIT
@@ -220,9 +221,17 @@ int export_steps(const std::vector<StepSetup>& list, Device device, const std::s
   return failed;
 }
 
+// "auto" becomes the precision it picks on `device`, so that reports and ceilings name what ran.
+void resolve_precisions(BenchArgs& a, Device device) {
+  for (auto& p : a.precisions) p = PrecisionPolicy::resolve(p, device.is_cuda()).name();
+  std::sort(a.precisions.begin(), a.precisions.end());
+  a.precisions.erase(std::unique(a.precisions.begin(), a.precisions.end()), a.precisions.end());
+}
+
 int bench_train(BenchArgs a) {
   const Device device = resolve_device(a.step.device);
   a.step.device = device.str();
+  resolve_precisions(a, device);
   const std::vector<StepSetup> list = configs(a, false);
   std::map<std::string, double> ceiling;
   nlohmann::json report = header(device, a.precisions, ceiling);
@@ -241,6 +250,7 @@ int bench_train(BenchArgs a) {
 int bench_infer(BenchArgs a) {
   const Device device = resolve_device(a.step.device);
   a.step.device = device.str();
+  resolve_precisions(a, device);
   const std::vector<StepSetup> list = configs(a, true);
   Context probe(device);
   nlohmann::json report = bench::report_header(probe, "infer");
@@ -373,6 +383,7 @@ nlohmann::json run_memory(const StepSetup& s, const BenchArgs& a) {
 int bench_memory(BenchArgs a) {
   const Device device = resolve_device(a.step.device);
   a.step.device = device.str();
+  resolve_precisions(a, device);
   const std::vector<StepSetup> list = configs(a, false);
   const std::size_t limit = a.limit.empty() ? memory_limit_from_environment() : parse_byte_size(a.limit, "--limit");
   CMT_CHECK(limit > 0 || device.is_cuda(),
@@ -417,8 +428,8 @@ void add_common_options(CLI::App& cmd, BenchArgs& a) {
   cmd.add_option("--backbone", a.backbones, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4 | all (comma list)")
       ->delimiter(',')->check(CLI::IsMember(names))->capture_default_str();
   cmd.add_option("--dims", a.dims, "2 (X-ray) | 3 (CT) | both")->delimiter(',')->check(CLI::IsMember({"2", "3", "both"}))->capture_default_str();
-  cmd.add_option("--precision", a.precisions, "fp32 | tf32 | bf16 (comma list)")
-      ->delimiter(',')->check(CLI::IsMember({"fp32", "tf32", "bf16"}))->capture_default_str();
+  cmd.add_option("--precision", a.precisions, "auto (tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16 (comma list)")
+      ->delimiter(',')->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}))->capture_default_str();
   auto* preset = cmd.add_option("--preset", a.preset, "paper: CT 128^3 batch 8, X-ray 512^2 batch 64 (infer: one image), full networks")
                      ->check(CLI::IsMember({"none", "paper"}))->capture_default_str();
   add_step_size_options(cmd, a.step);

@@ -36,7 +36,7 @@ struct RunConfig {
   std::int64_t warmup = 0;
   std::string augment = "genesis";
   // run
-  std::string precision = "fp32";  // fp32 | tf32 | bf16
+  std::string precision = "auto";  // auto (tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16
   std::string device = "auto";     // auto | cpu | cuda[:N]
   std::string conv_backend = "native";
   std::uint64_t seed = 0;

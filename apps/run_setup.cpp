@@ -27,7 +27,7 @@ std::unique_ptr<Context> make_context(const RunConfig& c) {
   // Several ranks per node: each takes the GPU of its local rank (from the launcher's environment).
   if (device.is_cuda() && (c.device == "auto" || c.device == "cuda") && launcher_world_size() > 1 && cuda_status().device_count > 0)
     device = resolve_device(fmt::format("cuda:{}", local_rank() % cuda_status().device_count));
-  auto ctx = std::make_unique<Context>(device, PrecisionPolicy::parse(c.precision));
+  auto ctx = std::make_unique<Context>(device, PrecisionPolicy::resolve(c.precision, device.is_cuda()));
   ctx->seed = c.seed;
   ctx->recompute = c.recompute;
   ops::set_conv_backend(c.conv_backend == "cudnn" ? ops::ConvBackend::cudnn : ops::ConvBackend::native);
@@ -131,12 +131,15 @@ nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, cons
 
 }  // namespace
 
-FoldResult train_fold(const RunConfig& c, const std::string& resume) {
+FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
+  auto ctx = make_context(requested);
+  // The run records the precision that ran ('auto' resolved), so eval, predict and resume use it too.
+  RunConfig c = requested;
+  c.precision = ctx->precision.name();
   data::Dataset ds = data::Dataset::open(c.dataset);
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
   const auto train_idx = ds.fold_indices(c.fold, false);
   const auto held_idx = ds.fold_indices(c.fold, true);
-  auto ctx = make_context(c);
   // Data parallelism (docs/distributed.md): each rank trains on its shard with batch_size samples;
   // rank 0 alone writes files and prints progress.
   const std::unique_ptr<Communicator> comm = make_communicator(c.comm, ctx.get());
@@ -164,8 +167,10 @@ FoldResult train_fold(const RunConfig& c, const std::string& resume) {
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);
   if (lead)
-    std::fprintf(stderr, "cmt: %s on %s, %zu training / %zu held-out samples (fold %d), %lld parameters\n", model.describe().c_str(),
-                 ctx->device().str().c_str(), train_idx.size(), held_idx.size(), c.fold,
+    std::fprintf(stderr, "cmt: %s on %s in %s%s, %zu training / %zu held-out samples (fold %d), %lld parameters\n",
+                 model.describe().c_str(), ctx->device().str().c_str(), c.precision.c_str(),
+                 requested.precision == "auto" ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)") : "",
+                 train_idx.size(), held_idx.size(), c.fold,
                  static_cast<long long>(trainer.store().num_parameters()));
   if (comm->size() > 1)
     std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),

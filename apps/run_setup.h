@@ -37,7 +37,7 @@ struct FoldResult {
 
 // Trains fold c.fold of c.dataset into c.out (resuming from `resume` when given), then evaluates the
 // best checkpoint on the held-out fold and writes eval.json, roc.svg and confusion.svg.
-FoldResult train_fold(const RunConfig& c, const std::string& resume);
+FoldResult train_fold(const RunConfig& c, const std::string& resume);  // c.precision "auto" is resolved and recorded
 
 // Evaluates a trained run folder (its config.json and a checkpoint: best, last or a path).
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& checkpoint, const std::string& dataset_override);

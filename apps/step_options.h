@@ -22,7 +22,7 @@ inline void add_step_options(CLI::App& cmd, StepSetup& s) {
   cmd.add_option("--backbone", s.backbone, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4")->capture_default_str();
   cmd.add_option("--dims", s.dims, "2 (X-ray) or 3 (CT)")->check(CLI::IsMember({2, 3}))->capture_default_str();
   add_step_size_options(cmd, s);
-  cmd.add_option("--precision", s.precision, "fp32 | tf32 | bf16")->capture_default_str();
+  cmd.add_option("--precision", s.precision, "auto (tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16")->capture_default_str();
 }
 
 }  // namespace cmt::app

@@ -50,7 +50,8 @@ void validate_step_setup(const StepSetup& s) {
 
 StepRunner::StepRunner(const StepSetup& s) : setup_(s) {
   validate_step_setup(s);
-  ctx_ = std::make_unique<Context>(parse_device(s.device), PrecisionPolicy::parse(s.precision));
+  const Device device = parse_device(s.device);
+  ctx_ = std::make_unique<Context>(device, PrecisionPolicy::resolve(s.precision, device.is_cuda()));
   ctx_->recompute = s.recompute;
   ctx_->seed = s.seed;
   model_ = std::make_unique<models::CmtModel>(model_config(s));

@@ -23,7 +23,7 @@ struct StepSetup {
   std::int64_t latent = 4096;
   std::int64_t classes = 2;
   std::string device = "cpu";
-  std::string precision = "fp32";
+  std::string precision = "auto";  // tf32 on a GPU, fp32 on the CPU
   std::uint64_t seed = 0;
   // Steady-state execution (docs/performance.md): the step's activation memory planned once
   // (engine/memory_plan.h), and on a GPU the step captured into a CUDA Graph and replayed

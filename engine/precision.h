@@ -23,6 +23,9 @@ struct PrecisionPolicy {
 
   std::string name() const;
   static PrecisionPolicy parse(const std::string& name);  // "fp32", "tf32", "bf16"
+  // parse(), and "auto": tf32 on a GPU (as PyTorch runs convolutions by default), fp32 on the CPU
+  // (where tf32 buys nothing and exact fp32 is the reference).
+  static PrecisionPolicy resolve(const std::string& name, bool gpu);
 };
 
 }  // namespace cmt

@@ -59,6 +59,12 @@ TEST_CASE("device parsing and precision policy") {
   CHECK(PrecisionPolicy::parse("tf32").activation_dtype() == DType::f32);
   CHECK(PrecisionPolicy::parse("fp32").tensor_cores() == false);
   CHECK_THROWS_AS(PrecisionPolicy::parse("fp8"), cmt::Error);
+  // "auto": tf32 on a GPU (PyTorch's default for convolutions), exact fp32 on the CPU.
+  CHECK(PrecisionPolicy::resolve("auto", true).name() == "tf32");
+  CHECK(PrecisionPolicy::resolve("auto", false).name() == "fp32");
+  CHECK(PrecisionPolicy::resolve("fp32", true).name() == "fp32");
+  CHECK(PrecisionPolicy::resolve("bf16", false).name() == "bf16");
+  CHECK_THROWS_WITH_AS(PrecisionPolicy::resolve("fp8", true), doctest::Contains("auto, fp32, tf32 or bf16"), cmt::Error);
 }
 
 TEST_CASE("allocator: repeated same-shape steps make no new host allocations") {
