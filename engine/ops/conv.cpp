@@ -119,8 +119,7 @@ void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& 
   const ConvMath math = math_for(ctx, t);
 #if defined(CMT_WITH_CUDNN)
   if (use_cudnn()) {
-    const std::size_t bytes = cudnn::conv_workspace_bytes(ctx.cudnn(), pass, d, math);
-    dnn(math, bytes ? ctx.workspace(bytes) : nullptr, bytes);
+    dnn(math, cudnn::Scratch([&](std::size_t bytes) { return ctx.workspace(bytes); }));
     return;
   }
 #endif
@@ -225,9 +224,9 @@ Tensor conv_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
     run_cuda(
         ctx, ConvPass::fprop, d, x.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_fprop(d, m, v, x.raw(), w.raw(), b, y.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
 #if defined(CMT_WITH_CUDNN)
-          cudnn::conv_fprop(ctx.cudnn(), d, m, x.raw(), w.raw(), b, y.raw(), ws, n);
+          cudnn::conv_fprop(ctx.cudnn(), d, m, x.raw(), w.raw(), b, y.raw(), scratch);
 #endif
         });
 #else
@@ -260,9 +259,9 @@ Tensor conv_backward_data(Context& ctx, const Tensor& dy, const Tensor& w, const
     run_cuda(
         ctx, ConvPass::dgrad, d, dy.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_dgrad(d, m, v, dy.raw(), w.raw(), dx.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
 #if defined(CMT_WITH_CUDNN)
-          cudnn::conv_dgrad(ctx.cudnn(), d, m, dy.raw(), w.raw(), dx.raw(), ws, n);
+          cudnn::conv_dgrad(ctx.cudnn(), d, m, dy.raw(), w.raw(), dx.raw(), scratch);
 #endif
         });
 #else
@@ -293,9 +292,9 @@ Tensor conv_backward_weight(Context& ctx, const Tensor& x, const Tensor& dy, con
     run_cuda(
         ctx, ConvPass::wgrad, d, x.dtype(),
         [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_wgrad(d, m, v, x.raw(), dy.raw(), dw.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] void* ws, [[maybe_unused]] std::size_t n) {
+        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
 #if defined(CMT_WITH_CUDNN)
-          cudnn::conv_wgrad(ctx.cudnn(), d, m, x.raw(), dy.raw(), dw.raw(), ws, n);
+          cudnn::conv_wgrad(ctx.cudnn(), d, m, x.raw(), dy.raw(), dw.raw(), scratch);
 #endif
         });
 #else

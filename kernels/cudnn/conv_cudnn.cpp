@@ -3,6 +3,7 @@
 
 #include <cudnn.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,15 +47,28 @@ void set_activation(cudnnTensorDescriptor_t t, cudnnDataType_t type, bool two_d,
 
 cudnnMathType_t math_type(ConvMath m) { return m == ConvMath::fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH; }
 
+// The choice among cudnnFind*Ex's results (fastest first): kernels/cudnn/algo_choice.h.
 template <typename Perf>
 const Perf* pick(const std::vector<Perf>& perf, int returned, ConvMath m) {
+  std::vector<AlgoResult> r;
   for (int i = 0; i < returned; ++i) {
     const Perf& p = perf[static_cast<std::size_t>(i)];
-    if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
-    if (m == ConvMath::fp32 && p.mathType != CUDNN_FMA_MATH && p.mathType != CUDNN_DEFAULT_MATH) continue;
-    return &p;
+    r.push_back({static_cast<int>(p.algo), p.status == CUDNN_STATUS_SUCCESS, p.memory, p.mathType == CUDNN_FMA_MATH});
   }
-  return nullptr;
+  const int i = pick_algorithm(r, m, kMaxWorkspace);
+  return i < 0 ? nullptr : &perf[static_cast<std::size_t>(i)];
+}
+
+// Scratch for the search: the largest workspace any algorithm of the pass asks for, within the cap;
+// an algorithm that needs more than is given is reported as failed by cudnnFind*Ex and skipped.
+template <typename SizeOf>
+std::size_t find_workspace_bytes(int algorithms, SizeOf&& size_of) {
+  std::size_t most = 0;
+  for (int a = 0; a < algorithms; ++a) {
+    std::size_t bytes = 0;
+    if (size_of(a, &bytes) == CUDNN_STATUS_SUCCESS && bytes <= kMaxWorkspace) most = std::max(most, bytes);
+  }
+  return most;
 }
 
 std::mutex g_mu;
@@ -63,7 +77,14 @@ std::map<std::string, std::unique_ptr<Plan>>& cache() {
   return c;
 }
 
-Plan& plan_for(cudnnHandle_t h, ConvPass pass, const ConvDesc& d, ConvMath m) {
+// The buffers of the call that runs the search: inputs a, b and the output the search overwrites.
+struct Buffers {
+  const void* a;
+  const void* b;
+  void* out;
+};
+
+Plan& plan_for(cudnnHandle_t h, ConvPass pass, const ConvDesc& d, ConvMath m, const Buffers& io, const Scratch& scratch) {
   const std::string key = std::string(conv_pass_name(pass)) + conv_math_name(m) + d.str();
   std::lock_guard<std::mutex> lock(g_mu);
   auto& slot = cache()[key];
@@ -99,58 +120,62 @@ Plan& plan_for(cudnnHandle_t h, ConvPass pass, const ConvDesc& d, ConvMath m) {
     CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, best->mathType));
   };
   if (pass == ConvPass::fprop) {
+    const std::size_t bytes = find_workspace_bytes(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, std::size_t* n) {
+      return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, static_cast<cudnnConvolutionFwdAlgo_t>(a), n);
+    });
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, p->x, p->w, p->conv, p->y, static_cast<int>(perf.size()), &returned, perf.data()));
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p->x, io.a, p->w, io.b, p->conv, p->y, io.out, static_cast<int>(perf.size()),
+                                                       &returned, perf.data(), bytes ? scratch(bytes) : nullptr, bytes));
     choose(pick(perf, returned, m));
   } else if (pass == ConvPass::dgrad) {
+    const std::size_t bytes = find_workspace_bytes(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, std::size_t* n) {
+      return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x, static_cast<cudnnConvolutionBwdDataAlgo_t>(a), n);
+    });
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, p->w, p->y, p->conv, p->x, static_cast<int>(perf.size()), &returned, perf.data()));
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p->w, io.b, p->y, io.a, p->conv, p->x, io.out, static_cast<int>(perf.size()),
+                                                            &returned, perf.data(), bytes ? scratch(bytes) : nullptr, bytes));
     choose(pick(perf, returned, m));
   } else {
+    const std::size_t bytes = find_workspace_bytes(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, std::size_t* n) {
+      return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), n);
+    });
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, p->x, p->y, p->conv, p->w, static_cast<int>(perf.size()), &returned, perf.data()));
+    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p->x, io.a, p->y, io.b, p->conv, p->w, io.out, static_cast<int>(perf.size()),
+                                                              &returned, perf.data(), bytes ? scratch(bytes) : nullptr, bytes));
     choose(pick(perf, returned, m));
   }
   slot = std::move(p);
   return *slot;
 }
 
-void check_ws(const Plan& p, std::size_t ws_bytes) {
-  CMT_CHECK(ws_bytes >= p.ws, "cuDNN conv needs " << p.ws << " bytes of workspace, got " << ws_bytes);
-}
+void* run_workspace(const Plan& p, const Scratch& scratch) { return p.ws ? scratch(p.ws) : nullptr; }
 
 }  // namespace
 
-std::size_t conv_workspace_bytes(cudnnHandle_t h, ConvPass pass, const ConvDesc& d, ConvMath math) {
-  return plan_for(h, pass, d, math).ws;
-}
-
 void conv_fprop(cudnnHandle_t h, const ConvDesc& d, ConvMath math, const void* x, const void* w, const void* bias, void* y,
-                void* ws, std::size_t ws_bytes) {
-  Plan& p = plan_for(h, ConvPass::fprop, d, math);
-  check_ws(p, ws_bytes);
+                const Scratch& scratch) {
+  const Plan& p = plan_for(h, ConvPass::fprop, d, math, {x, w, y}, scratch);
+  void* ws = run_workspace(p, scratch);
   const float one = 1.f, zero = 0.f;
-  CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, x, p.w, w, p.conv, static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, ws_bytes,
+  CUDNN_CHECK(cudnnConvolutionForward(h, &one, p.x, x, p.w, w, p.conv, static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.ws,
                                       &zero, p.y, y));
   if (bias) CUDNN_CHECK(cudnnAddTensor(h, &one, p.bias, bias, &one, p.y, y));
 }
 
-void conv_dgrad(cudnnHandle_t h, const ConvDesc& d, ConvMath math, const void* dy, const void* w, void* dx, void* ws,
-                std::size_t ws_bytes) {
-  Plan& p = plan_for(h, ConvPass::dgrad, d, math);
-  check_ws(p, ws_bytes);
+void conv_dgrad(cudnnHandle_t h, const ConvDesc& d, ConvMath math, const void* dy, const void* w, void* dx, const Scratch& scratch) {
+  const Plan& p = plan_for(h, ConvPass::dgrad, d, math, {dy, w, dx}, scratch);
+  void* ws = run_workspace(p, scratch);
   const float one = 1.f, zero = 0.f;
   CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, p.w, w, p.y, dy, p.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
-                                           ws_bytes, &zero, p.x, dx));
+                                           p.ws, &zero, p.x, dx));
 }
 
-void conv_wgrad(cudnnHandle_t h, const ConvDesc& d, ConvMath math, const void* x, const void* dy, void* dw, void* ws,
-                std::size_t ws_bytes) {
-  Plan& p = plan_for(h, ConvPass::wgrad, d, math);
-  check_ws(p, ws_bytes);
+void conv_wgrad(cudnnHandle_t h, const ConvDesc& d, ConvMath math, const void* x, const void* dy, void* dw, const Scratch& scratch) {
+  const Plan& p = plan_for(h, ConvPass::wgrad, d, math, {x, dy, dw}, scratch);
+  void* ws = run_workspace(p, scratch);
   const float one = 1.f, zero = 0.f;
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, p.x, x, p.y, dy, p.conv, static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo),
-                                             ws, ws_bytes, &zero, p.w, dw));
+                                             ws, p.ws, &zero, p.w, dw));
 }
 
 }  // namespace cmt::cudnn
