@@ -119,6 +119,7 @@ void conv_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx) {
 
 void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw) {
   if (d.depthwise()) return conv_depthwise_wgrad(d, x, dy, dw);
+  if (d.C == 1 && d.groups == 1 && !d.pointwise()) return conv_wgrad_stem(d, x, dy, dw);
   const std::int64_t M = d.y_positions();
   const int Cg = d.Cg(), Kg = d.Kg(), K = d.K;
   const int J = static_cast<int>(d.gemm_k());

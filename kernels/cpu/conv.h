@@ -1,5 +1,7 @@
 // CPU convolution: the direct reference (the oracle) and the fast path (vol2col + sgemm, depthwise).
 #pragma once
+#include <cstdint>
+
 #include "kernels/common/conv_desc.h"
 
 namespace cmt::cpu {
@@ -14,7 +16,8 @@ template <typename T>
 void conv_wgrad_direct(const ConvDesc& d, const T* x, const T* dy, T* dw);
 
 // The fast path the CPU training uses: pointwise convs as one GEMM, depthwise convs by their own
-// channel-vectorised loops, everything else as vol2col + cblas_sgemm per group, in row chunks.
+// channel-vectorised loops, the one-channel stem's weight gradient by its own path, everything
+// else as vol2col + cblas_sgemm per group, in row chunks.
 void conv_fprop(const ConvDesc& d, const float* x, const float* w, const float* bias, float* y);
 void conv_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx);
 void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw);
@@ -24,5 +27,9 @@ void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db);  // d
 void conv_depthwise_fprop(const ConvDesc& d, const float* x, const float* w, const float* bias, float* y);
 void conv_depthwise_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx);
 void conv_depthwise_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw);
+
+// One input channel (the network's stem), groups 1: the weight gradient by its own path
+// (kernels/cpu/conv_stem.cpp), exposed for tests; col_budget: floats of column buffer per chunk.
+void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* dw, std::int64_t col_budget = std::int64_t{1} << 22);
 
 }  // namespace cmt::cpu

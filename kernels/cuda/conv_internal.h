@@ -25,4 +25,10 @@ std::size_t depthwise_workspace_bytes(ConvPass pass, const ConvDesc& d);
 
 void stem_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, const void* bias, void* y, cudaStream_t stream);
 
+// The stem weight gradient (C = 1, groups 1, kernels/cuda/conv_wgrad.cu): each thread keeps the sums
+// of up to kStemTapsPerThread taps, so T*R*S <= 4 * 128 (7x7x7 = 343 fits).
+constexpr int kStemTapsPerThread = 4;
+inline bool stem_wgrad_fits(const ConvDesc& d) { return d.C == 1 && d.groups == 1 && d.trs() <= kStemTapsPerThread * 128; }
+int stem_wgrad_splits(const ConvDesc& d);  // partial sums over output positions (workspace: splits x w_elems floats)
+
 }  // namespace cmt::cuda::detail

@@ -13,7 +13,7 @@ namespace cmt::cuda {
 
 // One way to run a pass. Kinds: simt (exact fp32 implicit GEMM, any shape, any dtype), tc64 / tc128
 // (tensor-core implicit GEMM, 64x64 or 128x128 block tile; needs C/groups and K/groups multiples of
-// 16 bytes of elements), stem (fprop with C=1), depthwise (groups == C) and depthwise4 (multiplier 1,
+// 16 bytes of elements), stem (fprop and wgrad with C=1), depthwise (groups == C) and depthwise4 (multiplier 1,
 // C % 4 == 0: fprop/dgrad with four channels per thread; wgrad as depthwise). split_k > 1 splits the wgrad
 // reduction over output positions into partial sums reduced in a fixed order (deterministic).
 struct ConvVariant {

@@ -85,6 +85,14 @@ std::int64_t wgrad_k_per_split(const ConvDesc& d, int splits) {
   return (per + kSplitAlign - 1) / kSplitAlign * kSplitAlign;
 }
 
+int stem_wgrad_splits(const ConvDesc& d) {
+  const std::int64_t channel_tiles = (d.K + 15) / 16;
+  const std::int64_t by_blocks = std::max<std::int64_t>(1, kTargetBlocks / channel_tiles);
+  const std::int64_t by_len = std::max<std::int64_t>(1, d.y_positions() / 2048);  // >= 2048 positions per split
+  const std::int64_t by_ws = std::max<std::int64_t>(1, (std::int64_t{256} << 20) / (4 * d.w_elems()));
+  return static_cast<int>(std::min({by_blocks, by_len, by_ws, std::int64_t{65535}}));
+}
+
 int depthwise_wgrad_splits(const ConvDesc& d) {
   return static_cast<int>(std::clamp<std::int64_t>(d.y_positions() / 4096, 1, 64));
 }
@@ -102,6 +110,7 @@ std::vector<ConvVariant> conv_variants(ConvPass pass, const ConvDesc& d, ConvMat
     return out;
   }
   if (pass == ConvPass::fprop && d.C == 1 && d.groups == 1) out.push_back({K::stem, 1});
+  if (pass == ConvPass::wgrad && detail::stem_wgrad_fits(d)) out.push_back({K::stem, 1});
   if (tc_ok(pass, d, math)) {
     // Big GEMMs take the 128x128 tile, small ones the 64x64 tile (more blocks to fill the GPU).
     const std::int64_t M = pass == ConvPass::fprop ? d.y_positions() : pass == ConvPass::dgrad ? d.x_positions() : d.Kg();
@@ -121,8 +130,10 @@ std::size_t conv_workspace_bytes(ConvPass pass, const ConvDesc& d, ConvMath math
   switch (pass) {
     case ConvPass::fprop: return 0;
     case ConvPass::dgrad: return align256(static_cast<std::size_t>(d.w_elems()) * elem_bytes(math));  // transposed w
-    case ConvPass::wgrad:
-      return align256(static_cast<std::size_t>(detail::wgrad_splits(d, v)) * static_cast<std::size_t>(d.w_elems()) * 4);
+    case ConvPass::wgrad: {
+      const int splits = v.kind == ConvVariant::Kind::stem ? detail::stem_wgrad_splits(d) : detail::wgrad_splits(d, v);
+      return align256(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.w_elems()) * 4);
+    }
   }
   return 0;
 }

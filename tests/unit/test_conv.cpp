@@ -62,6 +62,25 @@ TEST_CASE("conv CPU fast path equals the direct reference on the edge cases") {
   for (const auto& c : test::edge_cases()) check_fast_path(c, gen);
 }
 
+TEST_CASE("conv CPU stem weight gradient (C = 1) equals the direct reference across column chunks") {
+  std::mt19937_64 gen(test::run_seed() + 4);
+  for (const auto& c : test::edge_cases()) {
+    if (c.x[4] != 1 || c.w[4] != 1) continue;  // the one-channel stems
+    INFO(c.name);
+    const ConvDesc d = ops::conv_desc(c.x, c.w, c.p);
+    Tensor x = test::random_small_ints(c.x, gen, 2);
+    Tensor dy = test::random_small_ints(ops::conv_output_shape(c.x, c.w, c.p), gen, 2);
+    Tensor want = Tensor::empty(c.w, DType::f32), got = Tensor::empty(c.w, DType::f32);
+    cpu::conv_wgrad_direct<float>(d, x.data<float>(), dy.data<float>(), want.data<float>());
+    // One output line per chunk, a few lines, and everything at once.
+    for (std::int64_t budget : {std::int64_t{1}, std::int64_t{3} * d.trs() * d.Q, std::int64_t{1} << 22}) {
+      CAPTURE(budget);
+      cpu::conv_wgrad_stem(d, x.data<float>(), dy.data<float>(), got.data<float>(), budget);
+      CHECK_ALLCLOSE(got, want, 0.0, 0.0);
+    }
+  }
+}
+
 TEST_CASE("conv CPU fast path with Gaussian inputs and no bias stays within fp32 rounding") {
   std::mt19937_64 gen(test::run_seed() + 3);
   Context ctx(Device::cpu());
