@@ -1,9 +1,11 @@
 // The training loop.
 #include "engine/trainer.h"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 
 #include <fmt/core.h>
@@ -94,6 +96,42 @@ void Trainer::save(const std::string& name) {
   save_checkpoint(checkpoint_path(name), *store_, optimizer_.get(), state());
 }
 
+namespace {
+// Keeps the first line (a header, when `header`) and the lines `keep` accepts; rewritten to a
+// temporary name and renamed, as checkpoints are.
+void keep_lines(const std::filesystem::path& path, bool header, const std::function<bool(const std::string&)>& keep) {
+  if (!std::filesystem::exists(path)) return;
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ifstream in(path);
+    std::ofstream out(tmp);
+    std::string line;
+    for (bool first = true; std::getline(in, line); first = false)
+      if ((first && header) || (!line.empty() && keep(line))) out << line << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// A line cut short by a killed process is dropped: its first field may not parse, its JSON won't.
+bool first_field_at_most(const std::string& csv_line, std::int64_t limit) {
+  std::int64_t v = 0;
+  const auto [end, error] = std::from_chars(csv_line.data(), csv_line.data() + csv_line.size(), v);
+  return error == std::errc{} && end != csv_line.data() + csv_line.size() && *end == ',' && v <= limit;
+}
+bool json_epoch_at_most(const std::string& line, std::int64_t limit) {
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.value("epoch", std::int64_t{0}) <= limit;
+}
+}  // namespace
+
+void Trainer::drop_logs_after(std::int64_t step, std::int64_t epoch) {
+  if (config_.out_dir.empty() || !writer()) return;
+  const std::filesystem::path dir(config_.out_dir);
+  keep_lines(dir / "steps.csv", true, [&](const std::string& l) { return first_field_at_most(l, step); });
+  keep_lines(dir / "metrics.csv", true, [&](const std::string& l) { return first_field_at_most(l, epoch); });
+  keep_lines(dir / "metrics.jsonl", false, [&](const std::string& l) { return json_epoch_at_most(l, epoch); });
+}
+
 void Trainer::resume(const std::string& checkpoint) {
   const CheckpointState s = load_checkpoint(checkpoint, *store_, optimizer_.get());
   CMT_CHECK(s.model == model_.describe(), "checkpoint " << checkpoint << " holds " << s.model << ", not " << model_.describe());
@@ -112,6 +150,7 @@ void Trainer::resume(const std::string& checkpoint) {
   CMT_CHECK(step_in_epoch_ == 0 || saved_world == world,
             "checkpoint " << checkpoint << " was written mid-epoch by " << saved_world << " rank(s); resume it on " << saved_world
                           << " rank(s), or resume an end-of-epoch checkpoint on " << world);
+  drop_logs_after(s.step, s.epoch);  // steps and epochs after the checkpoint are redone and logged again
   history_.clear();
   for (const auto& m : s.metrics) {
     EpochRecord r;

@@ -90,6 +90,7 @@ class Trainer {
   CheckpointState state() const;
   double epoch_seconds() const;  // training time of the current epoch, before and since a resume
   void write_metrics(const EpochRecord& r);
+  void drop_logs_after(std::int64_t step, std::int64_t epoch);  // a resume rewinds steps.csv, metrics.*
   void log_step(const HostLosses& l, double lr);
   bool distributed() const { return config_.comm != nullptr && config_.comm->size() > 1; }
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
