@@ -140,7 +140,7 @@ void Trainer::resume(const std::string& checkpoint) {
   step_in_epoch_ = s.step_in_epoch;
   config_.seed = s.seed;
   totals_ = s.epoch_totals.value_or(EpochTotals{});
-  if (step_in_epoch_ > 0 && !s.epoch_totals && writer())
+  if (step_in_epoch_ > 0 && !s.epoch_totals && writer() && !config_.out_dir.empty())  // training on, not `cmt eval`
     std::fprintf(stderr, "cmt: %s holds no running totals of epoch %lld (an older checkpoint): its summary will average only the steps after the resume\n",
                  checkpoint.c_str(), static_cast<long long>(epoch_ + 1));
   // Mid-epoch positions count global batches of the writing run's world size: only the same world
