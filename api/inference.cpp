@@ -44,6 +44,7 @@ std::string checkpoint_path(const std::string& run_dir, const std::string& check
 struct InferenceModel::Impl {
   api::DataInfo info;
   data::Preprocess pre;
+  data::TrainedOn trained;
   std::unique_ptr<Context> ctx;
   std::unique_ptr<models::CmtModel> model;
   std::unique_ptr<ParameterStore> store;
@@ -58,6 +59,7 @@ InferenceModel InferenceModel::load(const std::string& run_dir, const LoadOption
     auto impl = std::make_shared<Impl>();
     impl->info = run.info;
     impl->pre = api::preprocess_of(run.info);
+    impl->trained = api::trained_on(run.info);
     impl->ctx = std::make_unique<Context>(resolve_device(options.device),
                                           PrecisionPolicy::parse(run.config.value("precision", std::string("fp32"))));
     ops::set_conv_backend(run.config.value("conv_backend", std::string("native")) == "cudnn" ? ops::ConvBackend::cudnn
@@ -94,6 +96,9 @@ Prediction InferenceModel::predict_files(const std::vector<std::string>& files, 
   return guarded("cmt: cannot predict " + source, [&] {
     CMT_CHECK(!files.empty(), "no input files");
     Impl& m = *impl_;
+    // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
+    const std::string mismatch = data::input_mismatch(data::inspect_input(files), m.trained, source);
+    CMT_CHECK(mismatch.empty(), mismatch);
     std::lock_guard<std::mutex> lock(m.mutex);
     bool hu = false;
     const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
@@ -104,6 +109,7 @@ Prediction InferenceModel::predict_files(const std::vector<std::string>& files, 
     ops::add_scalar_(*m.ctx, dev, -0.5f);  // the shift training applies after augmentation
     Prediction p;
     p.source = source;
+    p.warnings = data::input_warnings(v, m.trained, source);
     p.probabilities = m.model->predict(*m.ctx, dev).to_vector<float>();
     p.latent = m.model->embed(*m.ctx, dev).to_vector<float>();
     m.ctx->synchronize();

@@ -1,6 +1,7 @@
 // Run folder files: RUN/data.json and the model part of RUN/config.json.
 #include "api/run_files.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -8,12 +9,34 @@
 
 namespace cmt::api {
 
+namespace {
+
+// Median (per axis) of original shape x spacing; empty when every spacing is PNG/JPEG's nominal 1 mm,
+// which says nothing of the physical size.
+std::vector<double> median_extent_mm(const data::Dataset& ds) {
+  const auto spacings = ds.spacings();
+  const auto shapes = ds.original_shapes();
+  const bool nominal = std::all_of(spacings.begin(), spacings.end(), [](const auto& s) { return s == std::array<double, 3>{1, 1, 1}; });
+  if (spacings.empty() || nominal) return {};
+  std::vector<double> out(3);
+  for (std::size_t a = 0; a < 3; ++a) {
+    std::vector<double> e;
+    for (std::size_t i = 0; i < spacings.size(); ++i) e.push_back(spacings[i][a] * shapes[i][a]);
+    std::nth_element(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(e.size() / 2), e.end());
+    out[a] = e[e.size() / 2];
+  }
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json DataInfo::to_json() const {
   return {{"class_names", class_names},
           {"sample_shape", std::vector<std::int64_t>(sample_shape.begin(), sample_shape.end())},
           {"modality", modality},
           {"window", window},
-          {"class_weights", class_weights}};
+          {"class_weights", class_weights},
+          {"extent_mm", extent_mm}};
 }
 
 DataInfo DataInfo::from_json(const nlohmann::json& j) {
@@ -24,6 +47,8 @@ DataInfo DataInfo::from_json(const nlohmann::json& j) {
   d.modality = j.at("modality").get<std::string>();
   d.window = j.value("window", std::string("-1000,400"));
   d.class_weights = j.value("class_weights", std::vector<float>{});
+  d.extent_mm = j.value("extent_mm", std::vector<double>{});
+  CMT_CHECK(d.extent_mm.empty() || d.extent_mm.size() == 3, "data.json: 'extent_mm' must be (z, y, x), got " << d.extent_mm.size() << " values");
   CMT_CHECK(d.sample_shape.rank() == 3, "data.json: 'sample_shape' must be (D, H, W), got " << s.size() << " values");
   CMT_CHECK(!d.class_names.empty(), "data.json: no class names");
   return d;
@@ -35,6 +60,7 @@ DataInfo DataInfo::from_dataset(const data::Dataset& ds, bool balanced, const st
   d.sample_shape = ds.sample_shape();
   d.modality = ds.modality();
   d.window = ds.attribute("window");
+  d.extent_mm = median_extent_mm(ds);
   if (balanced) {
     // n / (classes * count_k), scikit-learn's "balanced", from the training fold.
     const auto labels = ds.labels();
@@ -74,6 +100,15 @@ data::Preprocess preprocess_of(const DataInfo& info) {
     pre.window_hi = std::stof(info.window.substr(comma + 1));
   }
   return pre;
+}
+
+data::TrainedOn trained_on(const DataInfo& info) {
+  data::TrainedOn t;
+  t.modality = info.modality;
+  t.input_size = preprocess_of(info).size;
+  t.has_extent = info.extent_mm.size() == 3;
+  if (t.has_extent) std::copy(info.extent_mm.begin(), info.extent_mm.end(), t.extent_mm.begin());
+  return t;
 }
 
 RunFiles read_run_files(const std::string& run_dir) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
+#include "data/input_check.h"
 #include "data/ingest.h"
 #include "engine/shape.h"
 #include "models/cmt_model.h"
@@ -21,6 +22,9 @@ struct DataInfo {
   std::string modality;
   std::string window;  // "LO,HI" HU window of the preprocessing
   std::vector<float> class_weights;  // the training fold's "balanced" weights, when used
+  // Median physical extent (z, y, x) mm of the training samples; empty when their spacing was only
+  // the nominal 1 mm of PNG/JPEG (and in runs written before it was recorded).
+  std::vector<double> extent_mm;
   nlohmann::json to_json() const;
   static DataInfo from_json(const nlohmann::json& j);
   // balanced: scikit-learn's "balanced" class weights from the training samples `train`.
@@ -32,6 +36,9 @@ models::CmtConfig model_config(const nlohmann::json& config, const DataInfo& inf
 
 // The preprocessing the training data had (size and HU window), for raw inputs.
 data::Preprocess preprocess_of(const DataInfo& info);
+
+// What the run was trained on, for checking inputs of inference.
+data::TrainedOn trained_on(const DataInfo& info);
 
 // Reads RUN/config.json and RUN/data.json; throws cmt::Error naming the folder.
 struct RunFiles {

@@ -58,7 +58,7 @@ std::vector<StepSetup> configs(const BenchArgs& a, bool infer) {
       StepSetup s = a.step;
       s.backbone = b, s.dims = d;
       s.stochastic_depth = 0.f;  // the PyTorch reference has none; the step must be deterministic to compare
-      if (a.preset == "paper") {  // sides of the paper (3.1), batches of issue 11: CT 128^3 x 8, X-ray 512^2 x 64
+      if (a.preset == "paper") {  // sides of the paper (3.1), batches of docs/performance.md: CT 128^3 x 8, X-ray 512^2 x 64
         s.size = d == 3 ? 128 : 512;
         s.batch = infer ? 1 : d == 3 ? 8 : 64;
         s.width = s.depth = 1.0;
@@ -464,7 +464,7 @@ void setup_bench(CLI::App& app, Action& action) {
 
   auto m = std::make_shared<BenchArgs>();
   m->step.device = "auto";
-  m->backbones = {"vgg19", "resnet50", "efficientnet_b4"};  // with the default sizes: the issue's three 3D backbones at 128^3
+  m->backbones = {"vgg19", "resnet50", "efficientnet_b4"};  // with the default sizes: the three 3D backbones at 128^3 (docs/performance.md)
   m->cuda_graph = "on";
   auto* memory = cmd->add_subcommand("memory", "The largest batch whose whole training step fits in memory, per backbone");
   add_common_options(*memory, *m);

@@ -69,7 +69,9 @@ int run_predict(const PredictArgs& a) {
         const Prediction p = model.predict_files(study.files, study.source);
         nlohmann::json r = {{"study", study.source}, {"predicted", p.predicted_class}};
         for (std::size_t k = 0; k < p.probabilities.size(); ++k) r["probabilities"][names[k]] = p.probabilities[k];
+        if (!p.warnings.empty()) r["warnings"] = p.warnings;
         results.push_back(r);
+        for (const auto& w : p.warnings) std::fprintf(stderr, "cmt predict: warning: %s\n", w.c_str());
         if (!a.json) {
           std::string probs;
           for (std::size_t k = 0; k < p.probabilities.size(); ++k) probs += fmt::format("{}={:.4f} ", names[k], p.probabilities[k]);

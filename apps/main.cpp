@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "cmt/build_info.h"
+#include "data/dicom_log.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
   auto& commands = command_registry();
   std::sort(commands.begin(), commands.end(), [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
   for (const CommandEntry& c : commands) c.setup(app, action);
+  // --verbose on every subcommand: library diagnostics (DCMTK's parser detail) that stay quiet otherwise.
+  bool verbose = false;
+  for (CLI::App* sub : app.get_subcommands({}))
+    sub->add_flag("--verbose", verbose, "also print library diagnostics (DICOM parser detail) on stderr");
 
   // An unknown first word is an unknown subcommand, not "an extra argument": say so plainly.
   if (argc > 1 && argv[1][0] != '-') {
@@ -47,6 +52,7 @@ int main(int argc, char** argv) {
                  app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return kUsage;
   }
+  cmt::data::configure_dicom_log(verbose);
   try {
     return action ? action() : kOk;
   } catch (const cmt::Error& e) {

@@ -12,7 +12,7 @@ namespace cmt::app {
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
-  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(positive_class) X(progress) \
+  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(checkpoint_steps) X(checkpoint_minutes) X(positive_class) X(progress) \
   X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph) X(recompute)
 
 nlohmann::json RunConfig::to_json() const {
@@ -83,9 +83,23 @@ void RunConfig::validate() const {
             "config: 'device' is '" << device << "', expected auto, cpu, cuda or cuda:N");
   CMT_CHECK(!out.empty(), "config: 'out' must name a folder");
   CMT_CHECK(checkpoint_every >= 0, "config: 'checkpoint_every' must be >= 0");
+  CMT_CHECK(checkpoint_steps >= 0, "config: 'checkpoint_steps' must be >= 0 (0: off), got " << checkpoint_steps);
+  CMT_CHECK(checkpoint_minutes >= 0, "config: 'checkpoint_minutes' must be >= 0 (0: off), got " << checkpoint_minutes);
   one_of("comm", comm, {"auto", "single", "mpi", "nccl"});
   CMT_CHECK(comm_timeout >= 0, "config: 'comm_timeout' must be >= 0 seconds (0: wait forever), got " << comm_timeout);
 }
+
+namespace {
+// A flag's check (a bad value is a bad command line, exit 2). Not a number: the type check says so.
+std::string non_negative(const std::string& value) {
+  try {
+    if (std::stod(value) >= 0) return {};
+  } catch (const std::exception&) {
+    return {};
+  }
+  return "must be >= 0 (0: off), got " + value;
+}
+}  // namespace
 
 void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd_ = &cmd;
@@ -122,6 +136,10 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--seed", f.seed, "random seed");
   cmd.add_option("--out", f.out, "output folder");
   cmd.add_option("--checkpoint-every", f.checkpoint_every, "epochs between periodic checkpoints (0: last/best only)");
+  cmd.add_option("--checkpoint-steps", f.checkpoint_steps, "also write last.h5 mid-epoch every N steps (0: off)")
+      ->check(non_negative);
+  cmd.add_option("--checkpoint-minutes", f.checkpoint_minutes, "also write last.h5 mid-epoch at most every N minutes (0: off)")
+      ->check(non_negative);
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
   cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
   cmd.add_flag("--recompute", f.recompute, "recompute batch-norm + activation outputs in backward: less activation memory");

@@ -42,6 +42,8 @@ struct RunConfig {
   std::uint64_t seed = 0;
   std::string out = "runs/run";
   int checkpoint_every = 1;
+  std::int64_t checkpoint_steps = 0;  // > 0: also a mid-epoch last.h5 every N steps
+  double checkpoint_minutes = 0;      // > 0: also a mid-epoch last.h5 at most every N minutes
   std::string positive_class = "auto";  // class name for the binary metrics; auto: the COVID-like class
   bool progress = true;
   bool cuda_graph = true;

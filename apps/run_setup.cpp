@@ -80,6 +80,8 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   t.seed = c.seed;
   t.out_dir = c.out;
   t.checkpoint_every = c.checkpoint_every;
+  t.checkpoint_steps = c.checkpoint_steps;
+  t.checkpoint_minutes = c.checkpoint_minutes;
   t.progress = c.progress;
   t.run_config = c.to_json();
   if (const char* nan = std::getenv("CMT_INJECT_NAN_STEP")) t.inject_nan_at_step = std::stoll(nan);

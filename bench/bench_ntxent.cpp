@@ -50,7 +50,7 @@ Measured measure(Device device, PrecisionPolicy precision, int warmup, int runs,
 
 int main(int argc, char** argv) {
   std::string device_arg = "auto";
-  // The default sweep fits tests/gpu/run.sh's 2 minutes on an H100; --full runs the whole grid.
+  // The default sweep fits tests/gpu/run.sh's 2 minutes on an H100; --full runs the whole grid of docs/ntxent.md.
   std::vector<std::int64_t> rows_list = {16, 128, 1024, 8192}, dims = {128, 4096};
   bool largest = true;  // plus 2N = 65,536 at d = 4,096, the case the materialised version cannot run
   float tau = 0.1f;

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "data/dicom_log.h"
 #include "kernels/common/check.h"
 
 namespace cmt::data {
@@ -29,6 +30,7 @@ namespace {
 void register_codecs() {
   static std::once_flag once;
   std::call_once(once, [] {
+    ensure_dicom_log_configured();
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();
@@ -281,6 +283,7 @@ Volume assemble_series(const std::vector<std::string>& files) {
   std::sort(steps.begin(), steps.end());
   const double dz = steps.empty() ? (first.slice_thickness > 0 ? first.slice_thickness : 1.0) : steps[steps.size() / 2];
   v.spacing = {dz, first.pixel_spacing[0], first.pixel_spacing[1]};
+  v.spacing_known = true;
   v.v.resize(static_cast<std::size_t>(v.numel()));
   const std::size_t plane = static_cast<std::size_t>(v.h) * v.w;
   for (std::size_t z = 0; z < order.size(); ++z)

@@ -169,6 +169,7 @@ Volume load_item(const SourceItem& item, const std::string& modality, bool& hu) 
     v.h = im.rows;
     v.w = im.cols;
     v.spacing = {im.slice_thickness > 0 ? im.slice_thickness : 1.0, im.pixel_spacing[0], im.pixel_spacing[1]};
+    v.spacing_known = true;
     im.pixels.resize(static_cast<std::size_t>(v.numel()));
     v.v = std::move(im.pixels);
     hu = modality == "ct" && im.modality == "CT";

@@ -9,6 +9,7 @@ namespace cmt::data {
 struct Volume {
   int d = 0, h = 0, w = 0;
   std::array<double, 3> spacing{1.0, 1.0, 1.0};  // mm along (z, y, x)
+  bool spacing_known = false;                    // from DICOM headers; PNG/JPEG carry none (nominal 1 mm)
   std::vector<float> v;                          // d * h * w values, x fastest
 
   std::int64_t numel() const { return std::int64_t{d} * h * w; }

@@ -1,6 +1,6 @@
 // HDF5 checkpoint format (docs/checkpoint-format.md): /parameters/<path>, /buffers/<path>,
 // /optimizer/{m,v}, attributes format_version, epoch, step, step_in_epoch, seed, optimizer_steps,
-// and JSON strings model, config, metrics.
+// and JSON strings model, config, metrics, and (mid-epoch, optional) epoch_totals.
 #include "engine/checkpoint.h"
 
 #include <hdf5.h>
@@ -140,10 +140,34 @@ CheckpointState read_state(hid_t file) {
   s.model = read_attr_str(file, "model");
   s.config = nlohmann::json::parse(read_attr_str(file, "config"));
   s.metrics = nlohmann::json::parse(read_attr_str(file, "metrics"));
+  // Optional: a version 1 file written before it existed resumes with the epoch's sums at zero.
+  if (H5Aexists(file, "epoch_totals") > 0) s.epoch_totals = EpochTotals::from_json(nlohmann::json::parse(read_attr_str(file, "epoch_totals")));
   return s;
 }
 
 }  // namespace
+
+// JSON numbers round-trip doubles exactly (shortest representation that reads back the same bits).
+nlohmann::json EpochTotals::to_json() const {
+  return {{"loss", loss}, {"loss_cls", loss_cls}, {"loss_cst", loss_cst}, {"positive_similarity", pos_sim}, {"steps", steps},
+          {"correct", correct}, {"seen", seen}, {"lr", lr}, {"seconds", seconds}};
+}
+
+EpochTotals EpochTotals::from_json(const nlohmann::json& j) try {
+  EpochTotals t;
+  t.loss = j.at("loss").get<double>();
+  t.loss_cls = j.at("loss_cls").get<double>();
+  t.loss_cst = j.at("loss_cst").get<double>();
+  t.pos_sim = j.at("positive_similarity").get<double>();
+  t.steps = j.at("steps").get<std::int64_t>();
+  t.correct = j.at("correct").get<std::int64_t>();
+  t.seen = j.at("seen").get<std::int64_t>();
+  t.lr = j.at("lr").get<double>();
+  t.seconds = j.at("seconds").get<double>();
+  return t;
+} catch (const nlohmann::json::exception& e) {
+  CMT_THROW("epoch_totals " << j.dump() << " is malformed: " << e.what());
+}
 
 void save_checkpoint(const std::string& path, ParameterStore& store, Adam* optimizer, const CheckpointState& state) {
   const std::string tmp = path + ".tmp";
@@ -158,6 +182,7 @@ void save_checkpoint(const std::string& path, ParameterStore& store, Adam* optim
       write_attr_str(file, "model", state.model);
       write_attr_str(file, "config", state.config.is_null() ? "{}" : state.config.dump());
       write_attr_str(file, "metrics", state.metrics.is_null() ? "[]" : state.metrics.dump());
+      if (state.epoch_totals) write_attr_str(file, "epoch_totals", state.epoch_totals->to_json().dump());
       H5Handle params(H5_CHECK(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
       for (const auto& r : store.parameter_refs()) write_dataset(params, r.path, *r.value);
       H5Handle buffers(H5_CHECK(H5Gcreate2(file, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);

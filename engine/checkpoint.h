@@ -3,6 +3,7 @@
 // Written to a temporary name and renamed, so a crash never leaves a half-written checkpoint.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,18 @@ namespace cmt {
 
 class Adam;
 
+// Running sums of the epoch in progress: the epoch's summary line and metrics record average them.
+// A mid-epoch checkpoint stores them, so that a resumed epoch reports the whole epoch.
+struct EpochTotals {
+  double loss = 0, loss_cls = 0, loss_cst = 0, pos_sim = 0;
+  std::int64_t steps = 0, correct = 0, seen = 0;  // steps; correct and seen views (accuracy)
+  double lr = 0;                                   // the learning rate of the last step
+  double seconds = 0;                              // training time of the epoch so far (samples/s)
+  nlohmann::json to_json() const;
+  static EpochTotals from_json(const nlohmann::json& j);
+  bool operator==(const EpochTotals&) const = default;
+};
+
 struct CheckpointState {
   std::int64_t epoch = 0;        // epochs completed
   std::int64_t step = 0;         // optimizer steps completed
@@ -21,6 +34,8 @@ struct CheckpointState {
   nlohmann::json config;         // the run's configuration
   nlohmann::json metrics;        // metrics history so far
   std::string model;             // model description; loading refuses another model
+  // Mid-epoch checkpoints only; absent at epoch ends and in checkpoints written before it existed.
+  std::optional<EpochTotals> epoch_totals;
 };
 
 // Copies device tensors to the host as needed.

@@ -1,14 +1,17 @@
 // The training loop.
 #include "engine/trainer.h"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 
 #include <fmt/core.h>
 
 #include "engine/allocator.h"
+#include "engine/checkpoint_schedule.h"
 #include "engine/metrics.h"
 #include "engine/ops/augment.h"
 #include "engine/ops/basic.h"
@@ -76,13 +79,57 @@ CheckpointState Trainer::state() const {
   s.model = model_.describe();
   s.metrics = nlohmann::json::array();
   for (const auto& r : history_) s.metrics.push_back(r.to_json());
+  if (step_in_epoch_ > 0) {  // mid-epoch: the resumed epoch's summary must cover the steps before it
+    s.epoch_totals = totals_;
+    s.epoch_totals->seconds = epoch_seconds();
+  }
   return s;
+}
+
+double Trainer::epoch_seconds() const {
+  return totals_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_segment_start_).count();
 }
 
 void Trainer::save(const std::string& name) {
   if (config_.out_dir.empty() || !writer()) return;
   ctx_.synchronize();
   save_checkpoint(checkpoint_path(name), *store_, optimizer_.get(), state());
+}
+
+namespace {
+// Keeps the first line (a header, when `header`) and the lines `keep` accepts; rewritten to a
+// temporary name and renamed, as checkpoints are.
+void keep_lines(const std::filesystem::path& path, bool header, const std::function<bool(const std::string&)>& keep) {
+  if (!std::filesystem::exists(path)) return;
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ifstream in(path);
+    std::ofstream out(tmp);
+    std::string line;
+    for (bool first = true; std::getline(in, line); first = false)
+      if ((first && header) || (!line.empty() && keep(line))) out << line << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// A line cut short by a killed process is dropped: its first field may not parse, its JSON won't.
+bool first_field_at_most(const std::string& csv_line, std::int64_t limit) {
+  std::int64_t v = 0;
+  const auto [end, error] = std::from_chars(csv_line.data(), csv_line.data() + csv_line.size(), v);
+  return error == std::errc{} && end != csv_line.data() + csv_line.size() && *end == ',' && v <= limit;
+}
+bool json_epoch_at_most(const std::string& line, std::int64_t limit) {
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.value("epoch", std::int64_t{0}) <= limit;
+}
+}  // namespace
+
+void Trainer::drop_logs_after(std::int64_t step, std::int64_t epoch) {
+  if (config_.out_dir.empty() || !writer()) return;
+  const std::filesystem::path dir(config_.out_dir);
+  keep_lines(dir / "steps.csv", true, [&](const std::string& l) { return first_field_at_most(l, step); });
+  keep_lines(dir / "metrics.csv", true, [&](const std::string& l) { return first_field_at_most(l, epoch); });
+  keep_lines(dir / "metrics.jsonl", false, [&](const std::string& l) { return json_epoch_at_most(l, epoch); });
 }
 
 void Trainer::resume(const std::string& checkpoint) {
@@ -92,6 +139,10 @@ void Trainer::resume(const std::string& checkpoint) {
   step_ = s.step;
   step_in_epoch_ = s.step_in_epoch;
   config_.seed = s.seed;
+  totals_ = s.epoch_totals.value_or(EpochTotals{});
+  if (step_in_epoch_ > 0 && !s.epoch_totals && writer() && !config_.out_dir.empty())  // training on, not `cmt eval`
+    std::fprintf(stderr, "cmt: %s holds no running totals of epoch %lld (an older checkpoint): its summary will average only the steps after the resume\n",
+                 checkpoint.c_str(), static_cast<long long>(epoch_ + 1));
   // Mid-epoch positions count global batches of the writing run's world size: only the same world
   // size continues mid-epoch; another world size resumes from an epoch boundary.
   const int saved_world = s.config.is_object() ? s.config.value("world_size", 1) : 1;
@@ -99,6 +150,7 @@ void Trainer::resume(const std::string& checkpoint) {
   CMT_CHECK(step_in_epoch_ == 0 || saved_world == world,
             "checkpoint " << checkpoint << " was written mid-epoch by " << saved_world << " rank(s); resume it on " << saved_world
                           << " rank(s), or resume an end-of-epoch checkpoint on " << world);
+  drop_logs_after(s.step, s.epoch);  // steps and epochs after the checkpoint are redone and logged again
   history_.clear();
   for (const auto& m : s.metrics) {
     EpochRecord r;
@@ -148,6 +200,7 @@ double peak_bytes(Device d) {
 
 TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
   const auto steps_done = [&] { return config_.max_steps > 0 && step_ >= config_.max_steps; };
+  CheckpointSchedule mid_epoch(config_.checkpoint_steps, config_.checkpoint_minutes);
   while (epoch_ < config_.epochs && !steps_done()) {
     train.start_epoch(epoch_);
     Batch batch;
@@ -158,9 +211,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     const auto finish = [&](const std::string& summary) {  // the epoch record: rank 0 prints it
       if (writer()) progress.finish(summary);
     };
-    double sum_loss = 0, sum_cls = 0, sum_cst = 0, sum_pos = 0, lr = 0;
-    std::int64_t n_steps = 0, correct = 0, seen = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    epoch_segment_start_ = std::chrono::steady_clock::now();
     while (!steps_done() && train.next(batch)) {
       ctx_.training = true;
       ctx_.seed = config_.seed;
@@ -173,7 +224,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       // The losses are global already (the model reduces them). Gradients are all-reduced in buckets
       // that start while the backward pass still runs, then averaged (docs/distributed.md).
       if (buckets_) buckets_->begin_step();
-      lr = config_.lr.at(step_);
+      const double lr = config_.lr.at(step_);
       const bool steady = steady_ && (!graph_views_.defined() || views.shape() == graph_views_.shape());
       const StepLosses step_losses = steady ? graph_step(views, view_labels(batch, ctx_.device()), lr)
                                             : model_.train_step(ctx_, views, view_labels(batch, ctx_.device()));
@@ -195,43 +246,54 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       }
       ++step_;
       ++step_in_epoch_;
-      ++n_steps;
       step_losses_.push_back(l.total);
       log_step(l, lr);
-      sum_loss += l.total;
-      sum_cls += l.classification;
-      sum_cst += l.contrastive;
-      sum_pos += l.positive_similarity;
+      EpochTotals& t = totals_;
+      ++t.steps;
+      t.loss += l.total;
+      t.loss_cls += l.classification;
+      t.loss_cst += l.contrastive;
+      t.pos_sim += l.positive_similarity;
+      t.lr = lr;
       if (distributed()) {
         const double c = static_cast<double>(count_correct(step_losses.probs, batch.host_labels));
-        correct += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(c));
-        seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(step_losses.probs.dim(0))));
+        t.correct += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(c));
+        t.seen += static_cast<std::int64_t>(config_.comm->all_reduce_scalar(static_cast<double>(step_losses.probs.dim(0))));
       } else {
-        correct += count_correct(step_losses.probs, batch.host_labels);
-        seen += step_losses.probs.dim(0);
+        t.correct += count_correct(step_losses.probs, batch.host_labels);
+        t.seen += step_losses.probs.dim(0);
       }
-      progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", sum_loss / n_steps,
-                                                  sum_cls / n_steps, sum_cst / n_steps, static_cast<double>(correct) / seen));
+      const double n = static_cast<double>(t.steps);
+      progress.update(step_in_epoch_, fmt::format("loss {:.4f} (cls {:.4f} cst {:.4f}) acc {:.3f}", t.loss / n, t.loss_cls / n,
+                                                  t.loss_cst / n, static_cast<double>(t.correct) / static_cast<double>(t.seen)));
       const int sig = stop_requested();
       if (any_rank_stops(sig != 0)) {
         finish(sig ? fmt::format("signal {}: checkpoint and stop", sig) : std::string("a signal on another rank: checkpoint and stop"));
         save("last");
         return TrainStatus::interrupted;
       }
+      // A mid-epoch last.h5 (the same file and resume as the signal's); the epoch's last step is
+      // followed by the end-of-epoch checkpoint anyway. Only rank 0 writes: no collective here.
+      if (mid_epoch.enabled() && step_in_epoch_ < total && !steps_done() && mid_epoch.due(step_)) {
+        save("last");
+        mid_epoch.restart();
+      }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = epoch_seconds();
+    const EpochTotals& t = totals_;
     EpochRecord r;
     r.epoch = epoch_ + 1;
     r.step = step_;
-    if (n_steps > 0) {
-      r.loss = sum_loss / n_steps;
-      r.loss_cls = sum_cls / n_steps;
-      r.loss_cst = sum_cst / n_steps;
-      r.pos_sim = sum_pos / n_steps;
-      r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    if (t.steps > 0) {
+      const double n = static_cast<double>(t.steps);
+      r.loss = t.loss / n;
+      r.loss_cls = t.loss_cls / n;
+      r.loss_cst = t.loss_cst / n;
+      r.pos_sim = t.pos_sim / n;
+      r.train_accuracy = static_cast<double>(t.correct) / static_cast<double>(t.seen);
     }
-    r.lr = lr;
-    r.samples_per_s = seconds > 0 ? static_cast<double>(seen / 2) / seconds : 0;
+    r.lr = t.lr;
+    r.samples_per_s = seconds > 0 ? static_cast<double>(t.seen / 2) / seconds : 0;
     r.peak_device_bytes = peak_bytes(ctx_.device());
     // Per-rank BN running statistics (the default) differ: checkpoints and evaluation get their mean.
     average_over_ranks(store_->buffers());
@@ -244,6 +306,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     write_metrics(r);
     ++epoch_;
     step_in_epoch_ = 0;
+    totals_ = {};
     // Best by validation accuracy, else by training loss.
     const double score = validation ? r.validation.value("accuracy", 0.0) : -r.loss;
     if (score > best_score_) {
@@ -252,6 +315,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     }
     if (config_.checkpoint_every > 0 && epoch_ % config_.checkpoint_every == 0) save(fmt::format("epoch{:04d}", epoch_));
     save("last");
+    mid_epoch.restart();
   }
   return TrainStatus::finished;
 }

@@ -1,7 +1,9 @@
 // Trainer: runs training steps of a Model over a BatchSource (augmentation, forward, both losses,
 // backward, optimizer), evaluates, logs metrics (console, JSONL, CSV), writes atomic checkpoints
-// (periodic, last, best), resumes exactly, and stops cleanly on SIGTERM/SIGUSR1 or a NaN loss.
+// (periodic, last, best, and mid-epoch every N steps or minutes), resumes exactly, and stops cleanly
+// on SIGTERM/SIGUSR1 or a NaN loss.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +34,10 @@ struct TrainerConfig {
   std::uint64_t seed = 0;
   std::string out_dir;         // empty: no files (tests)
   int checkpoint_every = 1;    // epochs between periodic checkpoints (0: only last/best)
+  // Mid-epoch last.h5 (engine/checkpoint_schedule.h): every N global steps and/or at most every N
+  // minutes of wall-clock time; 0 turns either off.
+  std::int64_t checkpoint_steps = 0;
+  double checkpoint_minutes = 0;
   bool progress = true;
   bool cuda_graph = true;      // GPU, one process: planned memory + CUDA Graph replay of the step
   std::int64_t inject_nan_at_step = -1;  // testing aid: poison the loss at this global step
@@ -82,7 +88,9 @@ class Trainer {
 
  private:
   CheckpointState state() const;
+  double epoch_seconds() const;  // training time of the current epoch, before and since a resume
   void write_metrics(const EpochRecord& r);
+  void drop_logs_after(std::int64_t step, std::int64_t epoch);  // a resume rewinds steps.csv, metrics.*
   void log_step(const HostLosses& l, double lr);
   bool distributed() const { return config_.comm != nullptr && config_.comm->size() > 1; }
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
@@ -108,6 +116,8 @@ class Trainer {
   int epoch_ = 0;                 // current (0-based) epoch
   std::int64_t step_ = 0;         // optimizer steps done
   std::int64_t step_in_epoch_ = 0;
+  EpochTotals totals_;            // of the current epoch (restored by a mid-epoch resume)
+  std::chrono::steady_clock::time_point epoch_segment_start_;  // when this process began the epoch's steps
   double best_score_ = -1e300;
 };
 

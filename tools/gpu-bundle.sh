@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the GPU test and bench binaries here (sm_90) and packs them, with the non-CUDA shared
 # libraries they need, into gpu-bundle.tar.xz (git-ignored) for tests/gpu/run.sh on a GPU machine:
-#   tools/gpu-bundle.sh && device: tests/gpu/run.sh gpu-bundle.tar.xz   (carry gpu-bundle.tar.xz)
+#   tools/gpu-bundle.sh, copy gpu-bundle.tar.xz to the GPU machine, there: tests/gpu/run.sh gpu-bundle.tar.xz
+#   (docs/gpu.md)
 # CUDA libraries (cuBLAS, cuDNN, NCCL) are not packed: the GPU machine's PyTorch provides them.
 set -eu
 cd "$(dirname "$0")/.."

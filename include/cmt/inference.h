@@ -24,6 +24,9 @@ struct Prediction {
   std::vector<float> latent;             // the latent vector r of the model (latent_dim floats)
   int predicted = 0;                     // index of the largest probability
   std::string predicted_class;           // its class name
+  // Inputs that fit the model but may not suit it: an axis under half the model input's size, or a
+  // physical extent more than 2x off the training data's (docs/api.md).
+  std::vector<std::string> warnings;
 };
 
 // A trained CMT-CNN loaded for inference. Thread-safe: any number of threads may call predict*
@@ -37,7 +40,9 @@ class InferenceModel {
   static InferenceModel load(const std::string& run_dir, const LoadOptions& options = {});
 
   // One study: a DICOM file, a PNG/JPEG image, or (CT) a folder holding one DICOM series or a
-  // stack of slice images.
+  // stack of slice images. Input of another kind than the run's data.json is refused with
+  // cmt::Error naming the file and both kinds: a 2D image for a 3D model and the reverse, or a CT
+  // for an X-ray model and the reverse (where the DICOM Modality or the PNG/JPEG format says).
   Prediction predict(const std::string& path) const;
   // One study from explicit files: the slices of a CT series (any order; DICOM positions sort
   // them) or a single file. `name` becomes Prediction::source (default: the first file).

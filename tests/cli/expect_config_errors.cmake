@@ -1,6 +1,7 @@
 # Invalid configurations fail before any work, naming the key (exit 1), and bad flags exit 2.
 file(WRITE ${WORK}/bad-key.json "{\"dataset\": \"x.h5\", \"learning_rate\": 0.1}")
 file(WRITE ${WORK}/bad-type.json "{\"dataset\": \"x.h5\", \"epochs\": \"many\"}")
+file(WRITE ${WORK}/bad-minutes.json "{\"dataset\": \"x.h5\", \"checkpoint_minutes\": -1}")
 set(cases
   "train,--dataset,x.h5,--batch-size,1|'batch_size'|1"
   "train,--dataset,x.h5,--backbone,resnet18|'backbone'|1"
@@ -9,6 +10,10 @@ set(cases
   "train,--config,${WORK}/bad-key.json|unknown key 'learning_rate'|1"
   "train,--config,${WORK}/bad-type.json|'epochs' has the wrong type|1"
   "train,--epochs,two|--epochs|2"
+  "train,--dataset,x.h5,--checkpoint-minutes,-5|--checkpoint-minutes|2"
+  "train,--dataset,x.h5,--checkpoint-minutes,soon|--checkpoint-minutes|2"
+  "train,--dataset,x.h5,--checkpoint-steps,-1|--checkpoint-steps|2"
+  "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|1"
   "train,--dataset,/nonexistent/x.h5|/nonexistent/x.h5|1")
 foreach(case ${cases})
   string(REPLACE "|" ";" parts "${case}")  # command words are separated by commas

@@ -118,7 +118,7 @@ fi
 
 # --- 4. benchmarks (each writes $OUT/<name>.json) ---
 export OUT
-# The whole training step beside PyTorch on the same exports (issue 11; docs/performance.md), the most
+# The whole training step beside PyTorch on the same exports (docs/performance.md), the most
 # important first: 3D ResNet-50 at 128^3, batch 8 x 2 views, bf16 (and tf32), then its PyTorch side and
 # the table, so that a run cut short by the budget still has that comparison.
 BT=("$BIN/cmt" bench train --preset paper --device cuda:0)
@@ -146,7 +146,7 @@ if [ ${#REST[@]} -gt 0 ]; then
 fi
 step train_table 30 bash -c 'python3 "$0" --ours "$1"/bench_train_*.json --torch "$1"/train_torch_*.json --json "$1/train_ratios.json"' \
   "$ROOT/bench/compare/train_table.py" "$OUT"
-# The largest batch that fits (issue 11), 3D at 128^3 on an 80 GB card (--limit 80G: the card itself on an
+# The largest batch that fits (docs/performance.md), 3D at 128^3 on an 80 GB card (--limit 80G: the card itself on an
 # H100, an emulated one on an H200; PyTorch gets the same cap): 3D ResNet-50 in bf16 first, then VGG-19 and
 # EfficientNet-B4, then tf32; each side's JSON is written after every config, so a step cut short keeps the rest.
 BM=("$BIN/cmt" bench memory --device cuda:0 --limit 80G --max-batch 512)

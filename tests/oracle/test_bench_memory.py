@@ -1,4 +1,4 @@
-"""`cmt bench memory` and train_step.py --max-batch (issue 11: the largest batch that fits) on tiny 2D and
+"""`cmt bench memory` and train_step.py --max-batch (the largest batch that fits, docs/performance.md) on tiny 2D and
 3D configs under a small limit: the answer B fits and B + 1 does not when probed on their own, a larger
 limit (given through CMT_MEMORY_LIMIT) gives a larger answer, --max-batch caps it, every probe gives its
 memory back, both sides search the same way, the table's ratio, and clear errors for bad options."""

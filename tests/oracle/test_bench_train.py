@@ -1,4 +1,4 @@
-"""`cmt bench train` / `cmt bench infer` and the PyTorch comparison (issue 11) on tiny CPU configs: the
+"""`cmt bench train` / `cmt bench infer` and the PyTorch comparison (docs/performance.md) on tiny CPU configs: the
 JSON's numbers agree with each other, the exported first step passes train_step.py's equality check and
 a corrupted one fails it, the PyTorch side writes its timings, the table prints the ratios, bad options
 give clear errors."""

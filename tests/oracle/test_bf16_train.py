@@ -1,4 +1,4 @@
-"""bf16 end to end (issue 11): a short phantom training run in fp32 and in bf16 from the same seed; the
+"""bf16 end to end (docs/bf16.md): a short phantom training run in fp32 and in bf16 from the same seed; the
 bf16 loss curve follows the fp32 one within the tolerance of docs/bf16.md (loss_curves.py: in units of
 the fp32 curve's own step-to-step noise sigma, step 0 within sigma/2, every step within 6 sigma, the
 mean |difference| within 1.7 sigma, the final loss within 1.5 sigma). `cmt profile` shows that the

@@ -1,4 +1,4 @@
-"""One CMT-CNN training step (issue 7): for small configurations of all three backbones in 2D and 3D,
+"""One CMT-CNN training step (docs/models.md): for small configurations of all three backbones in 2D and 3D,
 the loss (L_cls, L_cst) and every parameter gradient equal a PyTorch reference model (float64) built
 from the same initial weights."""
 import torch

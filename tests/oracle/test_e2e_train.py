@@ -1,4 +1,4 @@
-"""End to end on the CPU (issue 9): phantoms -> prepare -> train -> eval -> predict. The loss falls,
+"""End to end on the CPU (docs/training.md): phantoms -> prepare -> train -> eval -> predict. The loss falls,
 held-out accuracy beats chance clearly, files exist and load; a resumed run reproduces the
 uninterrupted one bit for bit; SIGTERM checkpoints and exits 3; a corrupt checkpoint and an injected NaN
 stop with clear errors; `cmt predict` on a phantom DICOM series equals eval on that sample."""

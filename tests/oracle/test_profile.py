@@ -1,4 +1,4 @@
-"""`cmt profile` (issue 11): the profiled step's phases sum to the step, nested ranges never exceed
+"""`cmt profile` (docs/performance.md): the profiled step's phases sum to the step, nested ranges never exceed
 their parent, and the step is close to the one measured outside the profiler."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""Weight exchange (issue 7): torchvision's models with random weights, exported by
+"""Weight exchange (docs/models.md): torchvision's models with random weights, exported by
 tools/export_torchvision.py and loaded by name, give the same eval-mode logits in cmt (2D, fp32,
 relative error < 1e-4); a model/weights mismatch is reported clearly."""
 import os

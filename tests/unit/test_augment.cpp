@@ -1,5 +1,5 @@
-// The augmentation family on the CPU backend: the properties of issue 6 for each of the seven
-// transformations, the policies, and the keying of the views.
+// The augmentation family on the CPU backend: the properties of docs/augmentation.md for each of the
+// seven transformations, the policies, and the keying of the views.
 #include <algorithm>
 #include <cmath>
 #include <map>

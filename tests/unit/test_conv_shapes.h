@@ -112,7 +112,7 @@ inline ConvCase conv_case(std::string name, Shape x, Shape w, std::array<int, 3>
   return c;
 }
 
-// The edge cases of issue 3: odd sizes with stride 2, 1x1x1, 7x7x7 stride-2 stems, dilation,
+// The convolution's edge cases (docs/conv.md): odd sizes with stride 2, 1x1x1, 7x7x7 stride-2 stems, dilation,
 // groups, depthwise with a channel multiplier, C = 1, anisotropic parameters, large padding.
 inline std::vector<ConvCase> edge_cases() {
   return {

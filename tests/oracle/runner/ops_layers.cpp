@@ -1,4 +1,4 @@
-// Oracle registrations of the layer op families (issue 4): each runs forward and backward on given inputs.
+// Oracle registrations of the layer op families (docs/layer_ops.md): each runs forward and backward on given inputs.
 #include "engine/lr_schedule.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/basic.h"
