@@ -1,8 +1,8 @@
 # ship.install_example: `cmake --install` into a scratch prefix, build examples/predict against it
 # with find_package(cmt) in a separate configure, make a tiny CT run with the installed `cmt`
 # (synth -> prepare -> 2 training steps), then check that the example's probabilities equal
-# `cmt predict`'s on a DICOM series and a single DICOM file, and that the API refuses another
-# model's checkpoint and a corrupt one with a clear error.
+# `cmt predict`'s on a DICOM series, and that both refuse a single slice of it (a 2D image for a 3D
+# CT model), and the API another model's checkpoint and a corrupt one, with a clear error.
 # Needs -DBIN=<build dir> -DSRC=<source dir> -DSCRATCH=<scratch dir> -DGENERATOR=<generator>.
 cmake_minimum_required(VERSION 3.25)
 
@@ -65,7 +65,7 @@ file(GLOB series LIST_DIRECTORIES true ${SCRATCH}/raw/ct/dicom/covid19/*)
 list(GET series 0 series)
 file(GLOB slices ${series}/*.dcm)
 list(GET slices 0 slice)
-foreach(input ${series} ${slice})
+foreach(input ${series})
   run("cmt predict ${input}" COMMAND ${cmt} predict --run run --device cpu --json ${input})
   string(JSON expected GET "${run_out}" 0 probabilities)
   run("the example on ${input}" COMMAND ${example} --device cpu --threads 2 run ${input} ${input} ${input})
@@ -93,7 +93,16 @@ foreach(input ${series} ${slice})
   message(STATUS "${input}: the example agrees with cmt predict: ${expected}")
 endforeach()
 
-# Refusals. Another model: the run folder now describes latent 32, the checkpoint holds latent 16.
+# Refusals. One slice of the series is a 2D image: the 3D CT model must not answer for it.
+foreach(cmd "${cmt};predict;--run;run;--device;cpu;${slice}" "${example};--device;cpu;run;${slice}")
+  execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err WORKING_DIRECTORY ${SCRATCH})
+  string(FIND "${err}" "single DICOM CT image (2D), but the run was trained on 3D CT" pos)
+  if(rc EQUAL 0 OR pos EQUAL -1)
+    message(FATAL_ERROR "${cmd} should refuse a single slice for a 3D CT model; exit ${rc}:\n${out}\n${err}")
+  endif()
+  message(STATUS "refused as expected: ${err}")
+endforeach()
+# Another model: the run folder now describes latent 32, the checkpoint holds latent 16.
 file(COPY ${SCRATCH}/run/ DESTINATION ${SCRATCH}/other)
 file(READ ${SCRATCH}/other/config.json config)
 string(JSON config SET "${config}" latent_dim 32)
