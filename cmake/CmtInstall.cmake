@@ -24,7 +24,9 @@ install(TARGETS cmt ${CMT_LIBRARY_TARGETS} ${CMT_HELPER_TARGETS} EXPORT cmtTarge
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/cmt DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
-install(DIRECTORY kernels engine data models api DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cmt FILES_MATCHING PATTERN "*.h")
+# models/backbone_convs.h (the backbones' conv shapes, for the tests and benchmarks) is not API.
+install(DIRECTORY kernels engine data models api DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cmt FILES_MATCHING PATTERN "*.h"
+        PATTERN "backbone_convs.h" EXCLUDE)
 install(FILES ${CMAKE_BINARY_DIR}/generated/cmt/build_info.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cmt)
 install(EXPORT cmtTargets NAMESPACE cmt:: DESTINATION ${CMT_INSTALL_CMAKEDIR})
 configure_package_config_file(cmake/cmtConfig.cmake.in ${CMAKE_BINARY_DIR}/cmtConfig.cmake INSTALL_DESTINATION ${CMT_INSTALL_CMAKEDIR})
