@@ -18,8 +18,8 @@
 #include "apps/commands.h"
 #include "apps/step_options.h"
 #include "apps/step_runner.h"
-#include "common/timing_impl.h"  // bench/common: timing and the report header, shared with the kernel benchmarks
-#include "common/gemm_ceiling.h"
+#include "bench/common/gemm_ceiling.h"
+#include "bench/common/timing.h"
 #include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"

@@ -3,7 +3,7 @@
 // the same run and against the CPU path (docs/augmentation.md).
 #include <cstring>
 
-#include "common/timing_impl.h"
+#include "bench/common/timing.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/augment.h"
 #include "engine/ops/basic.h"

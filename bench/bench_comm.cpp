@@ -4,7 +4,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "common/timing_impl.h"
+#include "bench/common/timing.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"

@@ -6,13 +6,13 @@
 #include <cstring>
 #include <map>
 
-#include "common/timing_impl.h"
-#include "common/gemm_ceiling.h"
+#include "bench/common/gemm_ceiling.h"
+#include "bench/common/timing.h"
 #include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
-#include "tests/unit/test_conv_shapes.h"  // the backbone layer list, shared with the tests
+#include "models/backbone_convs.h"
 #if defined(CMT_WITH_CUDA)
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -77,7 +77,7 @@ std::vector<Problem> problems(const Args& a) {
   auto add = [&](bool three_d, int n, int res) {
     std::map<std::string, std::vector<Problem>> by_net;
     std::map<std::string, int> seen;
-    for (const test::ConvLayer& l : test::backbone_layers(res)) {
+    for (const models::ConvLayer& l : models::backbone_layers(res)) {
       if (l.pooled) continue;  // squeeze-excitation 1x1 convs on pooled vectors are GEMV-sized
       Problem pr;
       pr.name = std::string(l.net) + (three_d ? " 3d" : " 2d") + " n" + std::to_string(n) + " " + std::to_string(l.in) + "^" +

@@ -3,7 +3,7 @@
 // small CPU measurement. PyTorch's kernels on the same card: bench/compare/layers.py.
 #include <cstring>
 
-#include "common/timing_impl.h"
+#include "bench/common/timing.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/basic.h"

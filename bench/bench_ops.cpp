@@ -2,7 +2,7 @@
 // measured in the same run; on the GPU when present, else on the CPU backend.
 #include <cstring>
 
-#include "common/timing_impl.h"
+#include "bench/common/timing.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
 #if defined(CMT_WITH_CUDA)

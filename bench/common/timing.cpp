@@ -1,9 +1,9 @@
-// Implementation of bench/common/timing.h, included once by each benchmark's main file.
-#pragma once
+// Benchmark timing and the JSON report (bench/common/timing.h).
+#include "bench/common/timing.h"
+
 #include <filesystem>
 #include <fstream>
 
-#include "common/timing.h"
 #include "engine/cuda_runtime.h"
 #include "engine/tensor.h"
 #if defined(CMT_WITH_CUDA)
