@@ -46,7 +46,14 @@ elseif(CMT_WITH_CUDA)
   set(CMAKE_CUDA20_COMPILE_FEATURES cuda_std_20)
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  # CMake 3.25's FindCUDAToolkit tags CUDA::nvToolsExt deprecated, when the project requires 3.25 or
+  # newer, without checking that the target exists; CUDA 13 has no libnvToolsExt, so configuring stops
+  # with "set_property could not find TARGET CUDA::nvToolsExt" (a stock Debian 12 cmake-data; a
+  # machine that passes has a patched module: docs/fresh-machine.md). Only that tag reads the value.
+  set(cmt_cmake_minimum ${CMAKE_MINIMUM_REQUIRED_VERSION})
+  set(CMAKE_MINIMUM_REQUIRED_VERSION 3.24)
   find_package(CUDAToolkit REQUIRED)
+  set(CMAKE_MINIMUM_REQUIRED_VERSION ${cmt_cmake_minimum})
   if(CMT_WITH_CUDNN)
     find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
     find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})

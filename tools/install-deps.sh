@@ -1,14 +1,28 @@
 #!/bin/sh
 # Installs cmt's build dependencies from Debian packages (and, with --test, the test oracles).
+# --list prints the packages, one a line, and installs nothing (tests/deps/check_deps.py reads it).
 # The CUDA 13 toolkit with cuDNN 9 and NCCL is expected from NVIDIA's repository or the machine
 # image (nvcc on PATH); without it, configure with -DCMT_WITH_CUDA=OFF.
 set -eu
+test=0
+list=0
+for a in "$@"; do
+  case "$a" in
+    --test) test=1 ;;
+    --list) list=1 ;;
+    *) echo "usage: tools/install-deps.sh [--test] [--list]" >&2; exit 2 ;;
+  esac
+done
 packages="cmake ninja-build g++ pkg-config libopenblas-dev libhdf5-dev hdf5-tools libdcmtk-dev \
 libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin libfmt-dev nlohmann-json3-dev libcli11-dev libboost-context-dev"
-if [ "${1:-}" = "--test" ]; then
+if [ "$test" = 1 ]; then
   packages="$packages doctest-dev python3 python3-torch python3-torchvision python3-numpy python3-h5py python3-pydicom python3-scipy"
 else
   packages="$packages doctest-dev"
+fi
+if [ "$list" = 1 ]; then
+  printf '%s\n' $packages
+  exit 0
 fi
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 tools/install-deps.sh --test
-tools/build.sh
+tools/build.sh -DCMT_ORACLE_TESTS=ON
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900
 tools/build-emu.sh
 ctest --test-dir build-emu -L emu -j "$(nproc)" --output-on-failure --timeout 900
