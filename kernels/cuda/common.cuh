@@ -69,6 +69,16 @@ __device__ double block_sum(double v) {
   return total;
 }
 
+// Halving tree over kThreads slots of shared memory: step(i, i + half) for every i < half, a barrier
+// after each level; slot 0 ends with the result. step combines one or more arrays at once.
+template <int kThreads, typename Step>
+__device__ __forceinline__ void shared_tree(Step step) {
+  for (int half = kThreads / 2; half > 0; half >>= 1) {
+    if (threadIdx.x < static_cast<unsigned>(half)) step(static_cast<int>(threadIdx.x), static_cast<int>(threadIdx.x) + half);
+    __syncthreads();
+  }
+}
+
 // ---------------------------------------------------------------- float / bf16 storage
 // Calls f with a value of the storage type, float or std::uint16_t (bf16 bits), so that one body
 // instantiates kernel<T> for the type the tensor holds:
