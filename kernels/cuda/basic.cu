@@ -8,6 +8,7 @@
 #include "kernels/common/elem.h"
 #include "kernels/common/float16.h"
 #include "kernels/cuda/basic.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {
@@ -78,31 +79,19 @@ __global__ void add_scalar_kernel(float* __restrict__ y, std::int64_t n, float v
     y[i] += value;
 }
 
-__device__ __forceinline__ double block_sum(double v) {
-  CMT_SHARED(double, warp_sums, [kThreads / 32]);
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < kThreads / 32 ? warp_sums[threadIdx.x] : 0.0;
-  if (warp == 0)
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  return v;
-}
-
 // Pass 1: each block sums a fixed, strided subset in double; pass 2 sums the partials in a fixed order.
 __global__ void sum_partial_kernel(const float* __restrict__ x, std::int64_t n, double* partials) {
   double acc = 0.0;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
     acc += x[i];
-  acc = block_sum(acc);
+  acc = block_sum<kThreads>(acc);
   if (threadIdx.x == 0) partials[blockIdx.x] = acc;
 }
 
 __global__ void sum_final_kernel(const double* partials, int count, float* out) {
   double acc = 0.0;
   for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partials[i];
-  acc = block_sum(acc);
+  acc = block_sum<kThreads>(acc);
   if (threadIdx.x == 0) *out = static_cast<float>(acc);
 }
 

@@ -52,14 +52,13 @@ __global__ void welford_partial_kernel(const T* __restrict__ x, std::int64_t row
   }
 }
 
-__global__ void welford_finish_kernel(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c,
-                                      int chunks, float momentum, float eps, float* __restrict__ running_mean,
-                                      float* __restrict__ running_var, float* __restrict__ mean_out,
-                                      float* __restrict__ invstd) {
-  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
-  if (col >= c) return;
+// Column col's (mean, M2) over all rows from the chunks' partial pairs, merged in chunk order in double.
+__device__ void merge_chunks(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c, int chunks, std::int64_t col,
+                             double& mean, double& m2) {
   const std::int64_t per = (rows + chunks - 1) / chunks;
-  double na = 0, mean = 0, m2 = 0;
+  double na = 0;
+  mean = 0;
+  m2 = 0;
   for (int k = 0; k < chunks; ++k) {
     const std::int64_t begin = k * per, end = min(rows, begin + per);
     if (end <= begin) break;
@@ -70,6 +69,16 @@ __global__ void welford_finish_kernel(const float2* __restrict__ partial, std::i
     m2 += b.y + delta * delta * (na * nb / n);
     na = n;
   }
+}
+
+__global__ void welford_finish_kernel(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c,
+                                      int chunks, float momentum, float eps, float* __restrict__ running_mean,
+                                      float* __restrict__ running_var, float* __restrict__ mean_out,
+                                      float* __restrict__ invstd) {
+  const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
+  if (col >= c) return;
+  double mean, m2;
+  merge_chunks(partial, rows, c, chunks, col, mean, m2);
   const double var = m2 / static_cast<double>(rows);
   mean_out[col] = static_cast<float>(mean);
   invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
@@ -82,18 +91,8 @@ __global__ void moments_finish_kernel(const float2* __restrict__ partial, std::i
                                       float* __restrict__ row) {
   const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
   if (col >= c) return;
-  const std::int64_t per = (rows + chunks - 1) / chunks;
-  double na = 0, mean = 0, m2 = 0;
-  for (int k = 0; k < chunks; ++k) {
-    const std::int64_t begin = k * per, end = min(rows, begin + per);
-    if (end <= begin) break;
-    const double nb = static_cast<double>(end - begin);
-    const float2 b = partial[k * c + col];
-    const double n = na + nb, delta = b.x - mean;
-    mean += delta * (nb / n);
-    m2 += b.y + delta * delta * (na * nb / n);
-    na = n;
-  }
+  double mean, m2;
+  merge_chunks(partial, rows, c, chunks, col, mean, m2);
   if (col == 0) {
     const std::int64_t lo = rows % (std::int64_t{1} << 24);
     row[0] = static_cast<float>(rows - lo);

@@ -10,8 +10,6 @@ namespace cmt::cuda {
 namespace {
 
 using igemm::bf16_bits;
-using igemm::from_f;
-using igemm::to_f;
 
 constexpr int kThreads = 256;
 
@@ -21,7 +19,7 @@ int grid_for(std::int64_t n) { return static_cast<int>(std::clamp<std::int64_t>(
 template <typename T>
 __global__ void taps_kernel(int K, int trs, const T* __restrict__ w, float* __restrict__ wt) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < std::int64_t{K} * trs; i += std::int64_t{gridDim.x} * blockDim.x)
-    wt[(i % trs) * K + i / trs] = to_f(w[i]);
+    wt[(i % trs) * K + i / trs] = elem::load(w[i]);
 }
 
 // Calls fn(tap, y position) for every tap whose window covers x position pos; taps that fall
@@ -52,12 +50,12 @@ __global__ void dw_fprop_kernel(ConvDesc d, const T* __restrict__ x, const float
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < d.y_elems(); i += std::int64_t{gridDim.x} * blockDim.x) {
     const int k = static_cast<int>(i % K);
     const std::int64_t pos = i / K;
-    float acc = bias ? to_f(bias[k]) : 0.f;
+    float acc = bias ? elem::load(bias[k]) : 0.f;
     for (int tap = 0; tap < trs; ++tap) {
       const std::int64_t off = igemm::x_tap_offset(d, pos, tap, k / m);
-      if (off >= 0) acc = fmaf(to_f(x[off]), wt[std::int64_t{tap} * K + k], acc);
+      if (off >= 0) acc = fmaf(elem::load(x[off]), wt[std::int64_t{tap} * K + k], acc);
     }
-    y[i] = from_f<T>(acc);
+    elem::store(y[i], acc);
   }
 }
 
@@ -69,9 +67,9 @@ __global__ void dw_dgrad_kernel(ConvDesc d, const T* __restrict__ dy, const floa
     float acc = 0.f;
     for_each_source(d, i / C, [&](int tap, std::int64_t ypos) {
       const std::int64_t yo = ypos * K + c * m;
-      for (int j = 0; j < m; ++j) acc = fmaf(to_f(dy[yo + j]), wt[std::int64_t{tap} * K + c * m + j], acc);
+      for (int j = 0; j < m; ++j) acc = fmaf(elem::load(dy[yo + j]), wt[std::int64_t{tap} * K + c * m + j], acc);
     });
-    dx[i] = from_f<T>(acc);
+    elem::store(dx[i], acc);
   }
 }
 
@@ -86,16 +84,18 @@ __device__ __forceinline__ F4 load4(const float* p) {
 }
 __device__ __forceinline__ F4 load4(const bf16_bits* p) {
   const uint2 q = *reinterpret_cast<const uint2*>(p);
-  return {{to_f(static_cast<bf16_bits>(q.x & 0xffffu)), to_f(static_cast<bf16_bits>(q.x >> 16)),
-           to_f(static_cast<bf16_bits>(q.y & 0xffffu)), to_f(static_cast<bf16_bits>(q.y >> 16))}};
+  return {{elem::load(static_cast<bf16_bits>(q.x & 0xffffu)), elem::load(static_cast<bf16_bits>(q.x >> 16)),
+           elem::load(static_cast<bf16_bits>(q.y & 0xffffu)), elem::load(static_cast<bf16_bits>(q.y >> 16))}};
 }
 __device__ __forceinline__ void store4(float* p, const F4& a) {
   *reinterpret_cast<float4*>(p) = make_float4(a.v[0], a.v[1], a.v[2], a.v[3]);
 }
 __device__ __forceinline__ void store4(bf16_bits* p, const F4& a) {
+  bf16_bits h[4];
+  for (int i = 0; i < 4; ++i) elem::store(h[i], a.v[i]);
   uint2 q;
-  q.x = static_cast<unsigned>(from_f<bf16_bits>(a.v[0])) | (static_cast<unsigned>(from_f<bf16_bits>(a.v[1])) << 16);
-  q.y = static_cast<unsigned>(from_f<bf16_bits>(a.v[2])) | (static_cast<unsigned>(from_f<bf16_bits>(a.v[3])) << 16);
+  q.x = static_cast<unsigned>(h[0]) | (static_cast<unsigned>(h[1]) << 16);
+  q.y = static_cast<unsigned>(h[2]) | (static_cast<unsigned>(h[3]) << 16);
   *reinterpret_cast<uint2*>(p) = q;
 }
 
@@ -148,7 +148,7 @@ __global__ void dw_wgrad_kernel(ConvDesc d, const T* __restrict__ x, const T* __
   if (k < K)
     for (std::int64_t pos = std::int64_t{split} * 8 + threadIdx.y; pos < d.y_positions(); pos += std::int64_t{splits} * 8) {
       const std::int64_t off = igemm::x_tap_offset(d, pos, tap, k / m);
-      if (off >= 0) acc = fmaf(to_f(dy[pos * K + k]), to_f(x[off]), acc);
+      if (off >= 0) acc = fmaf(elem::load(dy[pos * K + k]), elem::load(x[off]), acc);
     }
   red[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
@@ -162,10 +162,16 @@ __global__ void dw_wgrad_kernel(ConvDesc d, const T* __restrict__ x, const T* __
 float* taps(const ConvDesc& d, bool bf16, const void* w, void* ws, cudaStream_t stream) {
   float* wt = static_cast<float*>(ws);
   const std::int64_t n = std::int64_t{d.K} * d.trs();
-  if (bf16) cmt::cuda::launch(taps_kernel<bf16_bits>, grid_for(n), kThreads, 0, stream, d.K, d.trs(), static_cast<const bf16_bits*>(w), wt);
-  else cmt::cuda::launch(taps_kernel<float>, grid_for(n), kThreads, 0, stream, d.K, d.trs(), static_cast<const float*>(w), wt);
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    cmt::cuda::launch(taps_kernel<T>, grid_for(n), kThreads, 0, stream, d.K, d.trs(), static_cast<const T*>(w), wt);
+  });
   CUDA_CHECK_LAUNCH();
   return wt;
+}
+
+void check_vec4(const ConvDesc& d) {
+  CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
 }
 
 }  // namespace
@@ -173,52 +179,37 @@ float* taps(const ConvDesc& d, bool bf16, const void* w, void* ws, cudaStream_t 
 namespace detail {
 
 std::size_t depthwise_workspace_bytes(ConvPass pass, const ConvDesc& d) {
-  const std::size_t taps_bytes = igemm::align256(static_cast<std::size_t>(d.K) * d.trs() * 4);
+  const std::size_t taps_bytes = align_up(static_cast<std::size_t>(d.K) * d.trs() * 4, 256);
   if (pass != ConvPass::wgrad) return taps_bytes;
-  return igemm::align256(static_cast<std::size_t>(depthwise_wgrad_splits(d)) * taps_bytes);
+  return align_up(static_cast<std::size_t>(depthwise_wgrad_splits(d)) * taps_bytes, 256);
 }
 
 void depthwise_fprop(const ConvDesc& d, bool bf16, bool vec4, const void* x, const void* w, const void* bias, void* y, void* ws,
                      cudaStream_t stream) {
   const float* wt = taps(d, bf16, w, ws, stream);
-  if (vec4) {
-    CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
-    const int grid = grid_for(d.y_positions() * (d.K / 4));
-    if (bf16)
-      cmt::cuda::launch(dw_fprop_vec4_kernel<bf16_bits>, grid, kThreads, 0, stream, d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias),
-          static_cast<bf16_bits*>(y));
+  if (vec4) check_vec4(d);
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    const auto *xs = static_cast<const T*>(x), *bs = static_cast<const T*>(bias);
+    if (vec4)
+      cmt::cuda::launch(dw_fprop_vec4_kernel<T>, grid_for(d.y_positions() * (d.K / 4)), kThreads, 0, stream, d, xs, wt, bs, static_cast<T*>(y));
     else
-      cmt::cuda::launch(dw_fprop_vec4_kernel<float>, grid, kThreads, 0, stream, d, static_cast<const float*>(x), wt, static_cast<const float*>(bias),
-          static_cast<float*>(y));
-    CUDA_CHECK_LAUNCH();
-    return;
-  }
-  if (bf16)
-    cmt::cuda::launch(dw_fprop_kernel<bf16_bits>, grid_for(d.y_elems()), kThreads, 0, stream,
-        d, static_cast<const bf16_bits*>(x), wt, static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
-  else
-    cmt::cuda::launch(dw_fprop_kernel<float>, grid_for(d.y_elems()), kThreads, 0, stream, d, static_cast<const float*>(x), wt,
-        static_cast<const float*>(bias), static_cast<float*>(y));
+      cmt::cuda::launch(dw_fprop_kernel<T>, grid_for(d.y_elems()), kThreads, 0, stream, d, xs, wt, bs, static_cast<T*>(y));
+  });
   CUDA_CHECK_LAUNCH();
 }
 
 void depthwise_dgrad(const ConvDesc& d, bool bf16, bool vec4, const void* dy, const void* w, void* dx, void* ws, cudaStream_t stream) {
   const float* wt = taps(d, bf16, w, ws, stream);
-  if (vec4) {
-    CMT_CHECK(d.K == d.C && d.C % 4 == 0, "conv depthwise vec4 needs multiplier 1 and C % 4 == 0: " << d.str());
-    const int grid = grid_for(d.x_positions() * (d.C / 4));
-    if (bf16)
-      cmt::cuda::launch(dw_dgrad_vec4_kernel<bf16_bits>, grid, kThreads, 0, stream, d, static_cast<const bf16_bits*>(dy), wt, static_cast<bf16_bits*>(dx));
+  if (vec4) check_vec4(d);
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    if (vec4)
+      cmt::cuda::launch(dw_dgrad_vec4_kernel<T>, grid_for(d.x_positions() * (d.C / 4)), kThreads, 0, stream, d, static_cast<const T*>(dy), wt,
+          static_cast<T*>(dx));
     else
-      cmt::cuda::launch(dw_dgrad_vec4_kernel<float>, grid, kThreads, 0, stream, d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
-    CUDA_CHECK_LAUNCH();
-    return;
-  }
-  if (bf16)
-    cmt::cuda::launch(dw_dgrad_kernel<bf16_bits>, grid_for(d.x_elems()), kThreads, 0, stream, d, static_cast<const bf16_bits*>(dy), wt,
-        static_cast<bf16_bits*>(dx));
-  else
-    cmt::cuda::launch(dw_dgrad_kernel<float>, grid_for(d.x_elems()), kThreads, 0, stream, d, static_cast<const float*>(dy), wt, static_cast<float*>(dx));
+      cmt::cuda::launch(dw_dgrad_kernel<T>, grid_for(d.x_elems()), kThreads, 0, stream, d, static_cast<const T*>(dy), wt, static_cast<T*>(dx));
+  });
   CUDA_CHECK_LAUNCH();
 }
 
@@ -227,16 +218,12 @@ void depthwise_wgrad(const ConvDesc& d, bool bf16, const void* x, const void* dy
   float* partial = static_cast<float*>(ws);
   const dim3 grid(static_cast<unsigned>((d.K + 31) / 32), static_cast<unsigned>(d.trs()), static_cast<unsigned>(splits)), block(32, 8);
   const std::int64_t n = std::int64_t{d.K} * d.trs();
-  if (bf16) {
-    cmt::cuda::launch(dw_wgrad_kernel<bf16_bits>, grid, block, 0, stream, d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(dy),
-        splits, partial);
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    cmt::cuda::launch(dw_wgrad_kernel<T>, grid, block, 0, stream, d, static_cast<const T*>(x), static_cast<const T*>(dy), splits, partial);
     CUDA_CHECK_LAUNCH();
-    igemm::reduce_splits<bf16_bits>(partial, splits, n, static_cast<bf16_bits*>(dw), stream);
-  } else {
-    cmt::cuda::launch(dw_wgrad_kernel<float>, grid, block, 0, stream, d, static_cast<const float*>(x), static_cast<const float*>(dy), splits, partial);
-    CUDA_CHECK_LAUNCH();
-    igemm::reduce_splits<float>(partial, splits, n, static_cast<float*>(dw), stream);
-  }
+    igemm::reduce_splits<T>(partial, splits, n, static_cast<T*>(dw), stream);
+  });
 }
 
 }  // namespace detail

@@ -7,8 +7,6 @@ namespace cmt::cuda {
 
 namespace {
 
-using igemm::bf16_bits;
-
 // w (K,T,R,S,Cg) -> wT per group (Cg, T*R*S*Kg): dgrad's B operand then reads along its reduction.
 template <typename T>
 __global__ void transpose_weights_kernel(ConvDesc d, const T* __restrict__ w, T* __restrict__ wt) {
@@ -42,8 +40,7 @@ void conv_dgrad(const ConvDesc& d, ConvMath math, const ConvVariant& v, const vo
     return detail::depthwise_dgrad(d, bf16, v.kind == ConvVariant::Kind::depthwise4, dy, w, dx, ws, stream);
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || (math != ConvMath::fp32 && v.kind != ConvVariant::Kind::stem),
             "conv dgrad: variant " << v.name() << " cannot run with " << conv_math_name(math) << " math");
-  if (bf16) dgrad_typed<bf16_bits>(d, v, dy, w, dx, ws, stream);
-  else dgrad_typed<float>(d, v, dy, w, dx, ws, stream);
+  dispatch_storage(bf16, [&](auto t) { dgrad_typed<decltype(t)>(d, v, dy, w, dx, ws, stream); });
 }
 
 }  // namespace cmt::cuda

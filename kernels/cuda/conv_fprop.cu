@@ -7,8 +7,6 @@ namespace cmt::cuda {
 
 namespace {
 
-using igemm::bf16_bits;
-
 constexpr int kStemThreads = 128, kStemK = 16;
 
 // C = 1, groups = 1: one thread per output position, kStemK output channels per block with their
@@ -21,24 +19,24 @@ __global__ void __launch_bounds__(kStemThreads) stem_kernel(ConvDesc d, const T*
   const int k0 = blockIdx.y * kStemK;
   for (int i = threadIdx.x; i < kStemK * trs; i += blockDim.x) {
     const int k = k0 + i / trs;
-    wsm[i] = k < d.K ? igemm::to_f(w[std::int64_t{k} * trs + i % trs]) : 0.f;
+    wsm[i] = k < d.K ? elem::load(w[std::int64_t{k} * trs + i % trs]) : 0.f;
   }
   __syncthreads();
   const std::int64_t m = std::int64_t{blockIdx.x} * kStemThreads + threadIdx.x;
   if (m >= d.y_positions()) return;
   float acc[kStemK];
 #pragma unroll
-  for (int j = 0; j < kStemK; ++j) acc[j] = (bias && k0 + j < d.K) ? igemm::to_f(bias[k0 + j]) : 0.f;
+  for (int j = 0; j < kStemK; ++j) acc[j] = (bias && k0 + j < d.K) ? elem::load(bias[k0 + j]) : 0.f;
   for (int i = 0; i < trs; ++i) {
     const std::int64_t off = igemm::x_tap_offset(d, m, i, 0);
     if (off < 0) continue;
-    const float xv = igemm::to_f(x[off]);
+    const float xv = elem::load(x[off]);
 #pragma unroll
     for (int j = 0; j < kStemK; ++j) acc[j] = fmaf(xv, wsm[j * trs + i], acc[j]);
   }
 #pragma unroll
   for (int j = 0; j < kStemK; ++j)
-    if (k0 + j < d.K) y[m * d.K + k0 + j] = igemm::from_f<T>(acc[j]);
+    if (k0 + j < d.K) elem::store(y[m * d.K + k0 + j], acc[j]);
 }
 
 template <typename T>
@@ -58,12 +56,11 @@ void stem_fprop(const ConvDesc& d, bool bf16, const void* x, const void* w, cons
   const std::size_t smem = sizeof(float) * kStemK * d.trs();
   CMT_CHECK(smem <= 48 * 1024, "conv stem kernel: filter of " << d.trs() << " taps is too large");
   const dim3 grid(static_cast<unsigned>((d.y_positions() + kStemThreads - 1) / kStemThreads), static_cast<unsigned>((d.K + kStemK - 1) / kStemK));
-  if (bf16)
-    cmt::cuda::launch(stem_kernel<bf16_bits>, grid, kStemThreads, smem, stream, d, static_cast<const bf16_bits*>(x), static_cast<const bf16_bits*>(w),
-        static_cast<const bf16_bits*>(bias), static_cast<bf16_bits*>(y));
-  else
-    cmt::cuda::launch(stem_kernel<float>, grid, kStemThreads, smem, stream, d, static_cast<const float*>(x), static_cast<const float*>(w),
-        static_cast<const float*>(bias), static_cast<float*>(y));
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    cmt::cuda::launch(stem_kernel<T>, grid, kStemThreads, smem, stream, d, static_cast<const T*>(x), static_cast<const T*>(w),
+        static_cast<const T*>(bias), static_cast<T*>(y));
+  });
   CUDA_CHECK_LAUNCH();
 }
 
@@ -77,8 +74,7 @@ void conv_fprop(const ConvDesc& d, ConvMath math, const ConvVariant& v, const vo
   if (v.kind == ConvVariant::Kind::stem) return detail::stem_fprop(d, bf16, x, w, bias, y, stream);
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || math != ConvMath::fp32,
             "conv fprop: variant " << v.name() << " uses tensor cores but the math is exact fp32");
-  if (bf16) fprop_typed<bf16_bits>(d, v, x, w, bias, y, stream);
-  else fprop_typed<float>(d, v, x, w, bias, y, stream);
+  dispatch_storage(bf16, [&](auto t) { fprop_typed<decltype(t)>(d, v, x, w, bias, y, stream); });
 }
 
 }  // namespace cmt::cuda

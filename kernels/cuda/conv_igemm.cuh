@@ -10,6 +10,7 @@
 #include "kernels/common/check.h"
 #include "kernels/common/conv_desc.h"
 #include "kernels/common/float16.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv_launch.h"
 #include "kernels/cuda/conv_problems.h"
 #include "kernels/cuda/portable.cuh"
@@ -39,11 +40,11 @@ __global__ void __launch_bounds__(kSimtThreads) simt_kernel(P prob, int groups, 
       float av = 0.f, bv = 0.f;
       if (k < kend && m0 + row < M) {
         const std::int64_t off = prob.a_off(g, m0 + row, k);
-        if (off >= 0) av = to_f(prob.a[off]);
+        if (off >= 0) av = elem::load(prob.a[off]);
       }
       if (k < kend && n0 + row < N) {
         const std::int64_t off = prob.b_off(g, n0 + row, k);
-        if (off >= 0) bv = to_f(prob.b[off]);
+        if (off >= 0) bv = elem::load(prob.b[off]);
       }
       As[kk][row] = av;
       Bs[kk][row] = bv;
@@ -284,7 +285,7 @@ __global__ void reduce_splits_kernel(const float* __restrict__ partial, int spli
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x) {
     float s = 0.f;
     for (int k = 0; k < splits; ++k) s += partial[k * n + i];
-    out[i] = from_f<T>(s);
+    elem::store(out[i], s);
   }
 }
 
@@ -294,7 +295,5 @@ void reduce_splits(const float* partial, int splits, std::int64_t n, T* out, cud
   cmt::cuda::launch(reduce_splits_kernel<T>, std::max(blocks, 1), 256, 0, stream, partial, splits, n, out);
   CUDA_CHECK_LAUNCH();
 }
-
-inline std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
 
 }  // namespace cmt::cuda::igemm

@@ -5,21 +5,13 @@
 #include <cstdint>
 
 #include "kernels/common/conv_desc.h"
-#include "kernels/common/float16.h"
+#include "kernels/common/elem.h"
 #include "kernels/common/macros.h"
 
 namespace cmt::cuda::igemm {
 
-// Storage types: float, or std::uint16_t holding bf16 bits.
+// Storage types: float, or std::uint16_t holding bf16 bits (read and written with elem::load / elem::store).
 using bf16_bits = std::uint16_t;
-CMT_HD float to_f(float v) { return v; }
-CMT_HD float to_f(bf16_bits v) { return num::bf16_to_float(v); }
-template <typename T>
-CMT_HD T from_f(float v);
-template <>
-CMT_HD float from_f<float>(float v) { return v; }
-template <>
-CMT_HD bf16_bits from_f<bf16_bits>(float v) { return num::float_to_bf16(v); }
 
 // Every problem describes C[M, N] = sum_k A[m, k] * B[n, k] for group g through element offsets
 // a_off / b_off (-1 means zero: padding or a skipped stride phase), and stores C through store().
@@ -94,8 +86,8 @@ struct FpropProblem {  // M = N*Z*P*Q, N = K/groups, K = T*R*S*Cg; A = x gathere
   CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t k) const { return (g * std::int64_t{d.Kg()} + n) * Kd() + k; }
   CMT_HD void store(int g, int, std::int64_t m, int n, float v) const {
     const int k = g * d.Kg() + n;
-    if (bias) v += to_f(bias[k]);
-    y[m * d.K + k] = from_f<T>(v);
+    if (bias) v += elem::load(bias[k]);
+    elem::store(y[m * d.K + k], v);
   }
 };
 
@@ -136,7 +128,7 @@ struct DgradProblem {  // M = N*D*H*W, N = Cg, K = T*R*S*Kg; A = dy gathered (st
   using BRow = std::int64_t;
   CMT_HD BRow b_row(int, std::int64_t n) const { return n; }
   CMT_HD std::int64_t b_off(int g, std::int64_t n, std::int64_t kk) const { return (g * std::int64_t{d.Cg()} + n) * Kd() + kk; }
-  CMT_HD void store(int g, int, std::int64_t m, int n, float v) const { dx[m * d.C + g * d.Cg() + n] = from_f<T>(v); }
+  CMT_HD void store(int g, int, std::int64_t m, int n, float v) const { elem::store(dx[m * d.C + g * d.Cg() + n], v); }
 };
 
 template <typename T>

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "kernels/common/check.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv_internal.h"
 #include "kernels/cuda/conv_launch.h"
 
@@ -26,8 +27,6 @@ bool tc_ok(ConvPass pass, const ConvDesc& d, ConvMath math) {
 }
 
 std::size_t elem_bytes(ConvMath math) { return math == ConvMath::bf16 ? 2 : 4; }
-
-std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
 
 }  // namespace
 
@@ -129,10 +128,10 @@ std::size_t conv_workspace_bytes(ConvPass pass, const ConvDesc& d, ConvMath math
     return detail::depthwise_workspace_bytes(pass, d);
   switch (pass) {
     case ConvPass::fprop: return 0;
-    case ConvPass::dgrad: return align256(static_cast<std::size_t>(d.w_elems()) * elem_bytes(math));  // transposed w
+    case ConvPass::dgrad: return align_up(static_cast<std::size_t>(d.w_elems()) * elem_bytes(math), 256);  // transposed w
     case ConvPass::wgrad: {
       const int splits = v.kind == ConvVariant::Kind::stem ? detail::stem_wgrad_splits(d) : detail::wgrad_splits(d, v);
-      return align256(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.w_elems()) * 4);
+      return align_up(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.w_elems()) * 4, 256);
     }
   }
   return 0;
@@ -140,7 +139,7 @@ std::size_t conv_workspace_bytes(ConvPass pass, const ConvDesc& d, ConvMath math
 
 std::size_t conv_bias_grad_workspace_bytes(std::int64_t rows, int K) {
   const std::int64_t splits = std::clamp<std::int64_t>(rows / 1024, 1, 128);
-  return align256(static_cast<std::size_t>(splits) * static_cast<std::size_t>(K) * 4);
+  return align_up(static_cast<std::size_t>(splits) * static_cast<std::size_t>(K) * 4, 256);
 }
 
 }  // namespace cmt::cuda

@@ -7,8 +7,6 @@ namespace cmt::cuda {
 
 namespace {
 
-using igemm::bf16_bits;
-
 template <typename T>
 void wgrad_typed(const ConvDesc& d, const ConvVariant& v, const void* x, const void* dy, void* dw, void* ws,
                  cudaStream_t stream) {
@@ -52,7 +50,7 @@ __global__ void __launch_bounds__(kStemThreads) stem_wgrad_kernel(ConvDesc d, co
     __syncthreads();  // the previous rows are consumed
     for (int i = threadIdx.x; i < kStemRows * kStemK; i += kStemThreads) {
       const int r = i / kStemK, k = k0 + i % kStemK;
-      dys[r][i % kStemK] = r < rows && k < d.K ? igemm::to_f(dy[(m0 + r) * d.K + k]) : 0.f;
+      dys[r][i % kStemK] = r < rows && k < d.K ? elem::load(dy[(m0 + r) * d.K + k]) : 0.f;
     }
     if (threadIdx.x < rows) {
       int n, z, p, q;
@@ -69,7 +67,7 @@ __global__ void __launch_bounds__(kStemThreads) stem_wgrad_kernel(ConvDesc d, co
         const int id = origin[r][1] + tap_d[j], ih = origin[r][2] + tap_h[j], iw = origin[r][3] + tap_w[j];
         if (static_cast<int>(threadIdx.x) + j * kStemThreads >= trs || id < 0 || id >= d.D || ih < 0 || ih >= d.H || iw < 0 || iw >= d.W)
           continue;
-        const float xv = igemm::to_f(x[((std::int64_t{origin[r][0]} * d.D + id) * d.H + ih) * d.W + iw]);
+        const float xv = elem::load(x[((std::int64_t{origin[r][0]} * d.D + id) * d.H + ih) * d.W + iw]);
 #pragma unroll
         for (int k = 0; k < kStemK; ++k) acc[j][k] = fmaf(xv, dys[r][k], acc[j][k]);
       }
@@ -106,7 +104,7 @@ __global__ void bias_partial_kernel(const T* __restrict__ dy, std::int64_t rows,
   float acc = 0.f;
   if (k < K)
     for (std::int64_t r = blockIdx.y + std::int64_t{threadIdx.y} * splits; r < rows; r += std::int64_t{splits} * 8)
-      acc += igemm::to_f(dy[r * K + k]);
+      acc += elem::load(dy[r * K + k]);
   red[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
   if (threadIdx.y == 0 && k < K) {
@@ -126,27 +124,23 @@ void conv_wgrad(const ConvDesc& d, ConvMath math, const ConvVariant& v, const vo
   if (v.kind == ConvVariant::Kind::stem) {
     CMT_CHECK(detail::stem_wgrad_fits(d), "conv stem wgrad needs C = 1, groups 1 and at most "
                                               << detail::kStemTapsPerThread * 128 << " taps, got " << d.str());
-    return bf16 ? stem_wgrad_typed<bf16_bits>(d, x, dy, dw, ws, stream) : stem_wgrad_typed<float>(d, x, dy, dw, ws, stream);
+    return dispatch_storage(bf16, [&](auto t) { stem_wgrad_typed<decltype(t)>(d, x, dy, dw, ws, stream); });
   }
   CMT_CHECK(v.kind == ConvVariant::Kind::simt || math != ConvMath::fp32,
             "conv wgrad: variant " << v.name() << " cannot run with " << conv_math_name(math) << " math");
-  if (bf16) wgrad_typed<bf16_bits>(d, v, x, dy, dw, ws, stream);
-  else wgrad_typed<float>(d, v, x, dy, dw, ws, stream);
+  dispatch_storage(bf16, [&](auto t) { wgrad_typed<decltype(t)>(d, v, x, dy, dw, ws, stream); });
 }
 
 void conv_bias_grad(std::int64_t rows, int K, bool bf16, const void* dy, void* db, void* ws, cudaStream_t stream) {
   const int splits = static_cast<int>(std::clamp<std::int64_t>(rows / 1024, 1, 128));  // as in the workspace size
   float* partial = static_cast<float*>(ws);
   const dim3 grid(static_cast<unsigned>((K + 31) / 32), static_cast<unsigned>(splits)), block(32, 8);
-  if (bf16) {
-    cmt::cuda::launch(bias_partial_kernel<bf16_bits>, grid, block, 0, stream, static_cast<const bf16_bits*>(dy), rows, K, splits, partial);
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    cmt::cuda::launch(bias_partial_kernel<T>, grid, block, 0, stream, static_cast<const T*>(dy), rows, K, splits, partial);
     CUDA_CHECK_LAUNCH();
-    igemm::reduce_splits<bf16_bits>(partial, splits, K, static_cast<bf16_bits*>(db), stream);
-  } else {
-    cmt::cuda::launch(bias_partial_kernel<float>, grid, block, 0, stream, static_cast<const float*>(dy), rows, K, splits, partial);
-    CUDA_CHECK_LAUNCH();
-    igemm::reduce_splits<float>(partial, splits, K, static_cast<float*>(db), stream);
-  }
+    igemm::reduce_splits<T>(partial, splits, K, static_cast<T*>(db), stream);
+  });
 }
 
 }  // namespace cmt::cuda

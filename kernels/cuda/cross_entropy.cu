@@ -2,6 +2,7 @@
 // per-row losses and weights in double in a fixed order.
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
@@ -50,13 +51,10 @@ __global__ void total_kernel(const double2* __restrict__ rows, std::int64_t n, f
   sl[threadIdx.x] = l;
   sw[threadIdx.x] = w;
   __syncthreads();
-  for (int half = kSumThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < static_cast<unsigned>(half)) {
-      sl[threadIdx.x] += sl[threadIdx.x + half];
-      sw[threadIdx.x] += sw[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
+  shared_tree<kSumThreads>([&](int i, int j) {
+    sl[i] += sl[j];
+    sw[i] += sw[j];
+  });
   if (threadIdx.x == 0) {
     *loss = static_cast<float>(sl[0] / sw[0]);
     *weight_sum = static_cast<float>(sw[0]);

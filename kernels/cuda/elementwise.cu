@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/common/elem.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
@@ -49,28 +50,11 @@ struct StoreNC {
   }
 };
 
-// Block-wide sum in double, the same order on every run.
-__device__ double block_sum(double v) {
-  CMT_SHARED(double, sh, [kRowThreads / 32]);
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    v = threadIdx.x < kRowThreads / 32 ? sh[threadIdx.x] : 0.0;
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-    if (threadIdx.x == 0) sh[0] = v;
-  }
-  __syncthreads();
-  const double total = sh[0];
-  __syncthreads();  // sh is reused by the next call
-  return total;
-}
-
 __global__ void l2_normalize_kernel(const float* __restrict__ x, float* __restrict__ y, std::int64_t k, float eps) {
   const float* xr = x + blockIdx.x * k;
   double acc = 0;
   for (std::int64_t j = threadIdx.x; j < k; j += kRowThreads) acc += static_cast<double>(xr[j]) * xr[j];
-  const float norm = static_cast<float>(sqrt(block_sum(acc)));
+  const float norm = static_cast<float>(sqrt(block_sum<kRowThreads>(acc)));
   const float inv = 1.0f / fmaxf(norm, eps);
   for (std::int64_t j = threadIdx.x; j < k; j += kRowThreads) y[blockIdx.x * k + j] = xr[j] * inv;
 }
@@ -84,8 +68,8 @@ __global__ void l2_normalize_backward_kernel(const float* __restrict__ dy, const
     sq += static_cast<double>(xr[j]) * xr[j];
     dot += static_cast<double>(xr[j]) * gr[j];
   }
-  const float norm = static_cast<float>(sqrt(block_sum(sq)));
-  const double dsum = block_sum(dot);
+  const float norm = static_cast<float>(sqrt(block_sum<kRowThreads>(sq)));
+  const double dsum = block_sum<kRowThreads>(dot);
   if (norm > eps) {
     const float inv = 1.0f / norm;
     const float coef = static_cast<float>(dsum) * inv * inv * inv;

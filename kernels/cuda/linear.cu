@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cublas_stream.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/reduce.cuh"
@@ -104,14 +105,10 @@ void linear_backward(cublasHandle_t handle, bool bf16, const void* dy, const voi
   CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, I, O, N, &one, x, type, I, dy, type, O, &zero, dw, type, I,
                             compute, CUBLAS_GEMM_DEFAULT));
   if (!db) return;
-  if (bf16) {
-    using B = std::uint16_t;
-    colred::run(1, n, out, colred::LoadRows<B>{static_cast<const B*>(dy), out}, StoreSum<B>{static_cast<B*>(db)}, workspace,
-                stream);
-  } else {
-    colred::run(1, n, out, colred::LoadRows<float>{static_cast<const float*>(dy), out}, StoreSum<float>{static_cast<float*>(db)},
-                workspace, stream);
-  }
+  dispatch_storage(bf16, [&](auto t) {
+    using T = decltype(t);
+    colred::run(1, n, out, colred::LoadRows<T>{static_cast<const T*>(dy), out}, StoreSum<T>{static_cast<T*>(db)}, workspace, stream);
+  });
 }
 
 }  // namespace cmt::cuda

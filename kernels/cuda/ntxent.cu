@@ -26,8 +26,6 @@ constexpr int kWarpsPerBlock = 8; // rows per block of the per-row (warp) kernel
 constexpr std::int64_t kTargetBlocks = 264;  // ~2 waves on an H100: split the keys when queries are few
 constexpr std::int64_t kStripeBudget = std::int64_t{64} << 20;  // floats of similarity scratch (256 MB)
 
-std::size_t align256(std::size_t bytes) { return (bytes + 255) & ~std::size_t{255}; }
-
 // Rows of one or two matrices handled by one launch (local and gathered rows together).
 struct RowSegments {
   const float* x[2];
@@ -266,7 +264,7 @@ BackwardScratch carve(const NtXentDesc& d, std::int64_t stripe, void* ws) {
   auto* p = static_cast<unsigned char*>(ws);
   auto take = [&](std::int64_t floats) {
     auto* f = reinterpret_cast<float*>(p);
-    p += align256(static_cast<std::size_t>(floats) * sizeof(float));
+    p += align_up(static_cast<std::size_t>(floats) * sizeof(float), 256);
     return f;
   };
   BackwardScratch s;
@@ -281,7 +279,7 @@ BackwardScratch carve(const NtXentDesc& d, std::int64_t stripe, void* ws) {
 }  // namespace
 
 std::size_t ntxent_forward_workspace_bytes(const NtXentDesc& d) {
-  return 3 * align256(static_cast<std::size_t>(forward_splits(d)) * static_cast<std::size_t>(d.rows_local) * 4);
+  return 3 * align_up(static_cast<std::size_t>(forward_splits(d)) * static_cast<std::size_t>(d.rows_local) * 4, 256);
 }
 
 void ntxent_loss_sum(const float* row_loss, std::int64_t n, std::int64_t rows_total, float* loss, cudaStream_t stream) {
@@ -293,7 +291,7 @@ void ntxent_forward(const NtXentDesc& d, const float* local, const float* all, f
                     float* loss, void* workspace, cudaStream_t stream) {
   CMT_CHECK(d.rows_local > 0 && d.rows_total >= 2 && d.dim > 0, "cuda ntxent_forward: empty problem");
   const int splits = forward_splits(d);
-  const std::size_t part = align256(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.rows_local) * 4);
+  const std::size_t part = align_up(static_cast<std::size_t>(splits) * static_cast<std::size_t>(d.rows_local) * 4, 256);
   auto* base = static_cast<unsigned char*>(workspace);
   auto* part_m = reinterpret_cast<float*>(base);
   auto* part_s = reinterpret_cast<float*>(base + part);
@@ -314,7 +312,7 @@ std::int64_t ntxent_stripe_rows(const NtXentDesc& d, std::int64_t stripe_rows) {
 
 std::size_t ntxent_backward_workspace_bytes(const NtXentDesc& d, std::int64_t stripe_rows) {
   const std::int64_t stripe = ntxent_stripe_rows(d, stripe_rows);
-  const auto f = [](std::int64_t n) { return align256(static_cast<std::size_t>(n) * sizeof(float)); };
+  const auto f = [](std::int64_t n) { return align_up(static_cast<std::size_t>(n) * sizeof(float), 256); };
   return f(d.rows_local * d.dim) + f(d.rows_total * d.dim) + f(d.rows_local) + f(d.rows_total) +
          f(stripe * d.rows_total);
 }

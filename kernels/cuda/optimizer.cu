@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/common/float16.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
@@ -73,10 +74,7 @@ __global__ void sq_partial_kernel(const float* __restrict__ x, std::int64_t n, d
     acc += static_cast<double>(x[i]) * x[i];
   sh[threadIdx.x] = acc;
   __syncthreads();
-  for (int half = kThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < static_cast<unsigned>(half)) sh[threadIdx.x] += sh[threadIdx.x + half];
-    __syncthreads();
-  }
+  shared_tree<kThreads>([&](int i, int j) { sh[i] += sh[j]; });
   if (threadIdx.x == 0) partial[blockIdx.x] = sh[0];
 }
 
@@ -86,10 +84,7 @@ __global__ void sq_final_kernel(const double* __restrict__ partial, int blocks, 
   for (int i = threadIdx.x; i < blocks; i += kThreads) acc += partial[i];
   sh[threadIdx.x] = acc;
   __syncthreads();
-  for (int half = kThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < static_cast<unsigned>(half)) sh[threadIdx.x] += sh[threadIdx.x + half];
-    __syncthreads();
-  }
+  shared_tree<kThreads>([&](int i, int j) { sh[i] += sh[j]; });
   if (threadIdx.x == 0) *out = static_cast<float>(sh[0]);
 }
 

@@ -6,6 +6,7 @@
 
 #include "kernels/common/check.h"
 #include "kernels/common/resample.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/resample.h"
 
@@ -57,13 +58,10 @@ __global__ void minmax_kernel(const float* __restrict__ src, float* __restrict__
   smin[threadIdx.x] = mn;
   smax[threadIdx.x] = mx;
   __syncthreads();
-  for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < static_cast<unsigned>(s)) {
-      smin[threadIdx.x] = fminf(smin[threadIdx.x], smin[threadIdx.x + s]);
-      smax[threadIdx.x] = fmaxf(smax[threadIdx.x], smax[threadIdx.x + s]);
-    }
-    __syncthreads();
-  }
+  shared_tree<kThreads>([&](int i, int j) {
+    smin[i] = fminf(smin[i], smin[j]);
+    smax[i] = fmaxf(smax[i], smax[j]);
+  });
   const float lo = smin[0], range = smax[0] - smin[0];
   const float inv = range > 0.f ? 1.f / range : 0.f;
   for (std::int64_t i = threadIdx.x; i < per_sample; i += kThreads) y[i] = (x[i] - lo) * inv;
