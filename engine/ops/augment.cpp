@@ -3,12 +3,10 @@
 
 #include <cstring>
 
+#include "kernels/augment.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/augment.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
-
-#include "kernels/cuda/augment.h"
 #endif
 
 namespace cmt::ops {

@@ -5,12 +5,10 @@
 
 #include "engine/host_sync.h"
 
+#include "kernels/basic.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/basic.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
-
-#include "kernels/cuda/basic.h"
 #endif
 
 namespace cmt::ops {

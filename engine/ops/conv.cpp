@@ -10,13 +10,11 @@
 
 #include "engine/ops/cpu_widen.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
 
 #include <cstdlib>
-
-#include "kernels/cuda/conv_launch.h"
 #endif
 #if defined(CMT_WITH_CUDNN)
 #include "kernels/cudnn/conv_cudnn.h"

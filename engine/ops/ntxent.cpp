@@ -5,10 +5,7 @@
 
 #include "engine/ops/basic.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/ntxent.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/ntxent.h"
-#endif
+#include "kernels/ntxent.h"
 
 namespace cmt::ops {
 

@@ -3,10 +3,7 @@
 
 #include "engine/ops/basic.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/resample.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/resample.h"
-#endif
+#include "kernels/resample.h"
 
 namespace cmt::ops {
 

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "kernels/common/check.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/conv_internal.h"
-#include "kernels/cuda/conv_launch.h"
 
 namespace cmt::cuda {
 

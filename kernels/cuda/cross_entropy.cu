@@ -2,7 +2,7 @@
 // per-row losses and weights in double in a fixed order.
 #include <cuda_runtime.h>
 
-#include "kernels/cuda/cross_entropy.h"
+#include "kernels/cross_entropy.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 

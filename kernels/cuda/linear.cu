@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "kernels/cuda/cublas_stream.h"
-#include "kernels/cuda/linear.h"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/linear.h"
 
 namespace cmt::cuda {
 

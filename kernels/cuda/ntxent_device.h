@@ -2,7 +2,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "kernels/cpu/ntxent.h"
+#include "kernels/ntxent.h"
 
 namespace cmt::cuda::ntxent_detail {
 

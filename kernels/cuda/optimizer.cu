@@ -3,9 +3,9 @@
 #include <cuda_runtime.h>
 
 #include "kernels/common/float16.h"
-#include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/optimizer.h"
 
 namespace cmt::cuda {
 

@@ -7,7 +7,7 @@
 #include "kernels/common/check.h"
 #include "kernels/common/resample.h"
 #include "kernels/cuda/portable.cuh"
-#include "kernels/cuda/resample.h"
+#include "kernels/resample.h"
 
 namespace cmt::cuda {
 
