@@ -10,7 +10,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/ntxent.h"
 #if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/ntxent.h"
+#include "kernels/ntxent.h"
 #endif
 
 using namespace cmt;

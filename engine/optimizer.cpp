@@ -5,10 +5,7 @@
 
 #include "engine/ops/basic.h"
 #include "engine/ops/validate.h"
-#include "kernels/cpu/optimizer.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/optimizer.h"
-#endif
+#include "kernels/optimizer.h"
 
 namespace cmt {
 

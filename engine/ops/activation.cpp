@@ -2,10 +2,7 @@
 #include "engine/ops/activation.h"
 
 #include "engine/ops/validate.h"
-#include "kernels/cpu/activation.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/activation.h"
-#endif
+#include "kernels/activation.h"
 
 namespace cmt::ops {
 

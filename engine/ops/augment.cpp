@@ -3,23 +3,21 @@
 
 #include <cstring>
 
+#include "engine/ops/validate.h"
+#include "kernels/augment.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/augment.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
-
-#include "kernels/cuda/augment.h"
 #endif
 
 namespace cmt::ops {
 
+using namespace detail;
+
 namespace {
 
 void validate_images(const Context& ctx, const Tensor& images, const std::vector<std::int64_t>& sample_ids, const char* op) {
-  CMT_CHECK(images.defined(), op << ": 'images' is an undefined tensor");
-  CMT_CHECK(images.device() == ctx.device(),
-            op << ": 'images' is on " << images.device().str() << " but the context is on " << ctx.device().str());
-  CMT_CHECK(images.dtype() == DType::f32, op << ": 'images' must be f32, got " << images.describe());
+  require_f32(ctx, images, op, "images");
   CMT_CHECK(images.rank() == 5 && images.dim(4) == 1,
             op << ": 'images' must be (N, D, H, W, 1), got " << images.describe());
   CMT_CHECK(images.dim(1) >= 1 && images.dim(2) >= 1 && images.dim(3) >= 1 &&
@@ -33,6 +31,28 @@ aug::Dims dims_of(const Tensor& images) {
   return aug::Dims{static_cast<std::int32_t>(images.dim(1)), static_cast<std::int32_t>(images.dim(2)),
                    static_cast<std::int32_t>(images.dim(3))};
 }
+
+#if defined(CMT_WITH_CUDA)
+// One upload of keys, plans and parameters into the context's workspace (pageable source:
+// cudaMemcpyAsync has staged it when it returns, so the host vectors may go), then the batched kernel.
+void upload_and_apply(Context& ctx, const aug::Config& config, const cpu::AugmentDraws& draws,
+                      const std::vector<aug::ViewKey>& views, aug::Dims dm, const Tensor& images, Tensor& out, float shift) {
+  const auto nviews = static_cast<std::int32_t>(views.size());
+  const std::size_t kb = views.size() * sizeof(aug::ViewKey), pb = draws.plans.size() * sizeof(aug::ViewPlan);
+  const std::size_t sb = draws.params.size() * sizeof(aug::StepParams);
+  const std::size_t pb_at = (kb + 255) / 256 * 256, sb_at = pb_at + (pb + 255) / 256 * 256;
+  std::vector<unsigned char> staging(sb_at + sb);
+  std::memcpy(staging.data(), views.data(), kb);
+  std::memcpy(staging.data() + pb_at, draws.plans.data(), pb);
+  std::memcpy(staging.data() + sb_at, draws.params.data(), sb);
+  auto* ws = static_cast<unsigned char*>(ctx.workspace(staging.size()));
+  CUDA_CHECK(cudaMemcpyAsync(ws, staging.data(), staging.size(), cudaMemcpyHostToDevice, ctx.compute_stream()));
+  cuda::augment_apply_f32(config, reinterpret_cast<const aug::ViewPlan*>(ws + pb_at),
+                          reinterpret_cast<const aug::StepParams*>(ws + sb_at), draws.slices,
+                          reinterpret_cast<const aug::ViewKey*>(ws), nviews, dm, images.data<float>(), out.data<float>(),
+                          shift, ctx.compute_stream());
+}
+#endif
 
 }  // namespace
 
@@ -48,30 +68,8 @@ Tensor augment_views(Context& ctx, const Tensor& images, const std::vector<std::
   if (nviews == 0) return out;
   // Plans and parameters are drawn on the host by the same function on both backends.
   const cpu::AugmentDraws draws = cpu::augment_draw(config, seed, epoch, views.data(), nviews, dm);
-  if (images.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    // One upload of keys, plans and parameters into the context's workspace (pageable source:
-    // cudaMemcpyAsync has staged it when it returns, so the host vectors may go).
-    const std::size_t kb = views.size() * sizeof(aug::ViewKey), pb = draws.plans.size() * sizeof(aug::ViewPlan);
-    const std::size_t sb = draws.params.size() * sizeof(aug::StepParams);
-    const std::size_t pb_at = (kb + 255) / 256 * 256, sb_at = pb_at + (pb + 255) / 256 * 256;
-    std::vector<unsigned char> staging(sb_at + sb);
-    std::memcpy(staging.data(), views.data(), kb);
-    std::memcpy(staging.data() + pb_at, draws.plans.data(), pb);
-    std::memcpy(staging.data() + sb_at, draws.params.data(), sb);
-    auto* ws = static_cast<unsigned char*>(ctx.workspace(staging.size()));
-    CUDA_CHECK(cudaMemcpyAsync(ws, staging.data(), staging.size(), cudaMemcpyHostToDevice, ctx.compute_stream()));
-    cuda::augment_apply_f32(config, reinterpret_cast<const aug::ViewPlan*>(ws + pb_at),
-                            reinterpret_cast<const aug::StepParams*>(ws + sb_at), draws.slices,
-                            reinterpret_cast<const aug::ViewKey*>(ws), nviews, dm, images.data<float>(), out.data<float>(),
-                            shift, ctx.compute_stream());
-#else
-    CMT_THROW("augment: CUDA tensor but cmt was built without CUDA");
-#endif
-  } else {
-    cpu::augment_apply_f32(config, draws, views.data(), dm, images.data<float>(), out.data<float>(), shift);
-  }
-  ctx.debug_check("augment");
+  CMT_DISPATCH(ctx, "augment", upload_and_apply(ctx, config, draws, views, dm, images, out, shift),
+               cpu::augment_apply_f32(config, draws, views.data(), dm, images.data<float>(), out.data<float>(), shift));
   return out;
 }
 

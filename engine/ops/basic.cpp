@@ -4,49 +4,21 @@
 #include <cstring>
 
 #include "engine/host_sync.h"
-
+#include "engine/ops/validate.h"
+#include "kernels/basic.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/basic.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
-
-#include "kernels/cuda/basic.h"
 #endif
 
 namespace cmt::ops {
 
-namespace {
-
-void require_defined(const Tensor& t, const char* op, const char* name) {
-  CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
-}
-
-void require_on(const Context& ctx, const Tensor& t, const char* op, const char* name) {
-  require_defined(t, op, name);
-  CMT_CHECK(t.device() == ctx.device(),
-            op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
-}
-
-void require_f32(const Tensor& t, const char* op, const char* name) {
-  CMT_CHECK(t.dtype() == DType::f32, op << ": '" << name << "' must be f32, got " << t.describe());
-}
-
-[[noreturn, maybe_unused]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
-
-}  // namespace
+using namespace detail;
 
 void fill(Context& ctx, Tensor& t, double value) {
   require_on(ctx, t, "fill", "t");
-  if (t.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::fill(t.raw(), t.dtype(), t.numel(), value, ctx.compute_stream());
-#else
-    no_cuda("fill");
-#endif
-  } else {
-    cpu::fill(t.raw(), t.dtype(), t.numel(), value);
-  }
-  ctx.debug_check("fill");
+  CMT_DISPATCH(ctx, "fill", cuda::fill(t.raw(), t.dtype(), t.numel(), value, ctx.compute_stream()),
+               cpu::fill(t.raw(), t.dtype(), t.numel(), value));
 }
 
 void copy(Context& ctx, const Tensor& src, Tensor& dst) {
@@ -59,16 +31,14 @@ void copy(Context& ctx, const Tensor& src, Tensor& dst) {
     std::memcpy(dst.raw(), src.raw(), src.nbytes());
     return;
   }
-#if defined(CMT_WITH_CUDA)
-  // Transfers between host and device go on the copy stream; device-local copies on compute.
-  const bool transfer = src.device().is_cpu() != dst.device().is_cpu();
-  cudaStream_t stream = (transfer && ctx.is_cuda()) ? ctx.copy_stream() : ctx.compute_stream();
-  if (transfer && ctx.is_cuda()) ctx.copy_after_compute();  // the compute stream may still write src or read dst
-  CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, stream));
-  if (transfer) CUDA_CHECK(cudaStreamSynchronize(stream));
-#else
-  no_cuda("copy");
-#endif
+  CMT_CUDA_ONLY("copy", {
+    // Transfers between host and device go on the copy stream; device-local copies on compute.
+    const bool transfer = src.device().is_cpu() != dst.device().is_cpu();
+    cudaStream_t stream = (transfer && ctx.is_cuda()) ? ctx.copy_stream() : ctx.compute_stream();
+    if (transfer && ctx.is_cuda()) ctx.copy_after_compute();  // the compute stream may still write src or read dst
+    CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, stream));
+    if (transfer) CUDA_CHECK(cudaStreamSynchronize(stream));
+  });
   ctx.debug_check("copy");
 }
 
@@ -85,70 +55,40 @@ void cast(Context& ctx, const Tensor& src, Tensor& dst) {
   CMT_CHECK(dtype_is_float(src.dtype()) && dtype_is_float(dst.dtype()),
             "cast: only float dtypes (f32, bf16, f16) are cast, got " << src.describe() << " -> " << dst.describe());
   CMT_CHECK(src.numel() == dst.numel(), "cast: size mismatch " << src.describe() << " -> " << dst.describe());
-  if (src.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel(), ctx.compute_stream());
-#else
-    no_cuda("cast");
-#endif
-  } else {
-    cpu::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel());
-  }
-  ctx.debug_check("cast");
+  CMT_DISPATCH(ctx, "cast", cuda::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel(), ctx.compute_stream()),
+               cpu::cast(src.raw(), src.dtype(), dst.raw(), dst.dtype(), src.numel()));
 }
 
 void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y) {
   require_on(ctx, x, "axpy", "x");
   require_on(ctx, y, "axpy", "y");
   CMT_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::bf16, "axpy: 'x' must be f32 or bf16, got " << x.describe());
-  require_f32(y, "axpy", "y");
+  require_dtype(y, DType::f32, "axpy", "y");
   CMT_CHECK(x.shape() == y.shape(), "axpy: shape mismatch " << x.describe() << " vs " << y.describe());
-  const bool bf16 = x.dtype() == DType::bf16;
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    if (bf16) cuda::axpy(alpha, x.data_u16(), y.data<float>(), x.numel(), ctx.compute_stream());
-    else cuda::axpy(alpha, x.data<float>(), y.data<float>(), x.numel(), ctx.compute_stream());
-#else
-    no_cuda("axpy");
-#endif
-  } else if (bf16) {
-    cpu::axpy(alpha, x.data_u16(), y.data<float>(), x.numel());
-  } else {
-    cpu::axpy(alpha, x.data<float>(), y.data<float>(), x.numel());
-  }
-  ctx.debug_check("axpy");
+  with_elem(x.dtype(), [&](auto elem) {
+    using T = decltype(elem);
+    CMT_DISPATCH(ctx, "axpy", cuda::axpy(alpha, elems<T>(x), y.data<float>(), x.numel(), ctx.compute_stream()),
+                 cpu::axpy(alpha, elems<T>(x), y.data<float>(), x.numel()));
+  });
 }
 
 void add_scalar_(Context& ctx, Tensor& y, float value) {
   require_on(ctx, y, "add_scalar_", "y");
-  require_f32(y, "add_scalar_", "y");
-  if (y.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::add_scalar_f32(y.data<float>(), y.numel(), value, ctx.compute_stream());
-#else
-    no_cuda("add_scalar_");
-#endif
-  } else {
-    cpu::add_scalar_f32(y.data<float>(), y.numel(), value);
-  }
-  ctx.debug_check("add_scalar_");
+  require_dtype(y, DType::f32, "add_scalar_", "y");
+  CMT_DISPATCH(ctx, "add_scalar_", cuda::add_scalar_f32(y.data<float>(), y.numel(), value, ctx.compute_stream()),
+               cpu::add_scalar_f32(y.data<float>(), y.numel(), value));
 }
 
 Tensor sum(Context& ctx, const Tensor& x) {
   require_on(ctx, x, "sum", "x");
-  require_f32(x, "sum", "x");
+  require_dtype(x, DType::f32, "sum", "x");
   Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    void* ws = ctx.workspace(cuda::sum_workspace_bytes(x.numel()));
-    cuda::sum_f32(x.data<float>(), x.numel(), out.data<float>(), ws, ctx.compute_stream());
-#else
-    no_cuda("sum");
-#endif
-  } else {
-    out.data<float>()[0] = static_cast<float>(cpu::sum_f32(x.data<float>(), x.numel()));
-  }
-  ctx.debug_check("sum");
+  CMT_DISPATCH(ctx, "sum",
+               {
+                 void* ws = ctx.workspace(cuda::sum_workspace_bytes(x.numel()));
+                 cuda::sum_f32(x.data<float>(), x.numel(), out.data<float>(), ws, ctx.compute_stream());
+               },
+               out.data<float>()[0] = static_cast<float>(cpu::sum_f32(x.data<float>(), x.numel())));
   return out;
 }
 
@@ -170,36 +110,20 @@ float item(const Tensor& scalar) {
 
 void uniform_(Context& ctx, Tensor& t, std::uint64_t seed, std::uint32_t stream, float lo, float hi) {
   require_on(ctx, t, "uniform_", "t");
-  require_f32(t, "uniform_", "t");
+  require_dtype(t, DType::f32, "uniform_", "t");
   CMT_CHECK(lo <= hi, "uniform_: lo " << lo << " > hi " << hi);
   const auto rs = rng::Stream::make(seed, 0, 0, stream);
-  if (t.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi, ctx.compute_stream());
-#else
-    no_cuda("uniform_");
-#endif
-  } else {
-    cpu::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi);
-  }
-  ctx.debug_check("uniform_");
+  CMT_DISPATCH(ctx, "uniform_", cuda::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi, ctx.compute_stream()),
+               cpu::uniform_f32(t.data<float>(), t.numel(), rs, lo, hi));
 }
 
 void normal_(Context& ctx, Tensor& t, std::uint64_t seed, std::uint32_t stream, float mean_value, float stddev) {
   require_on(ctx, t, "normal_", "t");
-  require_f32(t, "normal_", "t");
+  require_dtype(t, DType::f32, "normal_", "t");
   CMT_CHECK(stddev >= 0, "normal_: negative stddev " << stddev);
   const auto rs = rng::Stream::make(seed, 0, 0, stream);
-  if (t.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev, ctx.compute_stream());
-#else
-    no_cuda("normal_");
-#endif
-  } else {
-    cpu::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev);
-  }
-  ctx.debug_check("normal_");
+  CMT_DISPATCH(ctx, "normal_", cuda::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev, ctx.compute_stream()),
+               cpu::normal_f32(t.data<float>(), t.numel(), rs, mean_value, stddev));
 }
 
 }  // namespace cmt::ops

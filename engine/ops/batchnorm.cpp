@@ -2,10 +2,7 @@
 #include "engine/ops/batchnorm.h"
 
 #include "engine/ops/validate.h"
-#include "kernels/cpu/batchnorm.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/batchnorm.h"
-#endif
+#include "kernels/batchnorm.h"
 
 namespace cmt::ops {
 

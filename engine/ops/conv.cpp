@@ -9,14 +9,13 @@
 #include <tuple>
 
 #include "engine/ops/cpu_widen.h"
+#include "engine/ops/validate.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
 
 #include <cstdlib>
-
-#include "kernels/cuda/conv_launch.h"
 #endif
 #if defined(CMT_WITH_CUDNN)
 #include "kernels/cudnn/conv_cudnn.h"
@@ -24,24 +23,29 @@
 
 namespace cmt::ops {
 
-using detail::cpu_into;
-using detail::widen;
+using namespace detail;
 
 namespace {
 
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
 
-void require_tensor(const Context& ctx, const Tensor& t, const char* op, const char* name) {
-  CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
-  CMT_CHECK(t.device() == ctx.device(),
-            op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
-  CMT_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, op << ": '" << name << "' must be f32 or bf16, got " << t.describe());
+// One dtype for every tensor of a conv: the kernels have no mixed-precision variants.
+void require_conv_pair(const Context& ctx, const Tensor& a, const Tensor& b, const char* op, const char* an,
+                       const char* bn) {
+  require_f32_or_bf16(ctx, a, op, an);
+  require_f32_or_bf16(ctx, b, op, bn);
+  require_same_dtype(a, b, op, an, bn, "one dtype per conv");
 }
 
-void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
-  CMT_CHECK(a.dtype() == b.dtype(), op << ": '" << an << "' is " << a.describe() << " but '" << bn << "' is "
-                                       << b.describe() << " (one dtype per conv)");
-}
+// The tensors of one pass: its two inputs (x and w, dy and w, x and dy), fprop's bias (else
+// undefined) and the result.
+struct PassTensors {
+  const Tensor& a;
+  const Tensor& b;
+  const Tensor& bias;
+  Tensor& out;
+  const char* names[3];  // of a, b, bias
+};
 
 #if defined(CMT_WITH_CUDA)
 // The CUDA kernels copy 16-byte chunks (cp.async, vector loads): views must keep that alignment.
@@ -141,9 +145,46 @@ void run_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, DType t, Native&& 
   lock.unlock();
   run(v);
 }
-#else
-[[noreturn]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
+
+void run_pass_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, const PassTensors& t, const char* op) {
+  require_aligned(t.a, op, t.names[0]);
+  require_aligned(t.b, op, t.names[1]);
+  require_aligned(t.bias, op, t.names[2]);
+  const void* a = t.a.raw();
+  const void* b = t.b.raw();
+  const void* bias = t.bias.defined() ? t.bias.raw() : nullptr;
+  void* out = t.out.raw();
+  run_cuda(
+      ctx, pass, d, t.a.dtype(),
+      [&](ConvMath m, const cuda::ConvVariant& v, void* ws) {
+        if (pass == ConvPass::fprop) cuda::conv_fprop(d, m, v, a, b, bias, out, ws, ctx.compute_stream());
+        else if (pass == ConvPass::dgrad) cuda::conv_dgrad(d, m, v, a, b, out, ws, ctx.compute_stream());
+        else cuda::conv_wgrad(d, m, v, a, b, out, ws, ctx.compute_stream());
+      },
+      [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
+#if defined(CMT_WITH_CUDNN)
+        if (pass == ConvPass::fprop) cudnn::conv_fprop(ctx.cudnn(), d, m, a, b, bias, out, scratch);
+        else if (pass == ConvPass::dgrad) cudnn::conv_dgrad(ctx.cudnn(), d, m, a, b, out, scratch);
+        else cudnn::conv_wgrad(ctx.cudnn(), d, m, a, b, out, scratch);
 #endif
+      });
+}
+#endif
+
+// The CPU fast path runs in f32: bf16 inputs are widened and the result rounded back once.
+void run_pass_cpu(ConvPass pass, const ConvDesc& d, const PassTensors& t) {
+  const Tensor af = widen(t.a), bf = widen(t.b), biasf = widen(t.bias);
+  cpu_into(t.out, [&](float* out) {
+    if (pass == ConvPass::fprop)
+      cpu::conv_fprop(d, af.data<float>(), bf.data<float>(), biasf.defined() ? biasf.data<float>() : nullptr, out);
+    else if (pass == ConvPass::dgrad) cpu::conv_dgrad(d, af.data<float>(), bf.data<float>(), out);
+    else cpu::conv_wgrad(d, af.data<float>(), bf.data<float>(), out);
+  });
+}
+
+void run_pass(Context& ctx, ConvPass pass, const ConvDesc& d, const PassTensors& t, const char* op) {
+  CMT_DISPATCH(ctx, op, run_pass_cuda(ctx, pass, d, t, op), run_pass_cpu(pass, d, t));
+}
 
 }  // namespace
 
@@ -207,125 +248,56 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& p) {
 }
 
 Tensor conv_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, const ConvParams& p) {
-  require_tensor(ctx, x, "conv_forward", "x");
-  require_tensor(ctx, w, "conv_forward", "w");
-  require_same_dtype(x, w, "conv_forward", "x", "w");
+  require_conv_pair(ctx, x, w, "conv_forward", "x", "w");
   const ConvDesc d = conv_desc(x.shape(), w.shape(), p);
   if (bias.defined()) {
-    require_tensor(ctx, bias, "conv_forward", "bias");
-    require_same_dtype(x, bias, "conv_forward", "x", "bias");
+    require_conv_pair(ctx, x, bias, "conv_forward", "x", "bias");
     CMT_CHECK(bias.rank() == 1 && bias.dim(0) == d.K, "conv_forward: bias must be [" << d.K << "], got " << bias.describe());
   }
   Tensor y = Tensor::empty(Shape{d.N, d.Z, d.P, d.Q, d.K}, x.dtype(), x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    const void* b = bias.defined() ? bias.raw() : nullptr;
-    for (const Tensor* t : {&x, &w, &bias}) require_aligned(*t, "conv_forward", t == &x ? "x" : t == &w ? "w" : "bias");
-    run_cuda(
-        ctx, ConvPass::fprop, d, x.dtype(),
-        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_fprop(d, m, v, x.raw(), w.raw(), b, y.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
-#if defined(CMT_WITH_CUDNN)
-          cudnn::conv_fprop(ctx.cudnn(), d, m, x.raw(), w.raw(), b, y.raw(), scratch);
-#endif
-        });
-#else
-    no_cuda("conv_forward");
-#endif
-  } else {
-    const Tensor xf = widen(x), wf = widen(w), bf = widen(bias);
-    cpu_into(y, [&](float* out) {
-      cpu::conv_fprop(d, xf.data<float>(), wf.data<float>(), bf.defined() ? bf.data<float>() : nullptr, out);
-    });
-  }
-  ctx.debug_check("conv_forward");
+  run_pass(ctx, ConvPass::fprop, d, {x, w, bias, y, {"x", "w", "bias"}}, "conv_forward");
   return y;
 }
 
 Tensor conv_backward_data(Context& ctx, const Tensor& dy, const Tensor& w, const Shape& x_shape, const ConvParams& p) {
-  require_tensor(ctx, dy, "conv_backward_data", "dy");
-  require_tensor(ctx, w, "conv_backward_data", "w");
-  require_same_dtype(dy, w, "conv_backward_data", "dy", "w");
+  require_conv_pair(ctx, dy, w, "conv_backward_data", "dy", "w");
   const ConvDesc d = conv_desc(x_shape, w.shape(), p);
   const Shape y_shape{d.N, d.Z, d.P, d.Q, d.K};
   CMT_CHECK(dy.shape() == y_shape,
             "conv_backward_data: dy " << dy.describe() << " does not match the conv output "
                                       << y_shape.str() << " of x " << x_shape.str());
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
-  if (dy.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    require_aligned(dy, "conv_backward_data", "dy");
-    require_aligned(w, "conv_backward_data", "w");
-    run_cuda(
-        ctx, ConvPass::dgrad, d, dy.dtype(),
-        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_dgrad(d, m, v, dy.raw(), w.raw(), dx.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
-#if defined(CMT_WITH_CUDNN)
-          cudnn::conv_dgrad(ctx.cudnn(), d, m, dy.raw(), w.raw(), dx.raw(), scratch);
-#endif
-        });
-#else
-    no_cuda("conv_backward_data");
-#endif
-  } else {
-    const Tensor dyf = widen(dy), wf = widen(w);
-    cpu_into(dx, [&](float* out) { cpu::conv_dgrad(d, dyf.data<float>(), wf.data<float>(), out); });
-  }
-  ctx.debug_check("conv_backward_data");
+  run_pass(ctx, ConvPass::dgrad, d, {dy, w, Tensor(), dx, {"dy", "w", "bias"}}, "conv_backward_data");
   return dx;
 }
 
 Tensor conv_backward_weight(Context& ctx, const Tensor& x, const Tensor& dy, const Shape& w_shape, const ConvParams& p) {
-  require_tensor(ctx, x, "conv_backward_weight", "x");
-  require_tensor(ctx, dy, "conv_backward_weight", "dy");
-  require_same_dtype(x, dy, "conv_backward_weight", "x", "dy");
+  require_conv_pair(ctx, x, dy, "conv_backward_weight", "x", "dy");
   const ConvDesc d = conv_desc(x.shape(), w_shape, p);
   const Shape y_shape{d.N, d.Z, d.P, d.Q, d.K};
   CMT_CHECK(dy.shape() == y_shape,
             "conv_backward_weight: dy " << dy.describe() << " does not match the conv output "
                                         << y_shape.str() << " of x " << x.describe());
   Tensor dw = Tensor::empty(w_shape, x.dtype(), x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    require_aligned(x, "conv_backward_weight", "x");
-    require_aligned(dy, "conv_backward_weight", "dy");
-    run_cuda(
-        ctx, ConvPass::wgrad, d, x.dtype(),
-        [&](ConvMath m, const cuda::ConvVariant& v, void* ws) { cuda::conv_wgrad(d, m, v, x.raw(), dy.raw(), dw.raw(), ws, ctx.compute_stream()); },
-        [&]([[maybe_unused]] ConvMath m, [[maybe_unused]] const auto& scratch) {
-#if defined(CMT_WITH_CUDNN)
-          cudnn::conv_wgrad(ctx.cudnn(), d, m, x.raw(), dy.raw(), dw.raw(), scratch);
-#endif
-        });
-#else
-    no_cuda("conv_backward_weight");
-#endif
-  } else {
-    const Tensor xf = widen(x), dyf = widen(dy);
-    cpu_into(dw, [&](float* out) { cpu::conv_wgrad(d, xf.data<float>(), dyf.data<float>(), out); });
-  }
-  ctx.debug_check("conv_backward_weight");
+  run_pass(ctx, ConvPass::wgrad, d, {x, dy, Tensor(), dw, {"x", "dy", "bias"}}, "conv_backward_weight");
   return dw;
 }
 
 Tensor conv_backward_bias(Context& ctx, const Tensor& dy) {
-  require_tensor(ctx, dy, "conv_backward_bias", "dy");
+  require_f32_or_bf16(ctx, dy, "conv_backward_bias", "dy");
   CMT_CHECK(dy.rank() == 5, "conv_backward_bias: dy must be rank 5 (N,Z,P,Q,K), got " << dy.describe());
   const int K = static_cast<int>(dy.dim(4));
   const std::int64_t rows = dy.numel() / K;
   Tensor db = Tensor::empty(Shape{K}, dy.dtype(), dy.device());
-  if (dy.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    void* ws = ctx.workspace(cuda::conv_bias_grad_workspace_bytes(rows, K));
-    cuda::conv_bias_grad(rows, K, dy.dtype() == DType::bf16, dy.raw(), db.raw(), ws, ctx.compute_stream());
-#else
-    no_cuda("conv_backward_bias");
-#endif
-  } else {
-    const Tensor dyf = widen(dy);
-    cpu_into(db, [&](float* out) { cpu::conv_bias_grad(rows, K, dyf.data<float>(), out); });
-  }
-  ctx.debug_check("conv_backward_bias");
+  CMT_DISPATCH(ctx, "conv_backward_bias",
+               {
+                 void* ws = ctx.workspace(cuda::conv_bias_grad_workspace_bytes(rows, K));
+                 cuda::conv_bias_grad(rows, K, dy.dtype() == DType::bf16, dy.raw(), db.raw(), ws, ctx.compute_stream());
+               },
+               {
+                 const Tensor dyf = widen(dy);
+                 cpu_into(db, [&](float* out) { cpu::conv_bias_grad(rows, K, dyf.data<float>(), out); });
+               });
   return db;
 }
 

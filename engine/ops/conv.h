@@ -6,7 +6,7 @@
 
 #include "engine/context.h"
 #include "engine/tensor.h"
-#include "kernels/common/conv_desc.h"
+#include "kernels/conv.h"
 
 namespace cmt::ops {
 

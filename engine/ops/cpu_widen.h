@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "engine/tensor.h"
-#include "kernels/cpu/basic.h"
+#include "kernels/basic.h"
 
 namespace cmt::ops::detail {
 

@@ -2,10 +2,7 @@
 #include "engine/ops/cross_entropy.h"
 
 #include "engine/ops/validate.h"
-#include "kernels/cpu/cross_entropy.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/cross_entropy.h"
-#endif
+#include "kernels/cross_entropy.h"
 
 namespace cmt::ops {
 

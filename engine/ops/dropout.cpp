@@ -4,10 +4,7 @@
 
 #include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
-#include "kernels/cpu/dropout.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/dropout.h"
-#endif
+#include "kernels/dropout.h"
 
 namespace cmt::ops {
 

@@ -6,10 +6,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
-#include "kernels/cpu/elementwise.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/elementwise.h"
-#endif
+#include "kernels/elementwise.h"
 
 namespace cmt::ops {
 

@@ -3,10 +3,7 @@
 
 #include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
-#include "kernels/cpu/linear.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/linear.h"
-#endif
+#include "kernels/linear.h"
 
 namespace cmt::ops {
 

@@ -4,13 +4,13 @@
 #include <cmath>
 
 #include "engine/ops/basic.h"
+#include "engine/ops/validate.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/ntxent.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/ntxent.h"
-#endif
+#include "kernels/ntxent.h"
 
 namespace cmt::ops {
+
+using namespace detail;
 
 namespace {
 
@@ -18,10 +18,7 @@ namespace {
 NtXentDesc describe(const Context& ctx, const Tensor& local, const Tensor& all, std::int64_t row_offset, float tau,
                     const char* op) {
   for (const auto& [t, name] : {std::pair<const Tensor&, const char*>{local, "local"}, {all, "all"}}) {
-    CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
-    CMT_CHECK(t.device() == ctx.device(),
-              op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
-    CMT_CHECK(t.dtype() == DType::f32, op << ": '" << name << "' must be f32, got " << t.describe());
+    require_f32(ctx, t, op, name);
     CMT_CHECK(t.rank() == 2, op << ": '" << name << "' must be (rows, d), got " << t.describe());
   }
   CMT_CHECK(local.dim(1) == all.dim(1),
@@ -43,8 +40,6 @@ NtXentDesc describe(const Context& ctx, const Tensor& local, const Tensor& all, 
   return d;
 }
 
-[[noreturn, maybe_unused]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
-
 }  // namespace
 
 NtXentResult ntxent_forward_partial(Context& ctx, const Tensor& local, const Tensor& all, std::int64_t row_offset,
@@ -54,20 +49,17 @@ NtXentResult ntxent_forward_partial(Context& ctx, const Tensor& local, const Ten
   res.loss = Tensor::empty(Shape{1}, DType::f32, local.device());
   res.row_loss = Tensor::empty(Shape{d.rows_local}, DType::f32, local.device());
   res.pos_sim = Tensor::empty(Shape{d.rows_local}, DType::f32, local.device());
-  if (local.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    void* ws = ctx.workspace(cuda::ntxent_forward_workspace_bytes(d));
-    cuda::ntxent_forward(d, local.data<float>(), all.data<float>(), res.row_loss.data<float>(),
-                         res.pos_sim.data<float>(), res.loss.data<float>(), ws, ctx.compute_stream());
-#else
-    no_cuda("ntxent_forward");
-#endif
-  } else {
-    const double total = cpu::ntxent_forward(d, local.data<float>(), all.data<float>(), res.row_loss.data<float>(),
-                                             res.pos_sim.data<float>());
-    res.loss.data<float>()[0] = static_cast<float>(total / static_cast<double>(d.rows_total));
-  }
-  ctx.debug_check("ntxent_forward");
+  CMT_DISPATCH(ctx, "ntxent_forward",
+               {
+                 void* ws = ctx.workspace(cuda::ntxent_forward_workspace_bytes(d));
+                 cuda::ntxent_forward(d, local.data<float>(), all.data<float>(), res.row_loss.data<float>(),
+                                      res.pos_sim.data<float>(), res.loss.data<float>(), ws, ctx.compute_stream());
+               },
+               {
+                 const double total = cpu::ntxent_forward(d, local.data<float>(), all.data<float>(),
+                                                          res.row_loss.data<float>(), res.pos_sim.data<float>());
+                 res.loss.data<float>()[0] = static_cast<float>(total / static_cast<double>(d.rows_total));
+               });
   return res;
 }
 
@@ -90,23 +82,23 @@ NtXentPartialGrads backward_partial(Context& ctx, const Tensor& local, const Ten
     row_loss = result->row_loss.data<float>();
     pos_sim = result->pos_sim.data<float>();
   }
-  if (local.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    void* ws = ctx.workspace(cuda::ntxent_backward_workspace_bytes(d));
-    cuda::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
-                          g.d_all.data<float>(), ws, ctx.cublas(), ctx.precision.tensor_cores(), ctx.compute_stream(), 0,
-                          row_loss, pos_sim);
-    if (result != nullptr)
-      cuda::ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, result->loss.data<float>(), ctx.compute_stream());
-#else
-    no_cuda(op);
-#endif
-  } else {
-    const double total = cpu::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
-                                              g.d_all.data<float>(), row_loss, pos_sim);
-    if (result != nullptr) result->loss.data<float>()[0] = static_cast<float>(total / static_cast<double>(d.rows_total));
-  }
-  ctx.debug_check(op);
+  CMT_DISPATCH(ctx, op,
+               {
+                 void* ws = ctx.workspace(cuda::ntxent_backward_workspace_bytes(d));
+                 cuda::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss, g.d_local.data<float>(),
+                                       g.d_all.data<float>(), ws, ctx.cublas(), ctx.precision.tensor_cores(),
+                                       ctx.compute_stream(), 0, row_loss, pos_sim);
+                 if (result != nullptr)
+                   cuda::ntxent_loss_sum(row_loss, d.rows_local, d.rows_total, result->loss.data<float>(),
+                                         ctx.compute_stream());
+               },
+               {
+                 const double total = cpu::ntxent_backward(d, local.data<float>(), all.data<float>(), dloss,
+                                                           g.d_local.data<float>(), g.d_all.data<float>(), row_loss,
+                                                           pos_sim);
+                 if (result != nullptr)
+                   result->loss.data<float>()[0] = static_cast<float>(total / static_cast<double>(d.rows_total));
+               });
   return g;
 }
 

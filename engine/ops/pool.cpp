@@ -4,10 +4,7 @@
 
 #include "engine/ops/cpu_widen.h"
 #include "engine/ops/validate.h"
-#include "kernels/cpu/pool.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/pool.h"
-#endif
+#include "kernels/pool.h"
 
 namespace cmt::ops {
 

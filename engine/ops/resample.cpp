@@ -2,27 +2,18 @@
 #include "engine/ops/resample.h"
 
 #include "engine/ops/basic.h"
+#include "engine/ops/validate.h"
 #include "kernels/common/check.h"
-#include "kernels/cpu/resample.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/resample.h"
-#endif
+#include "kernels/resample.h"
 
 namespace cmt::ops {
 
+using namespace detail;
+
 namespace {
 
-void require_f32_on(const Context& ctx, const Tensor& t, const char* op) {
-  CMT_CHECK(t.defined(), op << ": argument 'x' is an undefined tensor");
-  CMT_CHECK(t.dtype() == DType::f32, op << ": 'x' must be f32, got " << t.describe());
-  CMT_CHECK(t.device() == ctx.device(),
-            op << ": 'x' is on " << t.device().str() << " but the context is on " << ctx.device().str());
-}
-
-[[noreturn, maybe_unused]] void no_cuda(const char* op) { CMT_THROW(op << ": CUDA tensor but cmt was built without CUDA"); }
-
 // One pass along axis `axis` of the rank-5 tensor x.
-Tensor resample_axis([[maybe_unused]] Context& ctx, const Tensor& x, int axis, std::int64_t out_len, bool antialias) {
+Tensor resample_axis(Context& ctx, const Tensor& x, int axis, std::int64_t out_len, bool antialias) {
   Shape shape = x.shape();
   const std::int64_t in_len = shape[axis];
   if (in_len == out_len) return x;
@@ -31,24 +22,18 @@ Tensor resample_axis([[maybe_unused]] Context& ctx, const Tensor& x, int axis, s
   for (int i = axis + 1; i < 5; ++i) inner *= shape[i];
   shape[axis] = out_len;
   Tensor y = Tensor::empty(shape, DType::f32, x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::resample_axis_f32(x.data<float>(), y.data<float>(), outer, static_cast<int>(in_len), static_cast<int>(out_len),
-                            inner, antialias, ctx.compute_stream());
-#else
-    no_cuda("resample");
-#endif
-  } else {
-    cpu::resample_axis_f32(x.data<float>(), y.data<float>(), outer, static_cast<int>(in_len), static_cast<int>(out_len),
-                           inner, antialias);
-  }
+  const int in_n = static_cast<int>(in_len), out_n = static_cast<int>(out_len);
+  CMT_DISPATCH(ctx, "resample",
+               cuda::resample_axis_f32(x.data<float>(), y.data<float>(), outer, in_n, out_n, inner, antialias,
+                                       ctx.compute_stream()),
+               cpu::resample_axis_f32(x.data<float>(), y.data<float>(), outer, in_n, out_n, inner, antialias));
   return y;
 }
 
 }  // namespace
 
 Tensor resample(Context& ctx, const Tensor& x, std::int64_t out_d, std::int64_t out_h, std::int64_t out_w, bool antialias) {
-  require_f32_on(ctx, x, "resample");
+  require_f32(ctx, x, "resample", "x");
   CMT_CHECK(x.rank() == 5, "resample: 'x' must be (N, D, H, W, C), got " << x.describe());
   CMT_CHECK(out_d > 0 && out_h > 0 && out_w > 0 && out_d < (1 << 30) && out_h < (1 << 30) && out_w < (1 << 30),
             "resample: output size must be positive, got " << out_d << "x" << out_h << "x" << out_w);
@@ -66,37 +51,21 @@ Tensor resample(Context& ctx, const Tensor& x, std::int64_t out_d, std::int64_t 
 }
 
 Tensor hu_window(Context& ctx, const Tensor& x, float lo, float hi) {
-  require_f32_on(ctx, x, "hu_window");
+  require_f32(ctx, x, "hu_window", "x");
   CMT_CHECK(hi > lo, "hu_window: the window must have hi > lo, got [" << lo << ", " << hi << "]");
   Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::window_f32(x.data<float>(), y.data<float>(), x.numel(), lo, hi, ctx.compute_stream());
-#else
-    no_cuda("hu_window");
-#endif
-  } else {
-    cpu::window_f32(x.data<float>(), y.data<float>(), x.numel(), lo, hi);
-  }
-  ctx.debug_check("hu_window");
+  CMT_DISPATCH(ctx, "hu_window", cuda::window_f32(x.data<float>(), y.data<float>(), x.numel(), lo, hi, ctx.compute_stream()),
+               cpu::window_f32(x.data<float>(), y.data<float>(), x.numel(), lo, hi));
   return y;
 }
 
 Tensor minmax_scale(Context& ctx, const Tensor& x) {
-  require_f32_on(ctx, x, "minmax_scale");
+  require_f32(ctx, x, "minmax_scale", "x");
   CMT_CHECK(x.rank() >= 1, "minmax_scale: 'x' must have a sample dimension, got " << x.describe());
   const std::int64_t samples = x.dim(0), per = samples ? x.numel() / samples : 0;
   Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
-  if (x.is_cuda()) {
-#if defined(CMT_WITH_CUDA)
-    cuda::minmax_f32(x.data<float>(), y.data<float>(), samples, per, ctx.compute_stream());
-#else
-    no_cuda("minmax_scale");
-#endif
-  } else {
-    cpu::minmax_f32(x.data<float>(), y.data<float>(), samples, per);
-  }
-  ctx.debug_check("minmax_scale");
+  CMT_DISPATCH(ctx, "minmax_scale", cuda::minmax_f32(x.data<float>(), y.data<float>(), samples, per, ctx.compute_stream()),
+               cpu::minmax_f32(x.data<float>(), y.data<float>(), samples, per));
   return y;
 }
 

@@ -8,8 +8,12 @@
 
 namespace cmt::ops::detail {
 
-inline void require_on(const Context& ctx, const Tensor& t, const char* op, const char* name) {
+inline void require_defined(const Tensor& t, const char* op, const char* name) {
   CMT_CHECK(t.defined(), op << ": argument '" << name << "' is an undefined tensor");
+}
+
+inline void require_on(const Context& ctx, const Tensor& t, const char* op, const char* name) {
+  require_defined(t, op, name);
   CMT_CHECK(t.device() == ctx.device(),
             op << ": '" << name << "' is on " << t.device().str() << " but the context is on " << ctx.device().str());
 }
@@ -31,9 +35,12 @@ inline void require_f32_or_bf16(const Context& ctx, const Tensor& t, const char*
             op << ": '" << name << "' must be f32 or bf16, got " << t.describe());
 }
 
-inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
-  CMT_CHECK(a.dtype() == b.dtype(),
-            op << ": dtype mismatch, '" << an << "' is " << a.describe() << " but '" << bn << "' is " << b.describe());
+// `why`, when given, ends the message in parentheses (the rule the op follows).
+inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn,
+                               const char* why = nullptr) {
+  CMT_CHECK(a.dtype() == b.dtype(), op << ": dtype mismatch, '" << an << "' is " << a.describe() << " but '" << bn
+                                       << "' is " << b.describe() << (why ? " (" : "") << (why ? why : "")
+                                       << (why ? ")" : ""));
 }
 
 inline void require_rank(const Tensor& t, int rank, const char* op, const char* name) {
@@ -70,7 +77,9 @@ void with_elem(DType dtype, Fn&& fn) {
 
 }  // namespace cmt::ops::detail
 
-// Runs `cuda_call` for a CUDA context, `cpu_call` otherwise; then the debug check names the op.
+// Runs `cuda_call` for a CUDA context, `cpu_call` otherwise; then the debug check names the op. The
+// CUDA call is compiled only in CUDA builds; elsewhere a CUDA context gets the one "built without
+// CUDA" error. Every op of engine/ops dispatches through it.
 #if defined(CMT_WITH_CUDA)
 #define CMT_DISPATCH(ctx, op, cuda_call, cpu_call) \
   do {                                            \
@@ -88,4 +97,15 @@ void with_elem(DType dtype, Fn&& fn) {
     cpu_call;                                                     \
     (ctx).debug_check(op);                                        \
   } while (0)
+#endif
+
+// A path that exists only on the CUDA backend (device copies, CUDA-only fast paths): `cuda_call` in
+// CUDA builds, the "built without CUDA" error elsewhere.
+#if defined(CMT_WITH_CUDA)
+#define CMT_CUDA_ONLY(op, cuda_call) \
+  do {                               \
+    cuda_call;                       \
+  } while (0)
+#else
+#define CMT_CUDA_ONLY(op, cuda_call) ::cmt::ops::detail::no_cuda(op)
 #endif

@@ -1,5 +1,5 @@
 // CPU reference of the pointwise activations; the formulas are those of kernels/cuda/activation.cu.
-#include "kernels/cpu/activation.h"
+#include "kernels/activation.h"
 
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // CPU reference of the augmentation family (OpenMP over views and slices).
-#include "kernels/cpu/augment.h"
+#include "kernels/augment.h"
 
 #include "kernels/common/augment_apply.h"
 

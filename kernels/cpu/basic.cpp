@@ -1,5 +1,5 @@
 // CPU reference kernels of the basic op family (OpenMP over elements).
-#include "kernels/cpu/basic.h"
+#include "kernels/basic.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,5 +1,5 @@
 // CPU reference of batch normalisation: per-channel sums accumulated in double over the M rows (f32 or bf16 data).
-#include "kernels/cpu/batchnorm.h"
+#include "kernels/batchnorm.h"
 
 #include <cmath>
 #include <vector>

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "kernels/cpu/conv_taps.h"
 
 namespace cmt::cpu {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 
 namespace cmt::cpu {
 

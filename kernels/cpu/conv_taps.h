@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/common/conv_desc.h"
+#include "kernels/conv.h"
 
 namespace cmt::cpu {
 

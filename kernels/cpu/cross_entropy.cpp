@@ -1,5 +1,5 @@
 // CPU reference of softmax cross-entropy: log-softmax with the row maximum subtracted, sums in double.
-#include "kernels/cpu/cross_entropy.h"
+#include "kernels/cross_entropy.h"
 
 #include <cmath>
 

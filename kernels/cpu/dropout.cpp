@@ -1,5 +1,5 @@
 // CPU reference of dropout and stochastic depth.
-#include "kernels/cpu/dropout.h"
+#include "kernels/dropout.h"
 
 namespace cmt::cpu {
 

@@ -1,5 +1,5 @@
 // CPU reference of the elementwise and row ops.
-#include "kernels/cpu/elementwise.h"
+#include "kernels/elementwise.h"
 
 #include <cmath>
 

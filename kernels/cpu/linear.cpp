@@ -1,5 +1,5 @@
 // CPU reference of the fully connected layer: three sgemm calls and a column sum.
-#include "kernels/cpu/linear.h"
+#include "kernels/linear.h"
 
 #include <cblas.h>
 

@@ -1,5 +1,5 @@
 // CPU reference of the NT-Xent loss: direct loops, double-precision accumulation, O(rows * dim) memory.
-#include "kernels/cpu/ntxent.h"
+#include "kernels/ntxent.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // CPU reference of the Adam/AdamW update, operation for operation like torch's single-tensor Adam.
-#include "kernels/cpu/optimizer.h"
+#include "kernels/optimizer.h"
 
 #include <cmath>
 

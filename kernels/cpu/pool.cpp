@@ -1,6 +1,6 @@
 // CPU reference of pooling. The average backward passes gather over the windows that contain each input
 // element, in increasing output order, exactly like the CUDA kernels, so both give the same sums.
-#include "kernels/cpu/pool.h"
+#include "kernels/pool.h"
 
 #include <cmath>
 #include <limits>

@@ -1,5 +1,5 @@
 // CPU reference of the preprocessing family; the arithmetic matches kernels/cuda/resample.cu.
-#include "kernels/cpu/resample.h"
+#include "kernels/resample.h"
 
 #include <algorithm>
 #include <vector>

@@ -1,8 +1,8 @@
 // CUDA pointwise activations; the formulas are those of kernels/cpu/activation.cpp.
 #include <cuda_runtime.h>
 
+#include "kernels/activation.h"
 #include "kernels/common/elem.h"
-#include "kernels/cuda/activation.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 

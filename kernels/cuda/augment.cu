@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "kernels/augment.h"
 #include "kernels/common/augment_apply.h"
 #include "kernels/common/check.h"
-#include "kernels/cuda/augment.h"
 #include "kernels/cuda/portable.cuh"
 
 namespace cmt::cuda {

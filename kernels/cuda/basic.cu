@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/basic.h"
 #include "kernels/common/check.h"
 #include "kernels/common/elem.h"
 #include "kernels/common/float16.h"
-#include "kernels/cuda/basic.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/portable.cuh"
 

@@ -1,8 +1,8 @@
 // CUDA batch normalisation: one-read Welford statistics, deterministic column reductions, then one apply pass.
 #include <cuda_runtime.h>
 
+#include "kernels/batchnorm.h"
 #include "kernels/common/elem.h"
-#include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 
@@ -86,7 +86,7 @@ __global__ void welford_finish_kernel(const float2* __restrict__ partial, std::i
   running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / static_cast<double>(rows - 1));
 }
 
-// The chunks' (mean, M2) merged as in welford_finish_kernel, written as a moments row (kernels/cpu/batchnorm.h).
+// The chunks' (mean, M2) merged as in welford_finish_kernel, written as a moments row (kernels/batchnorm.h).
 __global__ void moments_finish_kernel(const float2* __restrict__ partial, std::int64_t rows, std::int64_t c, int chunks,
                                       float* __restrict__ row) {
   const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;

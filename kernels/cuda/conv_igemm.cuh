@@ -8,10 +8,9 @@
 #include <cstdint>
 
 #include "kernels/common/check.h"
-#include "kernels/common/conv_desc.h"
 #include "kernels/common/float16.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/conv_launch.h"
 #include "kernels/cuda/conv_problems.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/ptx.cuh"

@@ -3,9 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/common/conv_desc.h"
 #include "kernels/common/stream.h"
-#include "kernels/cuda/conv_launch.h"
+#include "kernels/conv.h"
 
 namespace cmt::cuda::detail {
 

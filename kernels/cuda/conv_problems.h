@@ -4,9 +4,10 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/common/conv_desc.h"
 #include "kernels/common/elem.h"
+#include "kernels/common/float16.h"
 #include "kernels/common/macros.h"
+#include "kernels/conv.h"
 
 namespace cmt::cuda::igemm {
 

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "kernels/common/check.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv_internal.h"
-#include "kernels/cuda/conv_launch.h"
 
 namespace cmt::cuda {
 

@@ -2,8 +2,8 @@
 // per-row losses and weights in double in a fixed order.
 #include <cuda_runtime.h>
 
+#include "kernels/cross_entropy.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
 

@@ -2,9 +2,9 @@
 #include <cuda_runtime.h>
 
 #include "kernels/common/elem.h"
-#include "kernels/cuda/dropout.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/dropout.h"
 
 namespace cmt::cuda {
 

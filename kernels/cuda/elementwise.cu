@@ -3,9 +3,9 @@
 
 #include "kernels/common/elem.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/elementwise.h"
 
 namespace cmt::cuda {
 

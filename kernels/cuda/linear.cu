@@ -8,8 +8,8 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cublas_stream.h"
-#include "kernels/cuda/linear.h"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/linear.h"
 
 namespace cmt::cuda {
 

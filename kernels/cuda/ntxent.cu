@@ -8,9 +8,9 @@
 
 #include "kernels/common/check.h"
 #include "kernels/cuda/cublas_stream.h"
-#include "kernels/cuda/ntxent.h"
 #include "kernels/cuda/ntxent_device.h"
 #include "kernels/cuda/portable.cuh"
+#include "kernels/ntxent.h"
 
 namespace cmt::cuda {
 

@@ -2,8 +2,8 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "kernels/cpu/ntxent.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/ntxent.h"
 
 namespace cmt::cuda::ntxent_detail {
 

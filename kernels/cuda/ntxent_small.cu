@@ -3,9 +3,9 @@
 #include <cuda_runtime.h>
 
 #include "kernels/common/check.h"
-#include "kernels/cuda/ntxent.h"
 #include "kernels/cuda/ntxent_device.h"
 #include "kernels/cuda/portable.cuh"
+#include "kernels/ntxent.h"
 
 namespace cmt::cuda {
 

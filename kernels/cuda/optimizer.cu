@@ -4,9 +4,9 @@
 
 #include "kernels/common/float16.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/optimizer.h"
 
 namespace cmt::cuda {
 

@@ -5,10 +5,10 @@
 
 #include <type_traits>
 
-#include "kernels/cuda/basic.h"
-#include "kernels/cuda/pool.h"
+#include "kernels/basic.h"
 #include "kernels/cuda/portable.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/pool.h"
 
 namespace cmt::cuda {
 

@@ -8,7 +8,7 @@
 #include "kernels/common/resample.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/portable.cuh"
-#include "kernels/cuda/resample.h"
+#include "kernels/resample.h"
 
 namespace cmt::cuda {
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <span>
 
-#include "kernels/common/conv_desc.h"
+#include "kernels/conv.h"
 
 namespace cmt::cudnn {
 

@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <functional>
 
-#include "kernels/common/conv_desc.h"
 #include "kernels/common/stream.h"
+#include "kernels/conv.h"
 #include "kernels/cudnn/algo_choice.h"
 
 namespace cmt::cudnn {

@@ -5,8 +5,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/batchnorm_sync.h"
-#include "kernels/cpu/batchnorm.h"
-#include "kernels/cuda/batchnorm.h"
+#include "kernels/batchnorm.h"
 #include "support/testing.h"
 
 using namespace cmt;

@@ -9,8 +9,7 @@
 #include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
 #include "kernels/common/float16.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cuda/conv_launch.h"
+#include "kernels/conv.h"
 #include "support/testing.h"
 #include "unit/test_conv_shapes.h"
 

@@ -5,7 +5,7 @@
 
 #include "engine/ops/basic.h"
 #include "engine/ops/ntxent.h"
-#include "kernels/cuda/ntxent.h"
+#include "kernels/ntxent.h"
 #include "support/testing.h"
 
 using namespace cmt;

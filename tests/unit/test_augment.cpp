@@ -6,8 +6,8 @@
 #include <numeric>
 
 #include "engine/ops/augment.h"
+#include "kernels/augment.h"
 #include "kernels/common/augment_apply.h"
-#include "kernels/cpu/augment.h"
 #include "support/testing.h"
 
 using namespace cmt;

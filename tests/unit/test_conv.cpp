@@ -4,7 +4,7 @@
 
 #include "engine/ops/basic.h"
 #include "engine/ops/conv.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "support/testing.h"
 #include "unit/test_conv_shapes.h"
 

@@ -4,13 +4,10 @@
 #include <vector>
 
 #include "engine/ops/conv.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/conv_problems.h"
 #include "support/testing.h"
 #include "unit/test_conv_shapes.h"
-#if defined(CMT_WITH_CUDA)
-#include "kernels/cuda/conv_launch.h"
-#endif
 
 using namespace cmt;
 using cuda::igemm::DgradProblem;

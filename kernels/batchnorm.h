@@ -1,0 +1,86 @@
+// Batch normalisation on a (M, C) view of N,D,H,W,C data (M = N*D*H*W). T is the data's element type:
+// float, or std::uint16_t for bf16 (statistics and math in float/double, outputs rounded once);
+// parameters and statistics are always f32.
+// cmt::cpu holds the CPU reference, cmt::cuda the CUDA launchers with the same contract. The CUDA part
+// needs no CUDA headers (kernels/common/stream.h forward-declares the handle types) and is declared
+// only in CUDA builds, the only ones that define it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+// CPU reference.
+namespace cmt::cpu {
+
+// Two-pass batch statistics in double: mean[C] and invstd[C] = 1/sqrt(biased var + eps); updates the running
+// stats in place with the unbiased variance (m > 1).
+template <typename T>
+void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
+                           float* running_mean, float* running_var, float* mean, float* invstd);
+// y = (x - mean) * invstd * gamma + beta, per channel.
+template <typename T>
+void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+                     const float* gamma, const float* beta, T* y);
+// Eval: the same with mean = running_mean and invstd = 1/sqrt(running_var + eps).
+template <typename T>
+void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
+                    const float* running_var, float eps, const float* gamma, const float* beta, T* y);
+// dbeta = sum dy; dgamma = sum dy*xhat; dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma).
+template <typename T>
+void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+                        const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta);
+
+// Synchronised batch norm (engine/ops/batchnorm_sync.cpp). A rank's moments row [2 + 2C]: its count m as two
+// floats that add up to m exactly (m - m mod 2^24, m mod 2^24), mean[C], M2[C] = sum (x - mean)^2.
+template <typename T>
+void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row);
+// Chan's merge of `ranks` moments rows in row order, in double (no E[x^2] - E[x]^2 cancellation): mean, biased
+// var, invstd = 1/sqrt(var + eps), running stats as in batchnorm_train_stats, count[0] = the total (must be > 1).
+void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
+                             float* running_mean, float* running_var, float* mean, float* var, float* invstd,
+                             float* count);
+// Backward with global statistics from the per-rank sums (dgamma, dbeta over m_local rows) and their sums over
+// every rank (sums_all = [dgamma(C), dbeta(C)] over count[0] rows): dx = dx_local + xhat*a + b with
+// a = gamma*invstd*(dgamma/m_local - dgamma_all/count), b likewise with dbeta.
+void batchnorm_sync_coefficients(const float* dgamma, const float* dbeta, const float* sums_all, std::int64_t c,
+                                 std::int64_t m_local, const float* count, const float* gamma, const float* invstd,
+                                 float* a, float* b);
+
+}  // namespace cmt::cpu
+
+#if defined(CMT_WITH_CUDA)
+#include "kernels/common/stream.h"
+
+// CUDA launchers.
+namespace cmt::cuda {
+
+// Scratch for the per-chunk partial sums of the column reductions.
+std::size_t batchnorm_workspace_bytes(std::int64_t m, std::int64_t c);
+template <typename T>
+void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
+                           float* running_mean, float* running_var, float* mean, float* invstd, void* workspace,
+                           cudaStream_t stream);
+template <typename T>
+void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+                     const float* gamma, const float* beta, T* y, cudaStream_t stream);
+template <typename T>
+void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
+                    const float* running_var, float eps, const float* gamma, const float* beta, T* y,
+                    cudaStream_t stream);
+template <typename T>
+void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+                        const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta,
+                        void* workspace, cudaStream_t stream);
+
+// Synchronised batch norm: the moments row, its merge over ranks and the backward coefficients (contract and
+// layout as on the CPU above). The moments use batchnorm_workspace_bytes(m, c) of workspace.
+template <typename T>
+void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row, void* workspace, cudaStream_t stream);
+void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
+                             float* running_mean, float* running_var, float* mean, float* var, float* invstd,
+                             float* count, cudaStream_t stream);
+void batchnorm_sync_coefficients(const float* dgamma, const float* dbeta, const float* sums_all, std::int64_t c,
+                                 std::int64_t m_local, const float* count, const float* gamma, const float* invstd,
+                                 float* a, float* b, cudaStream_t stream);
+
+}  // namespace cmt::cuda
+#endif  // CMT_WITH_CUDA
