@@ -46,6 +46,14 @@ int positive_index(const RunConfig& c, const std::vector<std::string>& names) {
   }
   for (std::size_t i = 0; i < names.size(); ++i)
     if (lower(names[i]).find("covid") != std::string::npos) return static_cast<int>(i);
+  // No class names COVID-19: the binary metrics fall back to the first class, which may not be the
+  // one the user means; say so rather than report them silently.
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  fmt::print(stderr,
+             "cmt: warning: positive_class is auto but no class is named like 'covid' ({}); sensitivity, specificity "
+             "and AUC are for '{}' against the rest. Name the positive class with --positive-class.\n",
+             all, names.empty() ? std::string("?") : names.front());
   return 0;
 }
 
