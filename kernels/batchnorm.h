@@ -5,8 +5,41 @@
 // needs no CUDA headers (kernels/common/stream.h forward-declares the handle types) and is declared
 // only in CUDA builds, the only ones that define it.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+
+#include "kernels/common/macros.h"
+
+namespace cmt {
+
+// One channel of Chan's merge of `ranks` moments rows (layout below, batchnorm_moments) in row order, in
+// double, and what it yields: mean, biased var, invstd, the running stats' update. One definition for the
+// CPU reference and the CUDA kernel, so every rank and backend merges in the same order.
+CMT_HD void batchnorm_merge_channel(const float* rows, std::int64_t ranks, std::int64_t c, std::int64_t col, float momentum,
+                                    float eps, float* running_mean, float* running_var, float* mean_out, float* var_out,
+                                    float* invstd, double* count) {
+  const std::int64_t w = 2 + 2 * c;
+  double na = 0, mean = 0, m2 = 0;
+  for (std::int64_t r = 0; r < ranks; ++r) {
+    const float* q = rows + r * w;
+    const double nb = static_cast<double>(q[0]) + static_cast<double>(q[1]);
+    if (nb == 0) continue;
+    const double n = na + nb, delta = q[2 + col] - mean;
+    mean += delta * (nb / n);
+    m2 += q[2 + c + col] + delta * delta * (na * nb / n);
+    na = n;
+  }
+  const double var = m2 / na;
+  mean_out[col] = static_cast<float>(mean);
+  var_out[col] = static_cast<float>(var);
+  invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
+  running_mean[col] = static_cast<float>((1.0 - momentum) * running_mean[col] + momentum * mean);
+  running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / (na - 1));
+  *count = na;
+}
+
+}  // namespace cmt
 
 // CPU reference.
 namespace cmt::cpu {

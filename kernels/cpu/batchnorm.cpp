@@ -8,10 +8,13 @@
 
 namespace cmt::cpu {
 
+namespace {
+
+// Two passes in double: s[j] = the mean of channel j, q[j] = sum (x - mean)^2 (M2).
 template <typename T>
-void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
-                           float* running_mean, float* running_var, float* mean, float* invstd) {
-  std::vector<double> s(static_cast<std::size_t>(c), 0.0), q(static_cast<std::size_t>(c), 0.0);
+void two_pass_moments(const T* x, std::int64_t m, std::int64_t c, std::vector<double>& s, std::vector<double>& q) {
+  s.assign(static_cast<std::size_t>(c), 0.0);
+  q.assign(static_cast<std::size_t>(c), 0.0);
   for (std::int64_t r = 0; r < m; ++r)
     for (std::int64_t j = 0; j < c; ++j) s[j] += elem::load(x[r * c + j]);
   for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
@@ -20,6 +23,15 @@ void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float mom
       const double d = elem::load(x[r * c + j]) - s[j];
       q[j] += d * d;
     }
+}
+
+}  // namespace
+
+template <typename T>
+void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
+                           float* running_mean, float* running_var, float* mean, float* invstd) {
+  std::vector<double> s, q;
+  two_pass_moments(x, m, c, s, q);
   for (std::int64_t j = 0; j < c; ++j) {
     const double var = q[j] / static_cast<double>(m);
     mean[j] = static_cast<float>(s[j]);
@@ -73,15 +85,8 @@ void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c,
 
 template <typename T>
 void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row) {
-  std::vector<double> s(static_cast<std::size_t>(c), 0.0), q(static_cast<std::size_t>(c), 0.0);
-  for (std::int64_t r = 0; r < m; ++r)
-    for (std::int64_t j = 0; j < c; ++j) s[j] += elem::load(x[r * c + j]);
-  for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
-  for (std::int64_t r = 0; r < m; ++r)
-    for (std::int64_t j = 0; j < c; ++j) {
-      const double d = elem::load(x[r * c + j]) - s[j];
-      q[j] += d * d;
-    }
+  std::vector<double> s, q;
+  two_pass_moments(x, m, c, s, q);
   const std::int64_t lo = m % (std::int64_t{1} << 24);  // f32 holds both parts exactly
   row[0] = static_cast<float>(m - lo);
   row[1] = static_cast<float>(lo);
@@ -94,27 +99,9 @@ void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row) {
 void batchnorm_merge_moments(const float* rows, std::int64_t ranks, std::int64_t c, float momentum, float eps,
                              float* running_mean, float* running_var, float* mean, float* var, float* invstd,
                              float* count) {
-  const std::int64_t w = 2 + 2 * c;
   double total = 0;
-  for (std::int64_t j = 0; j < c; ++j) {
-    double na = 0, mu = 0, m2 = 0;
-    for (std::int64_t r = 0; r < ranks; ++r) {
-      const float* q = rows + r * w;
-      const double nb = static_cast<double>(q[0]) + static_cast<double>(q[1]);
-      if (nb == 0) continue;
-      const double n = na + nb, delta = q[2 + j] - mu;
-      mu += delta * (nb / n);
-      m2 += q[2 + c + j] + delta * delta * (na * nb / n);
-      na = n;
-    }
-    const double v = m2 / na;
-    mean[j] = static_cast<float>(mu);
-    var[j] = static_cast<float>(v);
-    invstd[j] = static_cast<float>(1.0 / std::sqrt(v + eps));
-    running_mean[j] = static_cast<float>((1.0 - momentum) * running_mean[j] + momentum * mu);
-    running_var[j] = static_cast<float>((1.0 - momentum) * running_var[j] + momentum * m2 / (na - 1));
-    total = na;
-  }
+  for (std::int64_t j = 0; j < c; ++j)
+    batchnorm_merge_channel(rows, ranks, c, j, momentum, eps, running_mean, running_var, mean, var, invstd, &total);
   count[0] = static_cast<float>(total);
 }
 

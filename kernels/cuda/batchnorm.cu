@@ -109,24 +109,9 @@ __global__ void merge_moments_kernel(const float* __restrict__ rows, std::int64_
                                      float* __restrict__ invstd, float* __restrict__ count) {
   const std::int64_t col = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
   if (col >= c) return;
-  const std::int64_t w = 2 + 2 * c;
-  double na = 0, mean = 0, m2 = 0;
-  for (std::int64_t r = 0; r < ranks; ++r) {
-    const float* q = rows + r * w;
-    const double nb = static_cast<double>(q[0]) + static_cast<double>(q[1]);
-    if (nb == 0) continue;
-    const double n = na + nb, delta = q[2 + col] - mean;
-    mean += delta * (nb / n);
-    m2 += q[2 + c + col] + delta * delta * (na * nb / n);
-    na = n;
-  }
-  const double var = m2 / na;
-  mean_out[col] = static_cast<float>(mean);
-  var_out[col] = static_cast<float>(var);
-  invstd[col] = static_cast<float>(1.0 / sqrt(var + eps));
-  running_mean[col] = static_cast<float>((1.0 - momentum) * running_mean[col] + momentum * mean);
-  running_var[col] = static_cast<float>((1.0 - momentum) * running_var[col] + momentum * m2 / (na - 1));
-  if (col == 0) count[0] = static_cast<float>(na);
+  double total = 0;
+  batchnorm_merge_channel(rows, ranks, c, col, momentum, eps, running_mean, running_var, mean_out, var_out, invstd, &total);
+  if (col == 0) count[0] = static_cast<float>(total);
 }
 
 __global__ void sync_coefficients_kernel(const float* __restrict__ dgamma, const float* __restrict__ dbeta,
