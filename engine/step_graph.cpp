@@ -38,8 +38,8 @@ void StepGraph::capture(const std::function<void()>& body) {
   // Relaxed: the caching allocator may still reserve memory for what escapes the step (the losses).
   CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
   cudaGraph_t graph = nullptr;
+  // The blocks the body's kernels address: any it replaces (kept by the context), then the last one.
   std::vector<Tensor> scratch;
-  if (ctx_.workspace_block().defined()) scratch.push_back(ctx_.workspace_block());
   ctx_.keep_replaced_workspaces(&scratch);
   try {
     NoHostSyncScope no_sync("a CUDA Graph capture of the training step");
