@@ -143,15 +143,24 @@ def held_out(work):
                    for j, sid in enumerate(ev["predictions"]["sample_ids"])]
 
 
-def compare_eval(work, cpu_cmt, precision):
-    """The device's held-out evaluation against `cmt predict` on the CPU with the same weights."""
+def largest_predict_difference(cmt, work, device):
+    """The largest difference between `cmt predict --device DEVICE` and the run's held-out evaluation,
+    over every held-out study and class; None when predict was refused (predict() says why)."""
     names, studies = held_out(work)
     worst = 0.0
     for series, evaluated in studies:
-        cpu = predict(cpu_cmt, work, "cpu", series)
-        if cpu is None:
-            return
-        worst = max([worst] + [abs(cpu[c] - p) for c, p in zip(names, evaluated)])
+        got = predict(cmt, work, device, series)
+        if got is None:
+            return None
+        worst = max([worst] + [abs(got[c] - p) for c, p in zip(names, evaluated)])
+    return worst
+
+
+def compare_eval(work, cpu_cmt, precision):
+    """The device's held-out evaluation against `cmt predict` on the CPU with the same weights."""
+    worst = largest_predict_difference(cpu_cmt, work, "cpu")
+    if worst is None:
+        return
     check(worst <= PROBS_ABS[precision], f"held-out evaluation on the device == predict on the CPU: largest probability "
                                          f"difference {worst:.2g} (<= {PROBS_ABS[precision]})")
 
@@ -159,13 +168,9 @@ def compare_eval(work, cpu_cmt, precision):
 def load_checks(work, cmt, common, steps, precision):
     """Checkpoints loaded on the device: `cmt predict --device cuda`, `cmt eval` (the run's device) and
     `cmt train --resume` on the device must give what the device computed before saving them."""
-    names, studies = held_out(work)
-    worst = 0.0
-    for series, evaluated in studies:
-        dev = predict(cmt, work, "cuda", series)
-        if dev is None:
-            return
-        worst = max([worst] + [abs(dev[c] - p) for c, p in zip(names, evaluated)])
+    worst = largest_predict_difference(cmt, work, "cuda")
+    if worst is None:
+        return
     check(worst <= PROBS_ABS[precision], f"predict on the device (checkpoint loaded there) == the run's own evaluation: "
                                          f"largest probability difference {worst:.2g} (<= {PROBS_ABS[precision]})")
     shutil.rmtree(f"{work}/eval", ignore_errors=True)
@@ -173,7 +178,7 @@ def load_checks(work, cmt, common, steps, precision):
     run([cmt, "eval", "--run", f"{work}/eval"], f"{work}/eval.log")
     with open(f"{work}/eval/eval.json") as f:
         again = json.load(f)["predictions"]["probs"]
-    before = [v for _, p in studies for v in p]
+    before = [v for _, p in held_out(work)[1] for v in p]
     worst = max((abs(x - y) for x, y in zip(again, before)), default=float("nan")) if len(again) == len(before) else 1.0
     check(worst <= PROBS_ABS[precision], f"cmt eval of the run on the device == the run's own evaluation: largest "
                                          f"probability difference {worst:.2g} (<= {PROBS_ABS[precision]})")
