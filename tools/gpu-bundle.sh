@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 tools/build.sh -DCMT_CUDA_ARCHITECTURES=90 >/dev/null
 rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/lib
-cp build/bin/cmt build/bin/cmt_tests build/bin/cmt_cuda_tests build/bin/cmt_op_runner gpu-bundle/bin/
+cp build/bin/cmt build/bin/cmt_tests build/bin/cmt_cuda_tests build/bin/cmt_op_tests build/bin/cmt_op_runner gpu-bundle/bin/
 cp build/bin/cmt_bench_* gpu-bundle/bin/
 skip='^(libc|libm|libdl|libpthread|librt|ld-linux.*|libcuda|libcudart|libcublas|libcublasLt|libcudnn.*|libnccl)\.so'
 for f in gpu-bundle/bin/*; do

@@ -8,6 +8,10 @@ target_link_libraries(cmt_cuda_tests PRIVATE cmt_test_support)
 cmt_target_warnings(cmt_cuda_tests)
 doctest_discover_tests(cmt_cuda_tests TEST_PREFIX "emu.cuda." PROPERTIES LABELS emu SKIP_RETURN_CODE 77 TIMEOUT 900)
 
+# The op-case table's CUDA rows on the emulated device.
+include(${CMAKE_CURRENT_SOURCE_DIR}/ops/register.cmake)
+cmt_op_case_tests(PREFIX "emu.ops." MODES "^cuda[.]" LABELS emu ENVIRONMENT "${cmt_emu_env}" TIMEOUT 900)
+
 file(GLOB CMT_EMU_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/emu/test_*.cpp)
 add_executable(cmt_emu_tests ${CMAKE_CURRENT_SOURCE_DIR}/unit/main.cpp ${CMT_EMU_TESTS})
 target_link_libraries(cmt_emu_tests PRIVATE cmt_test_support)

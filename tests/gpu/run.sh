@@ -46,7 +46,7 @@ step() {
   [ $rc -eq 124 ] && status="timeout(${limit}s)"
   [ $rc -eq 77 ] && status=skipped
   NAMES+=("$name"); STATUS+=("$status"); SECONDS_TAKEN+=($(($(date +%s) - t0)))
-  NOTES+=("$(grep -E 'test cases:|ERROR SUMMARY|checks? (passed|failed)|all checks passed|SKIPPED' "$OUT/$name.log" | tail -1 | tr -d '\r' | cut -c1-90)")
+  NOTES+=("$(grep -E 'test cases:|cases passed|ERROR SUMMARY|checks? (passed|failed)|all checks passed|SKIPPED' "$OUT/$name.log" | tail -1 | tr -d '\r' | cut -c1-90)")
   say "   $status ($(($(date +%s) - t0))s) ${NOTES[-1]}"
   tail -5 "$OUT/$name.log" >>"$LOG"
 }
@@ -90,17 +90,19 @@ else
   BIN="$ROOT/build-gpu/bin"
   export LD_LIBRARY_PATH="$TORCH_LIBS:${LD_LIBRARY_PATH:-}"
 fi
-ldd "$BIN/cmt_cuda_tests" 2>&1 | grep -E "not found" | tee -a "$LOG"
+ldd "$BIN/cmt_cuda_tests" "$BIN/cmt_op_tests" 2>&1 | grep -E "not found" | tee -a "$LOG"
 "$BIN/cmt" info >"$OUT/cmt-info.txt" 2>&1
 cat "$OUT/cmt-info.txt" >>"$LOG"
 
 # --- 3. correctness first ---
-step cuda_tests 150 "$BIN/cmt_cuda_tests" --duration=true
+step op_cases_cuda 150 "$BIN/cmt_op_tests" all cuda
+step op_cases_cudnn 90 "$BIN/cmt_op_tests" all cudnn
+step cuda_tests 90 "$BIN/cmt_cuda_tests" --duration=true
 step cpu_tests 120 env OMP_NUM_THREADS=8 "$BIN/cmt_tests"
 # A short training run on the GPU, and predictions on GPU and CPU that must agree.
 step e2e_gpu 150 "$ROOT/tests/gpu/e2e_gpu.sh" "$BIN" /tmp/cmt-e2e-gpu
 # The convolution's full matrix: every kernel variant and precision on every backbone layer.
-step conv_cuda_full 180 env CMT_CONV_CUDA_FULL=1 "$BIN/cmt_cuda_tests" -tc="conv*"
+step conv_cuda_full 180 env CMT_OPS_FULL=1 "$BIN/cmt_op_tests" all cuda --filter conv.
 # The op-level oracle scripts against the CUDA backend; the end-to-end and data scripts exercise the
 # CPU path through `cmt` and need h5py/pydicom, which these machines may lack: CI runs them.
 for t in "$ROOT"/tests/oracle/test_*.py; do
@@ -110,8 +112,9 @@ for t in "$ROOT"/tests/oracle/test_*.py; do
   step "$name" 60 env PYTHONDONTWRITEBYTECODE=1 python3 "$t" --runner "$BIN/cmt_op_runner" --cmt "$BIN/cmt" --device cuda:0
 done
 if [ -n "$SANITIZER" ]; then
-  step memcheck 150 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BIN/cmt_cuda_tests"
-  step racecheck 120 "$SANITIZER" --tool racecheck --error-exitcode 1 "$BIN/cmt_cuda_tests"
+  step memcheck 150 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BIN/cmt_op_tests" all cuda
+  step racecheck 120 "$SANITIZER" --tool racecheck --error-exitcode 1 "$BIN/cmt_op_tests" all cuda
+  step memcheck_behaviour 90 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BIN/cmt_cuda_tests"
 else
   say "compute-sanitizer not found: memcheck/racecheck not run"
 fi

@@ -15,6 +15,7 @@
 #include "engine/context.h"
 #include "engine/tensor.h"
 #include "kernels/common/float16.h"
+#include "support/emulated.h"
 
 namespace cmt::test {
 
@@ -28,20 +29,6 @@ inline std::uint64_t run_seed() {
   return seed;
 }
 
-// True in the emulated build (docs/emulation.md), where every CUDA thread is a fiber checked by
-// ThreadSanitizer: about a million emulated threads a second. Tests keep their cases there but run
-// fewer or smaller ones where a real GPU would take them in milliseconds.
-constexpr bool emulated() {
-#if defined(CMT_EMULATED_DEVICE)
-  return true;
-#else
-  return false;
-#endif
-}
-// n on a GPU or the CPU; n / divisor (at least minimum) on the emulated device.
-constexpr std::int64_t on_emulator(std::int64_t n, std::int64_t divisor, std::int64_t minimum = 1) {
-  return emulated() ? (n / divisor > minimum ? n / divisor : minimum) : n;
-}
 
 // Gaussian values (mean 0, stddev 1) or small integers in [-k, k] (exact in fp32 sums), on the CPU.
 inline Tensor random_normal(const Shape& shape, std::mt19937_64& gen, float scale = 1.f) {
