@@ -19,8 +19,7 @@ struct CvArgs {
 };
 
 int run_cv(const CvArgs& a) {
-  RunConfig base = a.config.finalize();
-  base.validate();
+  RunConfig base = a.config.validated();
   const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
   const std::string root = base.out;
   if (a.slurm) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/usage_error.h"
 #include "cmt/build_info.h"
 #include "data/dicom_log.h"
 #include "kernels/common/check.h"
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
   cmt::data::configure_dicom_log(verbose);
   try {
     return action ? action() : kOk;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "cmt: error: %s\n", e.what());
+    return kUsage;
   } catch (const cmt::Error& e) {
     std::fprintf(stderr, "cmt: error: %s\n", e.what());
     return kFailure;

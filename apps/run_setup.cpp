@@ -88,6 +88,8 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   t.seed = c.seed;
   t.out_dir = c.out;
   t.checkpoint_every = c.checkpoint_every;
+  t.keep_last_n = c.keep_last_n;
+  t.periodic_optimizer = c.checkpoint_optimizer;
   t.checkpoint_steps = c.checkpoint_steps;
   t.checkpoint_minutes = c.checkpoint_minutes;
   t.progress = c.progress;
@@ -229,7 +231,9 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& check
   no_files.out.clear();
   Trainer trainer(*ctx, model, trainer_config(no_files, 1));
   const std::string path = checkpoint == "best" || checkpoint == "last" ? (dir / (checkpoint + ".h5")).string() : checkpoint;
-  trainer.resume(path);
+  // Weights only: a periodic checkpoint may hold no optimizer state, and evaluation needs none.
+  const CheckpointState saved = load_checkpoint(path, trainer.store(), nullptr);
+  CMT_CHECK(saved.model == model.describe(), "checkpoint " << path << " holds " << saved.model << ", not " << model.describe());
   data::Loader held_out(ds, ds.fold_indices(c.fold, true), loader_config(c, false), *ctx);
   return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
 }
