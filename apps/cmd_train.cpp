@@ -7,6 +7,7 @@
 #include "apps/run_folder.h"
 #include "apps/run_setup.h"
 #include "apps/usage_error.h"
+#include "engine/communicator.h"
 
 namespace cmt::app {
 
@@ -30,7 +31,9 @@ int run_train(const TrainArgs& a) {
                  fit.held_out_samples, a.resume.empty() ? "" : fmt::format(", resuming {}", a.resume).c_str());
     return kOk;
   }
-  prepare_run_folder(c.out, !a.resume.empty() ? RunFolderUse::resume : a.overwrite ? RunFolderUse::overwrite : RunFolderUse::fresh);
+  // One process checks and clears the folder: the others' checks would race with its first files.
+  if (launcher_rank() == 0)
+    prepare_run_folder(c.out, !a.resume.empty() ? RunFolderUse::resume : a.overwrite ? RunFolderUse::overwrite : RunFolderUse::fresh);
   const FoldResult r = train_fold(c, a.resume);
   if (r.status == TrainStatus::interrupted) {
     std::fprintf(stderr, "cmt: stopped by a signal; checkpoint written to %s/last.h5 (resume with --resume %s/last.h5)\n",

@@ -20,6 +20,16 @@ const std::set<std::string>& changeable_on_resume() {
 }
 }  // namespace
 
+std::string changes_refused_on_resume(const nlohmann::json& saved, const nlohmann::json& now, const std::string& where) {
+  std::string refused;
+  for (const auto& [key, value] : now.items()) {
+    if (key == "precision" && value == "auto") continue;  // the saved run holds what 'auto' resolved to
+    if (!changeable_on_resume().count(key) && saved.contains(key) && value != saved[key])
+      refused += "\n  " + key + ": " + saved[key].dump() + " " + where + ", " + value.dump() + " now";
+  }
+  return refused;
+}
+
 RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& options) {
   nlohmann::json saved = read_checkpoint_state(checkpoint).config;
   if (!saved.is_object() || !saved.contains("backbone")) return options.validated();  // a checkpoint without a run config
@@ -33,13 +43,9 @@ RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& 
   }
   nlohmann::json merged = from_checkpoint.to_json();
   const nlohmann::json overrides = as_usage_error([&] { return options.overrides(); });
-  std::string refused;
-  for (const auto& [key, value] : overrides.items()) {
-    if (key == "precision" && value == "auto") continue;  // the checkpoint holds what 'auto' resolved to
-    if (!changeable_on_resume().count(key) && value != merged[key])
-      refused += "\n  " + key + ": " + merged[key].dump() + " in the checkpoint, " + value.dump() + " now";
-    merged[key] = value;
-  }
+  const std::string refused = changes_refused_on_resume(merged, overrides, "in the checkpoint");
+  for (const auto& [key, value] : overrides.items())
+    if (!(key == "precision" && value == "auto")) merged[key] = value;
   if (!refused.empty())
     throw UsageError("--resume " + checkpoint + " continues a run configured otherwise:" + refused +
                      "\nonly epochs, steps, out, dataset, device, progress and the checkpoint keys may change on resume; "

@@ -14,4 +14,8 @@ namespace cmt::app {
 // in the checkpoint's folder.
 RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& options);
 
+// The keys of `now` that differ from `saved` and may not change on resume, one line each
+// ("key: SAVED <where>, NOW now"); empty when the run may continue.
+std::string changes_refused_on_resume(const nlohmann::json& saved, const nlohmann::json& now, const std::string& where);
+
 }  // namespace cmt::app
