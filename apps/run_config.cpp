@@ -33,7 +33,8 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
       CMT_RUN_CONFIG_KEYS(CMT_NAME)
 #undef CMT_NAME
   };
-  for (const auto& [key, value] : j.items()) CMT_CHECK(known.count(key), "config: unknown key '" << key << "'");
+  // run_info (apps/run_info.h) records how a run was made: a saved config.json is read back without it.
+  for (const auto& [key, value] : j.items()) CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
 #define CMT_FROM_JSON(key)                                                                              \
   if (j.contains(#key)) {                                                                               \
     try {                                                                                               \
@@ -152,7 +153,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--checkpoint-minutes", f.checkpoint_minutes, "also write last.h5 mid-epoch at most every N minutes (0: off)")
       ->check(non_negative);
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
-  cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
+  cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar on a terminal, else a timestamped line every 10 s (default on)");
   cmd.add_flag("--recompute", f.recompute, "recompute batch-norm + activation outputs in backward: less activation memory");
   cmd.add_flag("--cuda-graph,!--no-cuda-graph", f.cuda_graph,
                "GPU: plan the step's memory once and replay the step as a CUDA Graph (default on)");

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "apps/plots.h"
+#include "apps/run_info.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -169,12 +170,15 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   train_cfg.world_size = comm->size();
   data::Loader train(ds, train_idx, train_cfg, *ctx);
   data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
+  nlohmann::json recorded = c.to_json();
+  recorded["run_info"] = run_info(ctx->device().str());
   if (lead) {
     fs::create_directories(c.out);
-    write_json(fs::path(c.out) / "config.json", c.to_json());
+    write_json(fs::path(c.out) / "config.json", recorded);
     write_json(fs::path(c.out) / "data.json", info.to_json());
   }
   TrainerConfig tc = trainer_config(c, train.batches_per_epoch());
+  tc.run_config = recorded;  // the checkpoints hold it too
   tc.comm = comm.get();
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);

@@ -1,4 +1,5 @@
-// Training progress: a bar with rate and ETA on a terminal, plain periodic lines otherwise (batch jobs).
+// Training progress: a bar with rate and ETA on a terminal, plain periodic lines with a timestamp
+// otherwise (the logs of batch jobs).
 #pragma once
 #include <chrono>
 #include <cstdint>

@@ -13,8 +13,17 @@ cp "$run/config.json" "$dir/config-before.json"
 "$cmt" train --resume "$run/last.h5" --epochs 3 > "$dir/resume.log" 2>&1 || fail "--resume alone" "$dir/resume.log"
 steps=$(awk -F, 'NR > 1 { printf "%s ", $1 }' "$run/steps.csv")
 [ "$steps" = "1 2 3 " ] || fail "the resumed run's steps.csv holds '$steps', expected '1 2 3 '"
-sed 's/"epochs": 2/"epochs": 3/' "$dir/config-before.json" | cmp -s - "$run/config.json" ||
-  fail "the resumed run's config.json is not the saved one with epochs 3: $(diff "$dir/config-before.json" "$run/config.json")"
+# The configuration is the saved one with epochs 3; run_info (how each run was made) says this one resumed.
+without_info() { sed '/"run_info"/,/}/d' "$1"; }
+without_info "$dir/config-before.json" | sed 's/"epochs": 2/"epochs": 3/' > "$dir/want.json"
+without_info "$run/config.json" | cmp -s - "$dir/want.json" ||
+  fail "the resumed run's config.json is not the saved one with epochs 3: $(without_info "$run/config.json" | diff "$dir/want.json" -)"
+for key in cmt_version git_commit build_features device start_time; do
+  grep -q "\"$key\": \"." "$run/config.json" || fail "config.json has no run_info $key" "$run/config.json"
+done
+grep -q "\"command_line\": \".*train --resume $run/last.h5 --epochs 3\"" "$run/config.json" ||
+  fail "run_info does not hold the resumed run's command line" "$run/config.json"
+grep -aq "\"command_line\":\".*train --resume $run/last.h5 --epochs 3\"" "$run/last.h5" || fail "last.h5 holds no run_info"
 status=0
 "$cmt" train --resume "$run/last.h5" --epochs 4 --lr 0.01 > "$dir/lr.log" 2>&1 || status=$?
 [ "$status" -eq 2 ] || fail "--resume with another --lr: exit $status, expected 2" "$dir/lr.log"
