@@ -9,16 +9,18 @@
 
 namespace cmt {
 
-namespace {
-// "[2026-03-01 14:05:09] ": lines in a log file (not a terminal) say when they were written.
-std::string log_time() {
+std::string wall_clock_text(const char* format, bool utc) {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
-  localtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "[%Y-%m-%d %H:%M:%S] ", &tm);
-  return text;
+  if (utc) gmtime_r(&t, &tm);
+  else localtime_r(&t, &tm);
+  char text[64];
+  return std::string(text, std::strftime(text, sizeof text, format, &tm));
 }
+
+namespace {
+// "[2026-03-01 14:05:09] ": lines in a log file (not a terminal) say when they were written.
+std::string log_time() { return wall_clock_text("[%Y-%m-%d %H:%M:%S] ", false); }
 }  // namespace
 
 Progress::Progress(std::string label, std::int64_t total, bool enabled)

@@ -7,6 +7,9 @@
 
 namespace cmt {
 
+// The time now as strftime's `format` writes it, in UTC or the local time zone.
+std::string wall_clock_text(const char* format, bool utc);
+
 class Progress {
  public:
   // total: steps in this phase; label: e.g. "epoch 3/10".
