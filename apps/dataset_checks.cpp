@@ -17,10 +17,13 @@ DatasetFit check_against_dataset(const RunConfig& c) {
     CMT_CHECK(c.fold < fit.folds, "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << fit.folds
                                                        << " folds (0 to " << fit.folds - 1 << ")");
     CMT_CHECK(fit.class_names.size() >= 2, c.dataset << " has " << fit.class_names.size() << " class(es): training needs two or more");
-    CMT_CHECK(c.positive_class == "auto" || std::find(fit.class_names.begin(), fit.class_names.end(), c.positive_class) != fit.class_names.end(),
+    CMT_CHECK(c.positive_class == "auto" ||
+                  std::find(fit.class_names.begin(), fit.class_names.end(), c.positive_class) != fit.class_names.end(),
               "config: 'positive_class' is '" << c.positive_class << "', not a class of " << c.dataset);
-    fit.train_samples = ds.fold_indices(c.fold, false).size();
-    fit.held_out_samples = ds.fold_indices(c.fold, true).size();
+  });
+  fit.train_samples = ds.fold_indices(c.fold, false).size();  // a read error here is the file's, not the command line's
+  fit.held_out_samples = ds.fold_indices(c.fold, true).size();
+  as_usage_error([&] {
     CMT_CHECK(static_cast<std::int64_t>(fit.train_samples) >= c.batch_size,
               "config: 'batch_size' is " << c.batch_size << " but fold " << c.fold << " of " << c.dataset << " has "
                                          << fit.train_samples << " training samples, fewer than one batch");
