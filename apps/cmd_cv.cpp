@@ -42,9 +42,10 @@ void check_same_cv(const fs::path& saved_path, const RunConfig& base) {
   CMT_CHECK(saved.is_object(), saved_path.string() << " is not valid JSON; remove it to start the cross-validation again");
   const std::string refused = changes_refused_on_resume(saved, base.to_json(), "in " + saved_path.string());
   if (!refused.empty())
-    throw UsageError(fmt::format("--out {} holds a cross-validation configured otherwise:{}\ncontinue it with the same "
-                                 "configuration, or give another --out",
-                                 saved_path.parent_path().string(), refused));
+    throw UsageError(
+        fmt::format("--out {} holds a cross-validation configured otherwise:{}\ncontinue it with the same "
+                    "configuration, or give another --out",
+                    saved_path.parent_path().string(), refused));
 }
 
 int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {

@@ -26,14 +26,18 @@ int run_train(const TrainArgs& a) {
   const DatasetFit fit = check_against_dataset(c);
   if (a.dry_run) {
     std::printf("%s\n", c.to_json().dump(2).c_str());
-    std::fprintf(stderr, "cmt: the configuration is valid: %s has %d folds and %zu classes; fold %d trains on %zu samples "
-                 "(%zu held out)%s\n", c.dataset.c_str(), fit.folds, fit.class_names.size(), c.fold, fit.train_samples,
-                 fit.held_out_samples, a.resume.empty() ? "" : fmt::format(", resuming {}", a.resume).c_str());
+    std::fprintf(stderr,
+                 "cmt: the configuration is valid: %s has %d folds and %zu classes; fold %d trains on %zu samples "
+                 "(%zu held out)%s\n",
+                 c.dataset.c_str(), fit.folds, fit.class_names.size(), c.fold, fit.train_samples, fit.held_out_samples,
+                 a.resume.empty() ? "" : fmt::format(", resuming {}", a.resume).c_str());
     return kOk;
   }
   // One process checks and clears the folder: the others' checks would race with its first files.
   if (launcher_rank() == 0)
-    prepare_run_folder(c.out, !a.resume.empty() ? RunFolderUse::resume : a.overwrite ? RunFolderUse::overwrite : RunFolderUse::fresh);
+    prepare_run_folder(c.out, !a.resume.empty() ? RunFolderUse::resume
+                              : a.overwrite     ? RunFolderUse::overwrite
+                                                : RunFolderUse::fresh);
   const FoldResult r = train_fold(c, a.resume);
   if (r.status == TrainStatus::interrupted) {
     std::fprintf(stderr, "cmt: stopped by a signal; checkpoint written to %s/last.h5 (resume with --resume %s/last.h5)\n",

@@ -16,7 +16,8 @@ DatasetFit check_against_dataset(const RunConfig& c) {
   as_usage_error([&] {
     CMT_CHECK(c.fold < fit.folds, "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << fit.folds
                                                        << " folds (0 to " << fit.folds - 1 << ")");
-    CMT_CHECK(fit.class_names.size() >= 2, c.dataset << " has " << fit.class_names.size() << " class(es): training needs two or more");
+    CMT_CHECK(fit.class_names.size() >= 2,
+              c.dataset << " has " << fit.class_names.size() << " class(es): training needs two or more");
     CMT_CHECK(c.positive_class == "auto" ||
                   std::find(fit.class_names.begin(), fit.class_names.end(), c.positive_class) != fit.class_names.end(),
               "config: 'positive_class' is '" << c.positive_class << "', not a class of " << c.dataset);

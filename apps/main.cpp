@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "cmt: %s\n", e.what());
-    if (!app.get_subcommands().empty()) std::fprintf(stderr, "%s", flag_suggestions(*app.get_subcommands().front(), argc, argv, 2).c_str());
+    if (!app.get_subcommands().empty())
+      std::fprintf(stderr, "%s", flag_suggestions(*app.get_subcommands().front(), argc, argv, 2).c_str());
     std::fprintf(stderr, "run 'cmt %s--help' for usage\n",
                  app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return kUsage;

@@ -12,10 +12,20 @@ namespace cmt::app {
 namespace {
 // Keys that a resumed run may change: how long it runs, where and on what, and what it writes.
 const std::set<std::string>& changeable_on_resume() {
-  static const std::set<std::string> keys = {
-      "epochs",      "steps",       "out",           "dataset",          "device",           "comm_timeout",
-      "progress",    "cuda_graph",  "positive_class", "checkpoint_every", "checkpoint_steps", "checkpoint_minutes",
-      "keep_last_n", "checkpoint_optimizer"};
+  static const std::set<std::string> keys = {"epochs",
+                                             "steps",
+                                             "out",
+                                             "dataset",
+                                             "device",
+                                             "comm_timeout",
+                                             "progress",
+                                             "cuda_graph",
+                                             "positive_class",
+                                             "checkpoint_every",
+                                             "checkpoint_steps",
+                                             "checkpoint_minutes",
+                                             "keep_last_n",
+                                             "checkpoint_optimizer"};
   return keys;
 }
 }  // namespace

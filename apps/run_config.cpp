@@ -10,12 +10,16 @@
 
 namespace cmt::app {
 
+// The keys, one line per group (kept as laid out by hand).
+// clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
-  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
+  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features)                                           \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
-  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(keep_last_n) X(checkpoint_optimizer) X(checkpoint_steps) X(checkpoint_minutes) X(positive_class) X(progress) \
+  X(precision) X(device) X(conv_backend) X(seed) X(out) X(positive_class) X(progress)                                 \
+  X(checkpoint_every) X(keep_last_n) X(checkpoint_optimizer) X(checkpoint_steps) X(checkpoint_minutes)                \
   X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph) X(recompute)
+// clang-format on
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
@@ -34,7 +38,8 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
 #undef CMT_NAME
   };
   // run_info (apps/run_info.h) records how a run was made: a saved config.json is read back without it.
-  for (const auto& [key, value] : j.items()) CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
+  for (const auto& [key, value] : j.items())
+    CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
 #define CMT_FROM_JSON(key)                                                                              \
   if (j.contains(#key)) {                                                                               \
     try {                                                                                               \
@@ -153,7 +158,8 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--checkpoint-minutes", f.checkpoint_minutes, "also write last.h5 mid-epoch at most every N minutes (0: off)")
       ->check(non_negative);
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
-  cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar on a terminal, else a timestamped line every 10 s (default on)");
+  cmd.add_flag("--progress,!--no-progress", f.progress,
+               "progress bar on a terminal, else a timestamped line every 10 s (default on)");
   cmd.add_flag("--recompute", f.recompute, "recompute batch-norm + activation outputs in backward: less activation memory");
   cmd.add_flag("--cuda-graph,!--no-cuda-graph", f.cuda_graph,
                "GPU: plan the step's memory once and replay the step as a CUDA Graph (default on)");

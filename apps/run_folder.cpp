@@ -15,8 +15,8 @@ namespace cmt::app {
 namespace fs = std::filesystem;
 
 bool is_run_file(const std::string& file_name) {
-  static const std::set<std::string> names = {"config.json", "data.json",    "last.h5", "best.h5", "steps.csv",    "metrics.csv",
-                                              "metrics.jsonl", "eval.json", "roc.svg", "confusion.svg"};
+  static const std::set<std::string> names = {"config.json", "data.json",     "last.h5",   "best.h5", "steps.csv",
+                                              "metrics.csv", "metrics.jsonl", "eval.json", "roc.svg", "confusion.svg"};
   std::string n = file_name;
   if (n.size() > 4 && n.ends_with(".tmp")) n.resize(n.size() - 4);  // a write that a kill cut short
   if (names.count(n)) return true;
@@ -36,9 +36,10 @@ void prepare_run_folder(const std::string& dir, RunFolderUse use) {
     for (std::size_t i = 0; i < entries.size() && i < 4; ++i) shown += (i ? ", " : "") + entries[i];
     if (entries.size() > 4) shown += fmt::format(" and {} more", entries.size() - 4);
     const bool has_last = fs::exists(fs::path(dir) / "last.h5");
-    throw UsageError(fmt::format("--out {} is not empty ({}): a new run would mix with what is there. {}--overwrite replaces "
-                                 "the run, or give another --out",
-                                 dir, shown, has_last ? fmt::format("--resume {}/last.h5 continues it, ", dir) : ""));
+    throw UsageError(
+        fmt::format("--out {} is not empty ({}): a new run would mix with what is there. {}--overwrite replaces "
+                    "the run, or give another --out",
+                    dir, shown, has_last ? fmt::format("--resume {}/last.h5 continues it, ", dir) : ""));
   }
   std::vector<std::string> kept;
   for (const auto& name : entries) {

@@ -28,8 +28,12 @@ void record_command_line(int argc, char** argv) {
 }
 
 nlohmann::json run_info(const std::string& device) {
-  return {{"cmt_version", CMT_VERSION}, {"git_commit", CMT_GIT_COMMIT}, {"build_features", build_features()},
-          {"device", device},           {"start_time", wall_clock_text("%Y-%m-%dT%H:%M:%SZ", true)},      {"command_line", command_line()}};
+  return {{"cmt_version", CMT_VERSION},
+          {"git_commit", CMT_GIT_COMMIT},
+          {"build_features", build_features()},
+          {"device", device},
+          {"start_time", wall_clock_text("%Y-%m-%dT%H:%M:%SZ", true)},
+          {"command_line", command_line()}};
 }
 
 }  // namespace cmt::app

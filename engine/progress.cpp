@@ -44,8 +44,8 @@ void Progress::update(std::int64_t done, const std::string& status) {
                  static_cast<long long>(done), static_cast<long long>(total_), rate, eta, status.c_str());
   } else {
     if (since < 10.0 && done < total_) return;  // a line every 10 s in logs
-    std::fprintf(stderr, "%s%s %lld/%lld %.2f it/s ETA %.0fs %s\n", log_time().c_str(), label_.c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total_), rate, eta, status.c_str());
+    std::fprintf(stderr, "%s%s %lld/%lld %.2f it/s ETA %.0fs %s\n", log_time().c_str(), label_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, eta, status.c_str());
   }
   last_print_ = now;
   std::fflush(stderr);
