@@ -30,9 +30,11 @@ root='{root}'
 export OMP_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}}
 fold=$SLURM_ARRAY_TASK_ID
 run=$root/fold$fold
-if [ "$fold" = 0 ] && mkdir "$root/.eval-submitted" 2>/dev/null; then
+# Once per array job (a requeued task 0 keeps the job's id; a new submission has its own).
+mark=$root/.eval-submitted-$SLURM_ARRAY_JOB_ID
+if [ "$fold" = 0 ] && mkdir "$mark" 2>/dev/null; then
   sbatch --job-name=cmt-cv-eval --dependency=afterok:$SLURM_ARRAY_JOB_ID --kill-on-invalid-dep=yes \
-    --output="$root/slurm-eval-%j.out" --wrap "'$cmt' eval --cv '$root'" || rmdir "$root/.eval-submitted"
+    --output="$root/slurm-eval-%j.out" --wrap "'$cmt' eval --cv '$root'" || rmdir "$mark"
 fi
 # A fold that wrote no checkpoint yet starts again from scratch.
 if [ -f "$run/last.h5" ]; then start="--resume $run/last.h5"; else start="--overwrite"; fi
