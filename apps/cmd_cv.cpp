@@ -13,6 +13,7 @@
 #include "apps/run_setup.h"
 #include "apps/slurm_script.h"
 #include "apps/usage_error.h"
+#include "engine/communicator.h"
 
 namespace cmt::app {
 
@@ -72,8 +73,12 @@ int run_cv(const CvArgs& a) {
   const fs::path root = base.out;
   check_same_cv(root / "cv-config.json", base);
   if (a.slurm) return print_slurm_script(a, base, k);
-  fs::create_directories(root);
-  write_json_atomically(root / "cv-config.json", base.to_json());
+  // Under a launcher (each fold data-parallel) one process writes the files of the cross-validation.
+  const bool lead = launcher_rank() == 0;
+  if (lead) {
+    fs::create_directories(root);
+    write_json_atomically(root / "cv-config.json", base.to_json());
+  }
   std::vector<nlohmann::json> results;
   for (int f = 0; f < k; ++f) {
     RunConfig c = base;
@@ -89,7 +94,7 @@ int run_cv(const CvArgs& a) {
     const bool resume = fs::exists(dir / "last.h5");
     std::fprintf(stderr, "cmt cv: fold %d/%d -> %s%s\n", f + 1, k, c.out.c_str(), resume ? " (resumed from last.h5)" : "");
     // A fold folder without a checkpoint holds nothing worth keeping: it starts again.
-    prepare_run_folder(c.out, resume ? RunFolderUse::resume : RunFolderUse::overwrite);
+    if (lead) prepare_run_folder(c.out, resume ? RunFolderUse::resume : RunFolderUse::overwrite);
     const FoldResult r = train_fold(c, resume ? (dir / "last.h5").string() : "");
     if (r.status == TrainStatus::interrupted) {
       std::fprintf(stderr, "cmt cv: stopped by a signal in fold %d; run the same command again to continue\n", f);
@@ -99,7 +104,7 @@ int run_cv(const CvArgs& a) {
   }
   nlohmann::json s = summarize_folds(results);
   s["config"] = base.to_json();
-  write_json_atomically(root / "cv.json", s);
+  if (lead) write_json_atomically(root / "cv.json", s);
   std::printf("%d-fold cross-validation of %s (%s):\n", k, base.backbone.c_str(), base.dataset.c_str());
   print_metrics_table(s);
   return kOk;
