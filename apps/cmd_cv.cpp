@@ -114,6 +114,7 @@ void setup_cv(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("cv", "Cross-validation: train every fold, then evaluate across folds (re-run to continue)");
   auto args = std::make_shared<CvArgs>();
   args->config.add_to(*cmd);
+  cmd->get_option("--fold")->group("");  // every fold is trained: not listed in --help
   cmd->add_option("--folds", args->folds, "run only the first K folds (default: all of the dataset's)");
   cmd->add_flag("--slurm", args->slurm, "print a Slurm job-array script instead of running (docs/cluster.md)");
   SlurmOptions& s = args->slurm_options;
