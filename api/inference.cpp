@@ -78,16 +78,16 @@ InferenceModel InferenceModel::load(const std::string& run_dir, const LoadOption
 
 Prediction InferenceModel::predict(const std::string& path) const {
   return guarded("cmt: cannot predict " + path, [&] {
-    CMT_CHECK(fs::exists(path), path << ": no such file or folder");
-    if (!fs::is_directory(path)) return predict_files({path}, path);
-    CMT_CHECK(impl_->info.modality == "ct", path << ": a folder is one CT series, but this model reads "
-                                                  << impl_->info.modality << " images one file at a time");
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(path))
-      if (e.is_regular_file()) files.push_back(e.path().string());
-    CMT_CHECK(!files.empty(), path << ": no files in the folder");
-    std::sort(files.begin(), files.end());
-    return predict_files(files, path);
+    const std::vector<Study> found = studies(path);
+    if (found.size() > 1) {
+      std::string names;
+      for (std::size_t i = 0; i < found.size() && i < 3; ++i) names += (i ? ", " : "") + found[i].source;
+      CMT_THROW(path << " holds " << found.size() << " studies (" << names << (found.size() > 3 ? ", ..." : "")
+                     << "): predict each of studies(path)");
+    }
+    const Study& s = found.front();
+    CMT_CHECK(s.error.empty(), s.source << ": " << s.error);
+    return predict_files(s.files, s.source);
   });
 }
 

@@ -109,8 +109,7 @@ int run_grid(const RunConfig& base, const std::string& list) {
 }
 
 int run_ablate(const AblateArgs& a) {
-  RunConfig base = a.config.finalize();
-  base.validate();
+  RunConfig base = a.config.validated();
   fs::create_directories(base.out);
   if (a.mode == "lambda") return run_lambda(base, a.lambdas);
   if (a.mode == "probe") return run_probe(base);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/usage_error.h"
 #include "data/png_write.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/augment.h"
@@ -110,6 +111,7 @@ void setup_augment(CLI::App& app, Action& action) {
   cmd->add_flag("--describe", o->describe, "Print the policy with every parameter");
   cmd->callback([&action, o] {
     action = [o] {
+      as_usage_error([&] { AugmentPolicy::parse(o->policy); });  // a bad --policy is a bad command line (exit 2)
       if (o->describe || o->preview.empty()) fmt::print("{}\n", AugmentPolicy::parse(o->policy).describe());
       if (!o->preview.empty()) return run_preview(o->preview, o->policy, o->size, o->seed, o->device);
       return static_cast<int>(kOk);

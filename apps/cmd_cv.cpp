@@ -1,77 +1,129 @@
 // `cmt cv`: the K folds of a cross-validation one after another (or a Slurm job-array script),
-// then the evaluation across folds: mean and standard deviation of the paper's metrics.
+// then the evaluation across folds: mean and standard deviation of the paper's metrics. Run again
+// after an interruption, it skips the folds that finished and resumes the one that was stopped.
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/core.h>
 
 #include "apps/commands.h"
+#include "apps/dataset_checks.h"
+#include "apps/resume_config.h"
+#include "apps/run_folder.h"
 #include "apps/run_setup.h"
+#include "apps/slurm_script.h"
+#include "apps/usage_error.h"
+#include "engine/communicator.h"
 
 namespace cmt::app {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct CvArgs {
   RunConfigOptions config;
   int folds = 0;  // 0: all folds of the dataset
   bool slurm = false;
+  SlurmOptions slurm_options;
 };
 
+void write_json_atomically(const fs::path& path, const nlohmann::json& j) {
+  const fs::path tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << j.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+// A cross-validation folder holds one configuration: a re-run continues it only when the keys
+// that shape the training are the same (cv-config.json records them).
+void check_same_cv(const fs::path& saved_path, const RunConfig& base) {
+  if (!fs::exists(saved_path)) return;
+  std::ifstream in(saved_path);
+  const nlohmann::json saved = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  CMT_CHECK(saved.is_object(), saved_path.string() << " is not valid JSON; remove it to start the cross-validation again");
+  const std::string refused = changes_refused_on_resume(saved, base.to_json(), "in " + saved_path.string());
+  if (!refused.empty())
+    throw UsageError(
+        fmt::format("--out {} holds a cross-validation configured otherwise:{}\ncontinue it with the same "
+                    "configuration, or give another --out",
+                    saved_path.parent_path().string(), refused));
+}
+
+int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {
+  const std::string root = fs::absolute(base.out).lexically_normal().string();
+  const std::string cmt = fs::canonical("/proc/self/exe").string();  // the tasks run this binary, not whatever PATH finds
+  if (root.find('\'') != std::string::npos || cmt.find('\'') != std::string::npos)
+    throw UsageError("--slurm: the paths of the script may not hold a single quote: " + root + ", " + cmt);
+  fs::create_directories(root);
+  RunConfig saved = base;
+  saved.out = root;
+  write_json_atomically(fs::path(root) / "cv-config.json", saved.to_json());
+  std::printf("%s", cv_array_script(a.slurm_options, cmt, root, k).c_str());
+  return kOk;
+}
+
 int run_cv(const CvArgs& a) {
-  RunConfig base = a.config.finalize();
-  base.validate();
+  RunConfig base = a.config.validated();
   const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
-  const std::string root = base.out;
-  if (a.slurm) {
-    std::printf(R"(#!/bin/bash
-#SBATCH --job-name=cmt-cv
-#SBATCH --array=0-%d
-#SBATCH --gres=gpu:1
-#SBATCH --cpus-per-task=8
-#SBATCH --signal=B:USR1@300
-#SBATCH --output=%s/slurm-%%A_%%a.out
-# One fold per array task; SIGUSR1 five minutes before the limit makes cmt checkpoint and exit 3,
-# then the task requeues itself and resumes. Afterwards: cmt eval --cv %s
-mkdir -p %s
-fold=$SLURM_ARRAY_TASK_ID
-run=%s/fold$fold
-resume=""
-[ -f $run/last.h5 ] && resume="--resume $run/last.h5"
-srun cmt train --config %s/cv-config.json --fold $fold --out $run $resume
-rc=$?
-[ $rc -eq 3 ] && scontrol requeue $SLURM_JOB_ID
-exit $rc
-)",
-                k - 1, root.c_str(), root.c_str(), root.c_str(), root.c_str(), root.c_str());
-    std::filesystem::create_directories(root);
-    std::ofstream(std::filesystem::path(root) / "cv-config.json") << base.to_json().dump(2) << "\n";
-    return kOk;
+  for (int f = 0; f < k; ++f) {  // every fold holds a batch, before any of them trains
+    RunConfig c = base;
+    c.fold = f;
+    check_against_dataset(c);
+  }
+  const fs::path root = base.out;
+  check_same_cv(root / "cv-config.json", base);
+  if (a.slurm) return print_slurm_script(a, base, k);
+  // Under a launcher (each fold data-parallel) one process writes the files of the cross-validation.
+  const bool lead = launcher_rank() == 0;
+  if (lead) {
+    fs::create_directories(root);
+    write_json_atomically(root / "cv-config.json", base.to_json());
   }
   std::vector<nlohmann::json> results;
   for (int f = 0; f < k; ++f) {
     RunConfig c = base;
     c.fold = f;
-    c.out = (std::filesystem::path(root) / fmt::format("fold{}", f)).string();
-    std::fprintf(stderr, "cmt cv: fold %d/%d -> %s\n", f + 1, k, c.out.c_str());
-    const FoldResult r = train_fold(c, "");
-    if (r.status == TrainStatus::interrupted) return kInterrupted;
+    c.out = (root / fmt::format("fold{}", f)).string();
+    const fs::path dir = c.out;
+    if (fs::exists(dir / "eval.json")) {  // written when the fold's training finished
+      std::fprintf(stderr, "cmt cv: fold %d/%d finished earlier (%s/eval.json)\n", f + 1, k, c.out.c_str());
+      std::ifstream in(dir / "eval.json");
+      results.push_back(nlohmann::json::parse(in));
+      continue;
+    }
+    const bool resume = fs::exists(dir / "last.h5");
+    std::fprintf(stderr, "cmt cv: fold %d/%d -> %s%s\n", f + 1, k, c.out.c_str(), resume ? " (resumed from last.h5)" : "");
+    // A fold folder without a checkpoint holds nothing worth keeping: it starts again.
+    if (lead) prepare_run_folder(c.out, resume ? RunFolderUse::resume : RunFolderUse::overwrite);
+    const FoldResult r = train_fold(c, resume ? (dir / "last.h5").string() : "");
+    if (r.status == TrainStatus::interrupted) {
+      std::fprintf(stderr, "cmt cv: stopped by a signal in fold %d; run the same command again to continue\n", f);
+      return kInterrupted;
+    }
     results.push_back(r.metrics);
   }
   nlohmann::json s = summarize_folds(results);
   s["config"] = base.to_json();
-  std::ofstream(std::filesystem::path(root) / "cv.json") << s.dump(2) << "\n";
+  if (lead) write_json_atomically(root / "cv.json", s);
   std::printf("%d-fold cross-validation of %s (%s):\n", k, base.backbone.c_str(), base.dataset.c_str());
   print_metrics_table(s);
   return kOk;
 }
 
 void setup_cv(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("cv", "Cross-validation: train every fold, then evaluate across folds");
+  auto* cmd = app.add_subcommand("cv", "Cross-validation: train every fold, then evaluate across folds (re-run to continue)");
   auto args = std::make_shared<CvArgs>();
   args->config.add_to(*cmd);
+  cmd->get_option("--fold")->group("");  // every fold is trained: not listed in --help
   cmd->add_option("--folds", args->folds, "run only the first K folds (default: all of the dataset's)");
-  cmd->add_flag("--slurm", args->slurm, "print a Slurm job-array script instead of running");
+  cmd->add_flag("--slurm", args->slurm, "print a Slurm job-array script instead of running (docs/cluster.md)");
+  SlurmOptions& s = args->slurm_options;
+  cmd->add_option("--slurm-time", s.time, "--slurm: the tasks' time limit (#SBATCH --time, e.g. 24:00:00)");
+  cmd->add_option("--slurm-partition", s.partition, "--slurm: #SBATCH --partition");
+  cmd->add_option("--slurm-account", s.account, "--slurm: #SBATCH --account");
+  cmd->add_option("--slurm-mem", s.mem, "--slurm: #SBATCH --mem (e.g. 64G)");
+  cmd->add_option("--slurm-gpus", s.gpus, "--slurm: GPUs per task (0: none)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--slurm-cpus", s.cpus, "--slurm: CPUs per task (OMP_NUM_THREADS follows)")->check(CLI::PositiveNumber);
   cmd->callback([&action, args] { action = [args] { return run_cv(*args); }; });
 }
 

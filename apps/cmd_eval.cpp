@@ -6,6 +6,7 @@
 
 #include "apps/commands.h"
 #include "apps/run_setup.h"
+#include "apps/usage_error.h"
 
 namespace cmt::app {
 
@@ -16,7 +17,7 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
-  CMT_CHECK(a.run.empty() != a.cv.empty(), "cmt eval: give either --run RUN_DIR or --cv CV_DIR");
+  if (a.run.empty() == a.cv.empty()) throw UsageError("cmt eval: give either --run RUN_DIR or --cv CV_DIR");
   if (!a.run.empty()) {
     const nlohmann::json m = evaluate_run(a.run, a.checkpoint, a.dataset);
     print_metrics_table(summarize_folds({m}));

@@ -8,7 +8,7 @@
 
 namespace cmt::app {
 
-// Exit codes of `cmt` (documented in docs/cli.md).
+// Exit codes of `cmt` (README.md, docs/training.md).
 enum ExitCode : int {
   kOk = 0,
   kFailure = 1,      // a runtime error: the message says what and where

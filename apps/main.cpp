@@ -6,6 +6,9 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/run_info.h"
+#include "apps/suggest.h"
+#include "apps/usage_error.h"
 #include "cmt/build_info.h"
 #include "data/dicom_log.h"
 #include "kernels/common/check.h"
@@ -19,7 +22,9 @@ std::vector<CommandEntry>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace cmt::app;
+  record_command_line(argc, argv);
   CLI::App app{"cmt " CMT_VERSION ": contrastive multi-task CNN training engine for CT and X-ray", "cmt"};
+  app.option_defaults()->always_capture_default();  // --help shows every option's default
   app.set_version_flag("--version", CMT_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -38,7 +43,11 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(word);
     if (!known) {
-      std::fprintf(stderr, "cmt: unknown subcommand '%s' (run 'cmt --help' for the list)\n", word.c_str());
+      std::vector<std::string> names;
+      for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+      const std::string near = closest_name(word, names);
+      std::fprintf(stderr, "cmt: unknown subcommand '%s'%s (run 'cmt --help' for the list)\n", word.c_str(),
+                   near.empty() ? "" : (": did you mean '" + near + "'?").c_str());
       return kUsage;
     }
   }
@@ -48,6 +57,8 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "cmt: %s\n", e.what());
+    if (!app.get_subcommands().empty())
+      std::fprintf(stderr, "%s", flag_suggestions(*app.get_subcommands().front(), argc, argv, 2).c_str());
     std::fprintf(stderr, "run 'cmt %s--help' for usage\n",
                  app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return kUsage;
@@ -55,6 +66,9 @@ int main(int argc, char** argv) {
   cmt::data::configure_dicom_log(verbose);
   try {
     return action ? action() : kOk;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "cmt: error: %s\n", e.what());
+    return kUsage;
   } catch (const cmt::Error& e) {
     std::fprintf(stderr, "cmt: error: %s\n", e.what());
     return kFailure;

@@ -4,16 +4,22 @@
 #include <fstream>
 #include <set>
 
+#include "apps/usage_error.h"
+#include "engine/augment_policy.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
 
+// The keys, one line per group (kept as laid out by hand).
+// clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
-  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
+  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features)                                           \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
-  X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(checkpoint_steps) X(checkpoint_minutes) X(positive_class) X(progress) \
+  X(precision) X(device) X(conv_backend) X(seed) X(out) X(positive_class) X(progress)                                 \
+  X(checkpoint_every) X(keep_last_n) X(checkpoint_optimizer) X(checkpoint_steps) X(checkpoint_minutes)                \
   X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph) X(recompute)
+// clang-format on
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
@@ -31,7 +37,9 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
       CMT_RUN_CONFIG_KEYS(CMT_NAME)
 #undef CMT_NAME
   };
-  for (const auto& [key, value] : j.items()) CMT_CHECK(known.count(key), "config: unknown key '" << key << "'");
+  // run_info (apps/run_info.h) records how a run was made: a saved config.json is read back without it.
+  for (const auto& [key, value] : j.items())
+    CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
 #define CMT_FROM_JSON(key)                                                                              \
   if (j.contains(#key)) {                                                                               \
     try {                                                                                               \
@@ -77,12 +85,18 @@ void RunConfig::validate() const {
   CMT_CHECK(clip_norm >= 0, "config: 'clip_norm' must be >= 0");
   one_of("schedule", schedule, {"constant", "cosine", "step"});
   CMT_CHECK(warmup >= 0, "config: 'warmup' must be >= 0");
+  try {
+    AugmentPolicy::parse(augment);
+  } catch (const Error& e) {
+    CMT_THROW("config: 'augment' is '" << augment << "': " << e.what());
+  }
   one_of("precision", precision, {"auto", "fp32", "tf32", "bf16"});
   one_of("conv_backend", conv_backend, {"native", "cudnn"});
   CMT_CHECK(device == "auto" || device == "cpu" || device.rfind("cuda", 0) == 0,
             "config: 'device' is '" << device << "', expected auto, cpu, cuda or cuda:N");
   CMT_CHECK(!out.empty(), "config: 'out' must name a folder");
   CMT_CHECK(checkpoint_every >= 0, "config: 'checkpoint_every' must be >= 0");
+  CMT_CHECK(keep_last_n >= 0, "config: 'keep_last_n' must be >= 0 (0: keep every periodic checkpoint), got " << keep_last_n);
   CMT_CHECK(checkpoint_steps >= 0, "config: 'checkpoint_steps' must be >= 0 (0: off), got " << checkpoint_steps);
   CMT_CHECK(checkpoint_minutes >= 0, "config: 'checkpoint_minutes' must be >= 0 (0: off), got " << checkpoint_minutes);
   one_of("comm", comm, {"auto", "single", "mpi", "nccl"});
@@ -135,13 +149,17 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--conv-backend", f.conv_backend, "native | cudnn");
   cmd.add_option("--seed", f.seed, "random seed");
   cmd.add_option("--out", f.out, "output folder");
-  cmd.add_option("--checkpoint-every", f.checkpoint_every, "epochs between periodic checkpoints (0: last/best only)");
+  cmd.add_option("--checkpoint-every", f.checkpoint_every, "also keep epochNNNN.h5 every N epochs (0: last.h5 and best.h5 only)");
+  cmd.add_option("--keep-last-n", f.keep_last_n, "keep only the newest N epochNNNN.h5 (0: all of them)");
+  cmd.add_flag("--checkpoint-optimizer", f.checkpoint_optimizer,
+               "epochNNNN.h5 also hold the optimizer state, so that they can be resumed (default: weights only)");
   cmd.add_option("--checkpoint-steps", f.checkpoint_steps, "also write last.h5 mid-epoch every N steps (0: off)")
       ->check(non_negative);
   cmd.add_option("--checkpoint-minutes", f.checkpoint_minutes, "also write last.h5 mid-epoch at most every N minutes (0: off)")
       ->check(non_negative);
   cmd.add_option("--positive-class", f.positive_class, "class name for sensitivity/specificity/AUC (auto: COVID-like)");
-  cmd.add_flag("--progress,!--no-progress", f.progress, "progress bar / periodic lines");
+  cmd.add_flag("--progress,!--no-progress", f.progress,
+               "progress bar on a terminal, else a timestamped line every 10 s (default on)");
   cmd.add_flag("--recompute", f.recompute, "recompute batch-norm + activation outputs in backward: less activation memory");
   cmd.add_flag("--cuda-graph,!--no-cuda-graph", f.cuda_graph,
                "GPU: plan the step's memory once and replay the step as a CUDA Graph (default on)");
@@ -150,19 +168,26 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--comm-timeout", f.comm_timeout, "seconds a collective may wait for the other ranks before the job aborts (0: forever)");
 }
 
-RunConfig RunConfigOptions::finalize() const {
-  nlohmann::json merged = RunConfig().to_json();
+RunConfig RunConfigOptions::validated() const {
+  return as_usage_error([&] {
+    RunConfig c = finalize();
+    c.validate();
+    return c;
+  });
+}
+
+nlohmann::json RunConfigOptions::overrides() const {
+  nlohmann::json set = nlohmann::json::object();
   if (!config_file_.empty()) {
     std::ifstream in(config_file_);
     CMT_CHECK(in, "cannot open config file " << config_file_);
-    nlohmann::json file;
     try {
-      file = nlohmann::json::parse(in);
+      set = nlohmann::json::parse(in);
     } catch (const nlohmann::json::exception& e) {
       CMT_THROW("config file " << config_file_ << " is not valid JSON: " << e.what());
     }
     try {
-      merged = RunConfig::from_json(file).to_json();
+      RunConfig::from_json(set);  // unknown keys and wrong types, named with the file
     } catch (const Error& e) {
       CMT_THROW(config_file_ << ": " << e.what());
     }
@@ -174,8 +199,14 @@ RunConfig RunConfigOptions::finalize() const {
     for (auto& ch : flag)
       if (ch == '_') ch = '-';
     const bool negatable = key == "progress" || key == "cuda_graph";
-    if (negatable ? (cmd_->count(flag) + cmd_->count("--no-" + flag.substr(2))) > 0 : cmd_->count(flag) > 0) merged[key] = value;
+    if (negatable ? (cmd_->count(flag) + cmd_->count("--no-" + flag.substr(2))) > 0 : cmd_->count(flag) > 0) set[key] = value;
   }
+  return set;
+}
+
+RunConfig RunConfigOptions::finalize() const {
+  nlohmann::json merged = RunConfig().to_json();
+  merged.update(overrides());
   return RunConfig::from_json(merged);
 }
 

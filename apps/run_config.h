@@ -41,7 +41,9 @@ struct RunConfig {
   std::string conv_backend = "native";
   std::uint64_t seed = 0;
   std::string out = "runs/run";
-  int checkpoint_every = 1;
+  int checkpoint_every = 0;           // > 0: also epochNNNN.h5 every N epochs (last.h5 and best.h5 always)
+  int keep_last_n = 0;                // > 0: only the newest N of those stay on disk
+  bool checkpoint_optimizer = false;  // epochNNNN.h5 with the optimizer state (resumable), not weights only
   std::int64_t checkpoint_steps = 0;  // > 0: also a mid-epoch last.h5 every N steps
   double checkpoint_minutes = 0;      // > 0: also a mid-epoch last.h5 at most every N minutes
   std::string positive_class = "auto";  // class name for the binary metrics; auto: the COVID-like class
@@ -64,6 +66,10 @@ class RunConfigOptions {
  public:
   void add_to(CLI::App& cmd);
   RunConfig finalize() const;
+  // The keys the config file and the flags given set (flags win), without the defaults.
+  nlohmann::json overrides() const;
+  // finalize() and RunConfig::validate(); a bad value or config file is a UsageError (exit 2).
+  RunConfig validated() const;
 
  private:
   std::string config_file_;

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "apps/plots.h"
+#include "apps/run_info.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -88,6 +89,8 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   t.seed = c.seed;
   t.out_dir = c.out;
   t.checkpoint_every = c.checkpoint_every;
+  t.keep_last_n = c.keep_last_n;
+  t.periodic_optimizer = c.checkpoint_optimizer;
   t.checkpoint_steps = c.checkpoint_steps;
   t.checkpoint_minutes = c.checkpoint_minutes;
   t.progress = c.progress;
@@ -167,12 +170,15 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   train_cfg.world_size = comm->size();
   data::Loader train(ds, train_idx, train_cfg, *ctx);
   data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
+  nlohmann::json recorded = c.to_json();
+  recorded["run_info"] = run_info(ctx->device().str());
   if (lead) {
     fs::create_directories(c.out);
-    write_json(fs::path(c.out) / "config.json", c.to_json());
+    write_json(fs::path(c.out) / "config.json", recorded);
     write_json(fs::path(c.out) / "data.json", info.to_json());
   }
   TrainerConfig tc = trainer_config(c, train.batches_per_epoch());
+  tc.run_config = recorded;  // the checkpoints hold it too
   tc.comm = comm.get();
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);
@@ -229,7 +235,9 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& check
   no_files.out.clear();
   Trainer trainer(*ctx, model, trainer_config(no_files, 1));
   const std::string path = checkpoint == "best" || checkpoint == "last" ? (dir / (checkpoint + ".h5")).string() : checkpoint;
-  trainer.resume(path);
+  // Weights only: a periodic checkpoint may hold no optimizer state, and evaluation needs none.
+  const CheckpointState saved = load_checkpoint(path, trainer.store(), nullptr);
+  CMT_CHECK(saved.model == model.describe(), "checkpoint " << path << " holds " << saved.model << ", not " << model.describe());
   data::Loader held_out(ds, ds.fold_indices(c.fold, true), loader_config(c, false), *ctx);
   return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
 }

@@ -134,6 +134,12 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
 
 }  // namespace
 
+Discovery discover_scans(const std::string& dir, const std::string& modality) {
+  Discovery d;
+  add_scan_folder(d, dir, "", "", modality);
+  return d;
+}
+
 Discovery discover(const std::string& input, const std::string& modality) {
   CMT_CHECK(modality == "ct" || modality == "xray", "modality must be 'ct' or 'xray', got '" << modality << "'");
   Discovery d;

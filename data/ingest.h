@@ -28,6 +28,11 @@ struct Discovery {
 // or a folder of class folders (class/[patient/[scan/]]files). modality: "ct" or "xray".
 Discovery discover(const std::string& input, const std::string& modality);
 
+// The studies of the files right in `dir` (no class or patient): as for a scan folder of
+// discover(), DICOM files one study per series (CT) or per file (X-ray), image files one slice
+// stack (CT) or one study each (X-ray); files that do not read are in `skipped`.
+Discovery discover_scans(const std::string& dir, const std::string& modality);
+
 // Loads one item: CT as HU (DICOM) or grey values (slice images), X-ray as grey values.
 // `hu` says whether the values are Hounsfield units. Throws cmt::Error naming the file.
 Volume load_item(const SourceItem& item, const std::string& modality, bool& hu);

@@ -340,6 +340,10 @@ int local_rank() {
   return env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", env_int("PMIX_LOCAL_RANK", env_int("MPI_LOCALRANKID", 0))));
 }
 
+int launcher_rank() {
+  return env_int("OMPI_COMM_WORLD_RANK", env_int("PMIX_RANK", env_int("SLURM_PROCID", env_int("PMI_RANK", 0))));
+}
+
 int launcher_world_size() {
   return env_int("OMPI_COMM_WORLD_SIZE", env_int("PMIX_SIZE", env_int("SLURM_NTASKS", env_int("PMI_SIZE", 1))));
 }

@@ -51,5 +51,6 @@ std::unique_ptr<Communicator> make_communicator(const std::string& kind, Context
 int local_rank();
 // Rank/size as the launcher announced them (before any MPI call): OpenMPI, Slurm or PMIx variables.
 int launcher_world_size();
+int launcher_rank();
 
 }  // namespace cmt

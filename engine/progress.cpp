@@ -4,8 +4,24 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
+#include <string>
 
 namespace cmt {
+
+std::string wall_clock_text(const char* format, bool utc) {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  if (utc) gmtime_r(&t, &tm);
+  else localtime_r(&t, &tm);
+  char text[64];
+  return std::string(text, std::strftime(text, sizeof text, format, &tm));
+}
+
+namespace {
+// "[2026-03-01 14:05:09] ": lines in a log file (not a terminal) say when they were written.
+std::string log_time() { return wall_clock_text("[%Y-%m-%d %H:%M:%S] ", false); }
+}  // namespace
 
 Progress::Progress(std::string label, std::int64_t total, bool enabled)
     : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0),
@@ -28,8 +44,8 @@ void Progress::update(std::int64_t done, const std::string& status) {
                  static_cast<long long>(done), static_cast<long long>(total_), rate, eta, status.c_str());
   } else {
     if (since < 10.0 && done < total_) return;  // a line every 10 s in logs
-    std::fprintf(stderr, "%s %lld/%lld %.2f it/s ETA %.0fs %s\n", label_.c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total_), rate, eta, status.c_str());
+    std::fprintf(stderr, "%s%s %lld/%lld %.2f it/s ETA %.0fs %s\n", log_time().c_str(), label_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, eta, status.c_str());
   }
   last_print_ = now;
   std::fflush(stderr);
@@ -38,7 +54,7 @@ void Progress::update(std::int64_t done, const std::string& status) {
 void Progress::finish(const std::string& summary) {
   // The summary line is printed even without the bar: it is the record of the phase.
   if (enabled_ && tty_) std::fprintf(stderr, "\r\033[K");
-  std::fprintf(stderr, "%s %s\n", label_.c_str(), summary.c_str());
+  std::fprintf(stderr, "%s%s %s\n", tty_ ? "" : log_time().c_str(), label_.c_str(), summary.c_str());
   std::fflush(stderr);
 }
 

@@ -1,10 +1,14 @@
-// Training progress: a bar with rate and ETA on a terminal, plain periodic lines otherwise (batch jobs).
+// Training progress: a bar with rate and ETA on a terminal, plain periodic lines with a timestamp
+// otherwise (the logs of batch jobs).
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace cmt {
+
+// The time now as strftime's `format` writes it, in UTC or the local time zone.
+std::string wall_clock_text(const char* format, bool utc);
 
 class Progress {
  public:

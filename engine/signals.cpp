@@ -16,6 +16,9 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGUSR1, &sa, nullptr);
+  // Ctrl-C checkpoints too; a second Ctrl-C (the handler resets itself) stops at once.
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 int stop_requested() { return static_cast<int>(g_stop); }

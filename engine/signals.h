@@ -1,4 +1,5 @@
-// SIGTERM and SIGUSR1 (what Slurm sends before a time limit) ask the trainer to checkpoint and stop.
+// SIGTERM, SIGUSR1 (what Slurm sends before a time limit) and SIGINT (Ctrl-C) ask the trainer to
+// checkpoint and stop.
 #pragma once
 
 namespace cmt {

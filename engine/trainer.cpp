@@ -1,6 +1,7 @@
 // The training loop.
 #include "engine/trainer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -90,10 +91,24 @@ double Trainer::epoch_seconds() const {
   return totals_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_segment_start_).count();
 }
 
-void Trainer::save(const std::string& name) {
+void Trainer::save(const std::string& name, bool with_optimizer) {
   if (config_.out_dir.empty() || !writer()) return;
   ctx_.synchronize();
-  save_checkpoint(checkpoint_path(name), *store_, optimizer_.get(), state());
+  save_checkpoint(checkpoint_path(name), *store_, with_optimizer ? optimizer_.get() : nullptr, state());
+}
+
+void Trainer::save_periodic() {
+  save(fmt::format("epoch{:04d}", epoch_), config_.periodic_optimizer);
+  if (config_.keep_last_n <= 0 || config_.out_dir.empty() || !writer()) return;
+  // The names sort by epoch (four digits, zero-padded): everything before the newest N goes.
+  std::vector<std::filesystem::path> periodic;
+  for (const auto& e : std::filesystem::directory_iterator(config_.out_dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() == 12 && n.rfind("epoch", 0) == 0 && n.substr(9) == ".h5") periodic.push_back(e.path());
+  }
+  std::sort(periodic.begin(), periodic.end());
+  const std::size_t keep = static_cast<std::size_t>(config_.keep_last_n);
+  for (std::size_t i = 0; i + keep < periodic.size(); ++i) std::filesystem::remove(periodic[i]);
 }
 
 namespace {
@@ -313,7 +328,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
       best_score_ = score;
       save("best");
     }
-    if (config_.checkpoint_every > 0 && epoch_ % config_.checkpoint_every == 0) save(fmt::format("epoch{:04d}", epoch_));
+    if (config_.checkpoint_every > 0 && epoch_ % config_.checkpoint_every == 0) save_periodic();
     save("last");
     mid_epoch.restart();
   }

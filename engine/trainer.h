@@ -34,6 +34,8 @@ struct TrainerConfig {
   std::uint64_t seed = 0;
   std::string out_dir;         // empty: no files (tests)
   int checkpoint_every = 1;    // epochs between periodic checkpoints (0: only last/best)
+  int keep_last_n = 0;         // > 0: only the newest N periodic checkpoints stay on disk
+  bool periodic_optimizer = true;  // periodic checkpoints hold the optimizer state (resumable), not only weights
   // Mid-epoch last.h5 (engine/checkpoint_schedule.h): every N global steps and/or at most every N
   // minutes of wall-clock time; 0 turns either off.
   std::int64_t checkpoint_steps = 0;
@@ -84,10 +86,11 @@ class Trainer {
   // Losses of every step so far (for resume-equality tests and plots).
   const std::vector<float>& step_losses() const { return step_losses_; }
   std::string checkpoint_path(const std::string& name) const;  // <out_dir>/<name>.h5
-  void save(const std::string& name);
+  void save(const std::string& name, bool with_optimizer = true);
 
  private:
   CheckpointState state() const;
+  void save_periodic();          // epochNNNN.h5, then the older ones beyond keep_last_n are removed
   double epoch_seconds() const;  // training time of the current epoch, before and since a resume
   void write_metrics(const EpochRecord& r);
   void drop_logs_after(std::int64_t step, std::int64_t epoch);  // a resume rewinds steps.csv, metrics.*

@@ -29,6 +29,13 @@ struct Prediction {
   std::vector<std::string> warnings;
 };
 
+// A study found under a path by InferenceModel::studies.
+struct Study {
+  std::string source;              // the file, the folder, or "FOLDER series UID" when a folder holds several series
+  std::vector<std::string> files;  // the study's files; empty when `error` is set
+  std::string error;               // why this path or file cannot be predicted (it does not exist, does not read, ...)
+};
+
 // A trained CMT-CNN loaded for inference. Thread-safe: any number of threads may call predict*
 // on one model at once; requests are serialized by one mutex per model (one forward at a time).
 // Cheap to copy (copies share the loaded model). Every failure throws cmt::Error with a message
@@ -43,7 +50,15 @@ class InferenceModel {
   // stack of slice images. Input of another kind than the run's data.json is refused with
   // cmt::Error naming the file and both kinds: a 2D image for a 3D model and the reverse, or a CT
   // for an X-ray model and the reverse (where the DICOM Modality or the PNG/JPEG format says).
+  // A folder must hold exactly one study by the rules of studies(); one holding several is refused,
+  // naming them.
   Prediction predict(const std::string& path) const;
+  // The studies under `path`, by the rules `cmt predict` follows (docs/api.md): a file is one
+  // study; in a folder, for a CT model each DICOM series is one study (files split by
+  // SeriesInstanceUID) and PNG/JPEG slices one more, for an X-ray model each file is one; every
+  // subfolder is searched the same way. Files that do not read, and a path that does not exist or
+  // holds nothing to predict, come back as studies with an `error`.
+  std::vector<Study> studies(const std::string& path) const;
   // One study from explicit files: the slices of a CT series (any order; DICOM positions sort
   // them) or a single file. `name` becomes Prediction::source (default: the first file).
   Prediction predict_files(const std::vector<std::string>& files, const std::string& name = "") const;

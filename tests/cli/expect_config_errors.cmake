@@ -1,19 +1,26 @@
-# Invalid configurations fail before any work, naming the key (exit 1), and bad flags exit 2.
+# Invalid configurations and bad flag values fail before any work with exit 2 (a bad command line),
+# naming the key or flag; a file that cannot be read is a runtime error (exit 1).
 file(WRITE ${WORK}/bad-key.json "{\"dataset\": \"x.h5\", \"learning_rate\": 0.1}")
 file(WRITE ${WORK}/bad-type.json "{\"dataset\": \"x.h5\", \"epochs\": \"many\"}")
 file(WRITE ${WORK}/bad-minutes.json "{\"dataset\": \"x.h5\", \"checkpoint_minutes\": -1}")
 set(cases
-  "train,--dataset,x.h5,--batch-size,1|'batch_size'|1"
-  "train,--dataset,x.h5,--backbone,resnet18|'backbone'|1"
-  "train,--dataset,x.h5,--precision,fp8|'precision'|1"
-  "train,--lr,0.1|'dataset' is required|1"
-  "train,--config,${WORK}/bad-key.json|unknown key 'learning_rate'|1"
-  "train,--config,${WORK}/bad-type.json|'epochs' has the wrong type|1"
+  "train,--dataset,x.h5,--batch-size,1|'batch_size'|2"
+  "train,--dataset,x.h5,--batch-size,0|'batch_size'|2"
+  "train,--dataset,x.h5,--lr,-1|'lr' must be > 0|2"
+  "train,--dataset,x.h5,--backbone,resnet18|'backbone'|2"
+  "train,--dataset,x.h5,--precision,fp8|'precision'|2"
+  "train,--dataset,x.h5,--augment,blur|'augment'|2"
+  "cv,--dataset,x.h5,--lr,-1|'lr' must be > 0|2"
+  "train,--lr,0.1|'dataset' is required|2"
+  "train,--config,${WORK}/bad-key.json|unknown key 'learning_rate'|2"
+  "train,--config,${WORK}/bad-type.json|'epochs' has the wrong type|2"
   "train,--epochs,two|--epochs|2"
   "train,--dataset,x.h5,--checkpoint-minutes,-5|--checkpoint-minutes|2"
   "train,--dataset,x.h5,--checkpoint-minutes,soon|--checkpoint-minutes|2"
   "train,--dataset,x.h5,--checkpoint-steps,-1|--checkpoint-steps|2"
-  "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|1"
+  "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|2"
+  "eval|either --run RUN_DIR or --cv CV_DIR|2"
+  "augment,--policy,blur|blur|2"
   "train,--dataset,/nonexistent/x.h5|/nonexistent/x.h5|1")
 foreach(case ${cases})
   string(REPLACE "|" ";" parts "${case}")  # command words are separated by commas

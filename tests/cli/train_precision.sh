@@ -16,6 +16,6 @@ grep -q "on cpu in tf32," "$dir/tf32.log" || { cat "$dir/tf32.log"; echo "FAIL: 
 grep -q '"precision": "tf32"' "$dir/tf32/config.json" || { echo "FAIL: config.json does not record tf32"; exit 1; }
 status=0
 "$cmt" train $common --precision fp16 --out "$dir/bad" > "$dir/bad.log" 2>&1 || status=$?
-[ "$status" -eq 1 ] && grep -q "'precision' is 'fp16', expected one of auto, fp32, tf32, bf16" "$dir/bad.log" ||
-  { cat "$dir/bad.log"; echo "FAIL: --precision fp16 gave exit $status, expected the config error (1) naming the choices"; exit 1; }
+[ "$status" -eq 2 ] && grep -q "'precision' is 'fp16', expected one of auto, fp32, tf32, bf16" "$dir/bad.log" ||
+  { cat "$dir/bad.log"; echo "FAIL: --precision fp16 gave exit $status, expected a bad command line (2) naming the choices"; exit 1; }
 echo "ok: auto -> fp32 on the CPU, stated and recorded; tf32 kept; fp16 refused"

@@ -237,8 +237,23 @@ def cpp_programs(text):
                 yield part.split()[0]
 
 
+def shell_functions(text):
+    """Names of the shell functions a script defines (`name() {`): called like programs, but not programs."""
+    return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*\(\)\s*\{", text, re.M))
+
+
 def shell_programs(text):
+    heredoc_end = None
     for line in text.splitlines():
+        if heredoc_end is not None:  # the text of a here-document is data (or a script written to a file)
+            if line.strip() == heredoc_end:
+                heredoc_end = None
+            continue
+        opened = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        if opened:
+            heredoc_end = opened.group(1)
+            line = line[:opened.start()]
+        line = re.sub(r"\$\(\((?:[^()]|\([^()]*\))*\)\)", "0", line)  # arithmetic: $((n + 1))
         line = re.sub(r"^\s*#.*", "", line)
         line = re.sub(r"'[^']*'", "''", line)            # awk/grep programs, messages
         line = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
@@ -255,6 +270,7 @@ def shell_programs(text):
 def test_programs(source):
     """(name or tuple of alternatives) -> first file using it."""
     found = {}
+    functions = set()
     tests = os.path.join(source, "tests")
     for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"),
                             skip=(os.path.join(tests, "gpu"),)):
@@ -265,10 +281,13 @@ def test_programs(source):
             names = python_programs(text, path)
         elif path.endswith(".sh"):
             names = shell_programs(text)
+            functions |= shell_functions(text)
         else:
             names = cpp_programs(text)
         for n in names:
             found.setdefault(n, rel(path, source))
+    for f in functions:  # a function of one script may be called from another that sources it
+        found.pop(f, None)
     return found
 
 

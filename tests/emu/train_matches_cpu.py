@@ -221,7 +221,7 @@ def main():
     # The smallest model: 8 channels per layer, one block per stage, latent 8.
     common = ["train", "--dataset", data, "--fold", 0, "--backbone", a.backbone, "--width", 0.125, "--depth", 0.25,
               "--latent-dim", 8, "--tau", a.tau, "--batch-size", 2, "--lr", a.lr, "--augment", a.augment,
-              "--precision", a.precision, "--seed", 7, "--no-progress", "--checkpoint-every", 1]
+              "--precision", a.precision, "--seed", 7, "--no-progress", "--checkpoint-every", 1, "--checkpoint-optimizer"]
     for d in ("cuda", *(f"cpu{k}" for k in range(1, a.steps + 1))):
         shutil.rmtree(f"{work}/{d}", ignore_errors=True)  # steps.csv appends
     graph = "--cuda-graph" if a.graph else "--no-cuda-graph"

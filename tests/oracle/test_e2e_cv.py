@@ -45,8 +45,8 @@ else:
     check(row[3] in ("nan", "-nan", "inf", "-inf"), f"compare reports an undefined t when folds tie ({row[3]})")
 
 script = run("cv", *common, "--out", f"{tmp}/slurm", "--slurm").stdout
-check("#SBATCH --array=0-2" in script and "--signal=B:USR1" in script and "requeue" in script,
-      "cv --slurm prints a job-array script that checkpoints on SIGUSR1 and requeues")
+check("#SBATCH --array=0-2" in script and "--signal=B:USR1" in script and "trap 'kill -USR1" in script and "requeue" in script,
+      "cv --slurm prints a job-array script that forwards SIGUSR1 to cmt and requeues")
 check(os.path.exists(f"{tmp}/slurm/cv-config.json"), "cv --slurm writes the config the array tasks read")
 shutil.rmtree(tmp, ignore_errors=True)
 harness.finish()

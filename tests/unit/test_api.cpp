@@ -135,7 +135,23 @@ TEST_CASE("api: refuses another model's checkpoint, corrupt ones and bad inputs 
 
   const InferenceModel model = InferenceModel::load(run.string());
   CHECK_THROWS_WITH_AS(model.predict((run / "missing.png").string()), doctest::Contains("no such file"), Error);
-  CHECK_THROWS_WITH_AS(model.predict(run.string()), doctest::Contains("a folder is one CT series"), Error);
+  // Folders follow the rules of `cmt predict` (studies()): for an X-ray model every image is a study,
+  // in the folder and below it; predict(folder) takes a folder of one study and names the studies of another.
+  CHECK_THROWS_WITH_AS(model.predict(run.string()), doctest::Contains("studies"), Error);
+  {
+    const fs::path images = run / "images";
+    fs::create_directories(images / "second-visit");
+    make_images(images, 2, gen);
+    const std::string nested = make_images(images / "second-visit", 1, gen)[0];
+    const std::vector<Study> found = model.studies(images.string());
+    REQUIRE(found.size() == 3);
+    for (const Study& s : found) CHECK((s.error.empty() && s.files.size() == 1));
+    CHECK(found.back().source == nested);
+    CHECK(model.predict((images / "second-visit").string()).source == nested);
+    CHECK_THROWS_WITH_AS(model.predict(images.string()), doctest::Contains("holds 3 studies"), Error);
+    const std::vector<Study> missing = model.studies((run / "no-such-folder").string());
+    CHECK((missing.size() == 1 && missing[0].error == "no such file or folder"));
+  }
   CHECK_THROWS_WITH_AS(model.predict((run / "garbage.h5").string()), doctest::Contains("garbage.h5"), Error);
   // A failed request leaves the model usable.
   CHECK(model.predict(make_images(run, 1, gen)[0]).probabilities.size() == 3);

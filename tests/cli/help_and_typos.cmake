@@ -1,0 +1,26 @@
+# The command line helps: --help shows each option's default; a mistyped subcommand or flag exits 2
+# with "did you mean" the near name; log lines written to a file (not a terminal) carry a timestamp.
+# DATA: the tiny_dataset.sh fixture; WORK: a scratch folder.
+include(${CMAKE_CURRENT_LIST_DIR}/cmt_run.cmake)
+cmt_run(0 train --help)
+foreach(text "--batch-size INT=8" "--lr FLOAT=0.001" "--out TEXT=runs/run" "--keep-last-n INT=0")
+  cmt_expect_text("${text}" "cmt train --help" "${cmt_out}")
+endforeach()
+cmt_run(2 trian)
+cmt_expect_text("unknown subcommand 'trian': did you mean 'train'?" "cmt trian" "${cmt_err}")
+cmt_run(2 train --datset ${DATA} --batch-size 2)
+cmt_expect_text("did you mean --dataset (not --datset)?" "cmt train --datset" "${cmt_err}")
+cmt_run(2 cv --bach-size=2)
+cmt_expect_text("did you mean --batch-size (not --bach-size)?" "cmt cv --bach-size=2" "${cmt_err}")
+cmt_run(2 train --frobnicate)
+string(FIND "${cmt_err}" "did you mean" pos)
+if(NOT pos EQUAL -1)
+  message(FATAL_ERROR "a flag near no known one drew a suggestion: ${cmt_err}")
+endif()
+file(REMOVE_RECURSE ${WORK}/logged)
+cmt_run(0 train --dataset ${DATA} --backbone resnet50 --width 0.125 --depth 0.34 --latent-dim 8 --batch-size 2 --steps 1
+        --device cpu --out ${WORK}/logged)
+cmt_count_lines(stamped "^\\[[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]\\] epoch 1/1 loss" "${cmt_err}")
+if(NOT stamped EQUAL 1)
+  message(FATAL_ERROR "the epoch line in a log has no timestamp:\n${cmt_err}")
+endif()

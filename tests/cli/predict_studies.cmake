@@ -1,0 +1,65 @@
+# `cmt predict` gives one prediction per study and says which inputs failed: a folder mixing the
+# slices of two series gives one prediction per series; a class folder holding patient folders one
+# per patient; an input that does not exist or a file that is not an image is an "error" entry of
+# the JSON, named on stderr, and makes the exit code 1 while the others are still predicted.
+# Runs: tests/cli/predict_runs.cmake.
+include(${CMAKE_CURRENT_LIST_DIR}/cmt_run.cmake)
+set(ct ${WORK}/raw/ct/dicom)
+file(GLOB patients LIST_DIRECTORIES true ${ct}/covid19/*)
+list(GET patients 0 first)
+set(mixed ${WORK}/mixed-series)
+file(REMOVE_RECURSE ${mixed})
+file(MAKE_DIRECTORY ${mixed})
+foreach(class normal covid19)  # two series (of two patients) in one folder, file names made unique
+  file(GLOB series_dirs LIST_DIRECTORIES true ${ct}/${class}/*)
+  list(GET series_dirs 0 series)
+  file(GLOB slices ${series}/*.dcm)
+  foreach(slice ${slices})
+    get_filename_component(name ${slice} NAME)
+    file(COPY_FILE ${slice} ${mixed}/${class}-${name})
+  endforeach()
+endforeach()
+
+# predict_json(WANT_RC VAR INPUTS...): runs predict --json, parses its output into VAR (a JSON array).
+function(predict_json want_rc var)
+  cmt_run(${want_rc} predict --device cpu --json --run ${WORK}/ct-run ${ARGN})
+  string(JSON n ERROR_VARIABLE bad LENGTH "${cmt_out}")
+  if(bad)
+    message(FATAL_ERROR "predict --json ${ARGN}: not a JSON array: ${cmt_out}")
+  endif()
+  set(${var} "${cmt_out}" PARENT_SCOPE)
+  set(${var}_count ${n} PARENT_SCOPE)
+  set(${var}_err "${cmt_err}" PARENT_SCOPE)
+endfunction()
+
+predict_json(0 two ${mixed})
+if(NOT two_count EQUAL 2)
+  message(FATAL_ERROR "a folder mixing two series gave ${two_count} predictions, want one per series: ${two}")
+endif()
+foreach(i 0 1)
+  string(JSON study GET "${two}" ${i} study)
+  cmt_expect_text("${mixed} series " "prediction ${i} of the mixed folder" "${study}")
+endforeach()
+
+file(GLOB covid_patients LIST_DIRECTORIES true ${ct}/covid19/*)
+list(LENGTH covid_patients want)
+predict_json(0 per_patient ${ct}/covid19)
+if(NOT per_patient_count EQUAL want)
+  message(FATAL_ERROR "the covid19 class folder gave ${per_patient_count} predictions, want ${want} (one per patient)")
+endif()
+
+file(WRITE ${mixed}/notes.txt "not an image")
+predict_json(1 failed ${WORK}/no-such-series ${first} ${mixed})
+cmt_expect_text("${WORK}/no-such-series" "stderr of a missing input" "${failed_err}")
+cmt_expect_text("notes.txt" "stderr of a folder with a text file" "${failed_err}")
+if(NOT failed_count EQUAL 5)
+  message(FATAL_ERROR "want 5 entries (an error, a prediction, two series, an error for notes.txt): ${failed}")
+endif()
+string(JSON missing_error GET "${failed}" 0 error)
+cmt_expect_text("no such file or folder" "the missing input's error entry" "${missing_error}")
+string(JSON predicted GET "${failed}" 1 predicted)  # fails unless entry 1 is a prediction
+string(JSON text_error GET "${failed}" 4 error)
+string(JSON text_study GET "${failed}" 4 study)
+cmt_expect_text("notes.txt" "the error entry of the text file" "${text_study}")
+cmt_expect_text("neither DICOM nor PNG/JPEG" "the error entry of the text file" "${text_error}")
+file(REMOVE_RECURSE ${mixed})
