@@ -1,6 +1,8 @@
 // Ingest: layout discovery, loading and preprocessing of one sample at a time.
 #include "data/ingest.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -41,11 +43,27 @@ std::vector<std::string> files_in(const fs::path& dir) {
   return out;
 }
 
+std::string image_format(const std::string& path) { return is_png_file(path) ? "PNG" : "JPEG"; }
+
+// What images found together in one folder say: one image, or images lying directly in a class
+// folder, are radiographs; several in a patient or scan folder are the slices of a CT.
+ModalityEvidence image_evidence(const std::vector<std::string>& images, const fs::path& dir, bool class_level) {
+  if (images.size() == 1) return {"xray", images.front(), "a single " + image_format(images.front()) + " image"};
+  if (class_level) return {"xray", dir.string(), fmt::format("{} images directly in a class folder", images.size())};
+  return {"ct", dir.string(), fmt::format("a folder of {} slice images", images.size())};
+}
+
+ModalityEvidence dicom_evidence(const DicomImage& h, const std::string& source) {
+  return {modality_of_dicom(h.modality), source, h.modality.empty() ? "DICOM without Modality" : "DICOM Modality " + h.modality};
+}
+
 // A scan folder: DICOM files are grouped by series (one item each); image slices form one item.
+// class_level: `dir` is a class folder itself (files there are not one patient's).
 void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label, const std::string& patient,
-                     const std::string& modality) {
+                     const std::string& modality, bool class_level = false) {
   const std::vector<std::string> files = files_in(dir);
   std::map<std::string, std::vector<std::string>> series;
+  std::map<std::string, DicomImage> series_header;
   std::vector<std::string> images;
   for (const auto& f : files) {
     if (is_png_file(f) || is_jpeg_file(f)) {
@@ -55,8 +73,10 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
         const DicomImage h = read_dicom(f, false);
         if (modality == "xray") {
           d.items.push_back({label, patient.empty() ? h.patient_id : patient, {f}, f});
+          d.evidence.push_back(dicom_evidence(h, f));
         } else {
           series[h.series_uid].push_back(f);
+          series_header.emplace(h.series_uid, h);
         }
       } catch (const Error& e) {
         d.skipped.emplace_back(f, e.what());
@@ -66,9 +86,12 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
     }
   }
   for (auto& [uid, fl] : series) {
-    const std::string pid = patient.empty() ? read_dicom(fl.front(), false).patient_id : patient;
-    d.items.push_back({label, pid, fl, dir.string() + (series.size() > 1 ? " series " + uid : "")});
+    const DicomImage& h = series_header.at(uid);
+    const std::string source = dir.string() + (series.size() > 1 ? " series " + uid : "");
+    d.items.push_back({label, patient.empty() ? h.patient_id : patient, fl, source});
+    d.evidence.push_back(dicom_evidence(h, source));
   }
+  if (!images.empty()) d.evidence.push_back(image_evidence(images, dir, class_level));
   if (modality == "xray") {
     for (const auto& f : images) d.items.push_back({label, patient.empty() ? fs::path(f).stem().string() : patient, {f}, f});
   } else if (!images.empty()) {
@@ -78,7 +101,7 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
 
 void walk_class(Discovery& d, const fs::path& class_dir, const std::string& label, const std::string& modality) {
   // Files right in the class folder; every folder below that holds files is a scan (or radiographs).
-  add_scan_folder(d, class_dir, label, "", modality);
+  add_scan_folder(d, class_dir, label, "", modality, true);
   std::vector<fs::path> dirs;
   for (const auto& e : fs::recursive_directory_iterator(class_dir))
     if (e.is_directory() && !hidden_or_meta(e.path())) dirs.push_back(e.path());
@@ -87,6 +110,21 @@ void walk_class(Discovery& d, const fs::path& class_dir, const std::string& labe
     // The patient is the first folder below the class (CC-CCII: class/patient/scan/slices).
     const std::string patient = *fs::relative(dir, class_dir).begin();
     add_scan_folder(d, dir, label, patient, modality);
+  }
+}
+
+// A file listed on its own: an image is a radiograph; a DICOM file says in its header. Unreadable
+// files say nothing here (loading them names the problem).
+void add_file_evidence(Discovery& d, const std::string& path) {
+  if (is_png_file(path) || is_jpeg_file(path)) {
+    d.evidence.push_back({"xray", path, "a single " + image_format(path) + " image"});
+    return;
+  }
+  try {
+    const DicomImage h = read_dicom(path, false);
+    d.evidence.push_back(h.frames > 1 && h.modality.empty() ? ModalityEvidence{"ct", path, "a multi-frame DICOM"}
+                                                            : dicom_evidence(h, path));
+  } catch (const Error&) {
   }
 }
 
@@ -126,17 +164,16 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
       add_scan_folder(d, p, cells[1], patient, modality);
     } else if (fs::is_regular_file(p)) {
       d.items.push_back({cells[1], patient.empty() ? p.stem().string() : patient, {p.string()}, p.string()});
+      add_file_evidence(d, p.string());
     } else {
       d.skipped.emplace_back(p.string(), "listed in the manifest but missing");
     }
   }
 }
 
-}  // namespace
-
-Discovery discover(const std::string& input, const std::string& modality) {
-  CMT_CHECK(modality == "ct" || modality == "xray", "modality must be 'ct' or 'xray', got '" << modality << "'");
+Discovery discover_as(const std::string& input, const std::string& modality) {
   Discovery d;
+  d.modality = modality;
   const fs::path in(input);
   CMT_CHECK(fs::exists(in), input << ": no such file or folder");
   if (fs::is_regular_file(in) && in.extension() == ".csv") {
@@ -151,6 +188,22 @@ Discovery discover(const std::string& input, const std::string& modality) {
     CMT_CHECK(!d.class_names.empty(), input << ": no class folders and no manifest.csv");
     for (const auto& c : d.class_names) walk_class(d, in / c, c, modality);
   }
+  return d;
+}
+
+}  // namespace
+
+Discovery discover(const std::string& input, const std::string& modality) {
+  CMT_CHECK(modality.empty() || modality == "ct" || modality == "xray",
+            "modality must be 'ct' or 'xray', got '" << modality << "'");
+  if (!modality.empty()) return discover_as(input, modality);
+  // The walk as CT reads every DICOM header once; X-ray groups the same files into other samples.
+  Discovery d = discover_as(input, "ct");
+  const std::string inferred = infer_modality(d.evidence, input);
+  if (inferred == "ct") return d;
+  std::vector<ModalityEvidence> evidence = std::move(d.evidence);
+  d = discover_as(input, inferred);
+  d.evidence = std::move(evidence);
   return d;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/modality_inference.h"
 #include "data/volume.h"
 #include "engine/context.h"
 
@@ -19,13 +20,16 @@ struct SourceItem {
 };
 
 struct Discovery {
+  std::string modality;                  // "ct" or "xray": given, or inferred from `evidence`
   std::vector<std::string> class_names;  // label order
   std::vector<SourceItem> items;
   std::vector<std::pair<std::string, std::string>> skipped;  // (path, reason)
+  std::vector<ModalityEvidence> evidence;                    // what each sample's files say about the modality
 };
 
 // input: a folder with manifest.csv (path,label,patient_id; paths relative to it), a .csv file,
-// or a folder of class folders (class/[patient/[scan/]]files). modality: "ct" or "xray".
+// or a folder of class folders (class/[patient/[scan/]]files). modality: "ct", "xray", or "" to
+// infer it (data/modality_inference.h); inputs that mix modalities are then refused.
 Discovery discover(const std::string& input, const std::string& modality);
 
 // Loads one item: CT as HU (DICOM) or grey values (slice images), X-ray as grey values.

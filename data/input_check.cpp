@@ -7,18 +7,12 @@
 
 #include "data/dicom.h"
 #include "data/image_io.h"
+#include "data/modality_inference.h"
 #include "kernels/common/check.h"
 
 namespace cmt::data {
 
 namespace {
-
-// The DICOM Modality values whose kind is certain: CT, and computed / digital radiography.
-std::string modality_of_dicom(const std::string& tag) {
-  if (tag == "CT") return "ct";
-  if (tag == "CR" || tag == "DX") return "xray";
-  return "";
-}
 
 std::string modality_word(const std::string& modality) {
   return modality == "ct" ? "CT" : modality == "xray" ? "X-ray" : "unknown modality";
