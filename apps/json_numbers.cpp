@@ -21,11 +21,11 @@ nlohmann::json json_floats(const std::vector<float>& v) {
   return out;
 }
 
-long long json_integer(const nlohmann::json& j, const std::string& key) {
-  CMT_CHECK(j.is_number(), "key '" << key << "' must be an integer, got " << j.dump());
+long long json_integer(const nlohmann::json& j, const std::string& what) {
+  CMT_CHECK(j.is_number(), what << " must be an integer, got " << j.dump());
   if (j.is_number_float()) {
     const double d = j.get<double>();
-    CMT_CHECK(std::isfinite(d) && d == std::floor(d), "key '" << key << "' must be an integer, got " << j.dump());
+    CMT_CHECK(std::isfinite(d) && d == std::floor(d), what << " must be an integer, got " << j.dump());
     return static_cast<long long>(d);
   }
   return j.get<long long>();

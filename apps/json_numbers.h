@@ -13,7 +13,7 @@ namespace cmt::app {
 double json_float(float f);
 nlohmann::json json_floats(const std::vector<float>& v);
 
-// `j` as an integer; throws cmt::Error naming `key` when it is a number with a fraction or not a number.
-long long json_integer(const nlohmann::json& j, const std::string& key);
+// `j` as an integer; throws cmt::Error "WHAT must be an integer, got 4.5" for a fraction or a non-number.
+long long json_integer(const nlohmann::json& j, const std::string& what);
 
 }  // namespace cmt::app
