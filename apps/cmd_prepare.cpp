@@ -24,6 +24,7 @@ struct PrepareArgs {
   int folds = 5, compression = 4;
   std::uint64_t seed = 0;
   bool strict = false;
+  data::ManifestColumns columns;
 };
 
 // Every fold needs a patient of every class: more folds than a class has patients leave folds
@@ -37,7 +38,7 @@ void check_folds_fit(const std::map<std::string, std::set<std::string>>& patient
 }
 
 int run_prepare(const PrepareArgs& a) {
-  data::Discovery d = data::discover(a.input, a.modality);
+  data::Discovery d = data::discover(a.input, a.modality, a.columns);
   const std::string modality = d.modality;
   data::Preprocess p;
   const bool ct = modality == "ct";
@@ -64,6 +65,7 @@ int run_prepare(const PrepareArgs& a) {
   fmt::print("{}: {} classes ({}), {} candidate samples, modality {}\n", a.input, d.class_names.size(),
              fmt::join(d.class_names, ", "), d.items.size(),
              a.modality.empty() ? data::describe_inference(d.evidence, modality) : modality);
+  for (const auto& w : d.warnings) fmt::print(stderr, "WARNING: {}\n", w);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   Context ctx;
@@ -118,6 +120,9 @@ void setup_prepare(CLI::App& app, Action& action) {
   cmd->add_option("--seed", a->seed, "Seed of the fold split");
   cmd->add_option("--compression", a->compression, "gzip level 0-9 (0 = none)")->check(CLI::Range(0, 9));
   cmd->add_flag("--strict", a->strict, "Fail when any input is skipped");
+  cmd->add_option("--path-col", a->columns.path, "Manifest column of the paths (default: path, file, filename or image)");
+  cmd->add_option("--label-col", a->columns.label, "Manifest column of the labels (default: label or class)");
+  cmd->add_option("--patient-col", a->columns.patient, "Manifest column of the patient IDs (default: patient_id, patient, subject_id or subject)");
   cmd->callback([&action, a] { action = [a] { return run_prepare(*a); }; });
 }
 

@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/dicom.h"
 #include "data/image_io.h"
@@ -128,42 +126,17 @@ void add_file_evidence(Discovery& d, const std::string& path) {
   }
 }
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string cell;
-  while (std::getline(ss, cell, ',')) {
-    while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-    while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
-    out.push_back(cell);
-  }
-  return out;
-}
-
-void read_manifest(Discovery& d, const fs::path& csv, const std::string& modality) {
-  std::ifstream in(csv);
-  CMT_CHECK(in, csv.string() << ": cannot open the manifest");
-  std::string line;
-  std::getline(in, line);
-  const auto header = split_csv(line);
-  CMT_CHECK(header.size() >= 2 && header[0] == "path" && header[1] == "label",
-            csv.string() << ": the first line must be 'path,label[,patient_id]'");
-  int row = 1;
-  while (std::getline(in, line)) {
-    ++row;
-    const auto cells = split_csv(line);
-    if (cells.empty() || cells[0].empty()) continue;
-    if (cells.size() < 2) {
-      d.skipped.emplace_back(csv.string() + ":" + std::to_string(row), "fewer than two columns");
-      continue;
-    }
-    const fs::path p = csv.parent_path() / cells[0];
-    const std::string patient = cells.size() > 2 ? cells[2] : "";
-    if (std::find(d.class_names.begin(), d.class_names.end(), cells[1]) == d.class_names.end()) d.class_names.push_back(cells[1]);
+void read_manifest(Discovery& d, const fs::path& csv, const std::string& modality, const ManifestColumns& columns) {
+  Manifest m = read_manifest_file(csv.string(), columns);
+  d.skipped.insert(d.skipped.end(), m.skipped.begin(), m.skipped.end());
+  d.warnings.insert(d.warnings.end(), m.warnings.begin(), m.warnings.end());
+  for (const auto& row : m.rows) {
+    const fs::path p = csv.parent_path() / row.path;
+    if (std::find(d.class_names.begin(), d.class_names.end(), row.label) == d.class_names.end()) d.class_names.push_back(row.label);
     if (fs::is_directory(p)) {
-      add_scan_folder(d, p, cells[1], patient, modality);
+      add_scan_folder(d, p, row.label, row.patient, modality);
     } else if (fs::is_regular_file(p)) {
-      d.items.push_back({cells[1], patient.empty() ? p.stem().string() : patient, {p.string()}, p.string()});
+      d.items.push_back({row.label, row.patient.empty() ? p.stem().string() : row.patient, {p.string()}, p.string()});
       add_file_evidence(d, p.string());
     } else {
       d.skipped.emplace_back(p.string(), "listed in the manifest but missing");
@@ -171,15 +144,15 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
   }
 }
 
-Discovery discover_as(const std::string& input, const std::string& modality) {
+Discovery discover_as(const std::string& input, const std::string& modality, const ManifestColumns& columns) {
   Discovery d;
   d.modality = modality;
   const fs::path in(input);
   CMT_CHECK(fs::exists(in), input << ": no such file or folder");
   if (fs::is_regular_file(in) && in.extension() == ".csv") {
-    read_manifest(d, in, modality);
+    read_manifest(d, in, modality, columns);
   } else if (fs::is_regular_file(in / "manifest.csv")) {
-    read_manifest(d, in / "manifest.csv", modality);
+    read_manifest(d, in / "manifest.csv", modality, columns);
   } else {
     CMT_CHECK(fs::is_directory(in), input << ": expected a folder of class folders or a manifest .csv");
     for (const auto& e : fs::directory_iterator(in))
@@ -193,16 +166,16 @@ Discovery discover_as(const std::string& input, const std::string& modality) {
 
 }  // namespace
 
-Discovery discover(const std::string& input, const std::string& modality) {
+Discovery discover(const std::string& input, const std::string& modality, const ManifestColumns& columns) {
   CMT_CHECK(modality.empty() || modality == "ct" || modality == "xray",
             "modality must be 'ct' or 'xray', got '" << modality << "'");
-  if (!modality.empty()) return discover_as(input, modality);
+  if (!modality.empty()) return discover_as(input, modality, columns);
   // The walk as CT reads every DICOM header once; X-ray groups the same files into other samples.
-  Discovery d = discover_as(input, "ct");
+  Discovery d = discover_as(input, "ct", columns);
   const std::string inferred = infer_modality(d.evidence, input);
   if (inferred == "ct") return d;
   std::vector<ModalityEvidence> evidence = std::move(d.evidence);
-  d = discover_as(input, inferred);
+  d = discover_as(input, inferred, columns);
   d.evidence = std::move(evidence);
   return d;
 }
