@@ -157,6 +157,7 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
     std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),
                  ctx->device().str().c_str(), c.sync_bn ? ", synchronised BN" : "", static_cast<long long>(c.batch_size * comm->size()));
   FoldResult r;
+  r.lead = lead;
   try {
     if (!resume.empty()) {
       trainer.resume(resume);

@@ -35,6 +35,7 @@ data::LoaderConfig loader_config(const RunConfig& c, bool training);  // trainin
 struct FoldResult {
   TrainStatus status = TrainStatus::finished;
   nlohmann::json metrics;  // held-out evaluation (metrics::evaluate), with "fold"
+  bool lead = true;        // rank 0 (or the only process): the one that reports
 };
 
 // Trains fold c.fold of c.dataset into c.out (resuming from `resume` when given), then evaluates the

@@ -1,12 +1,16 @@
 #!/bin/sh
 # `cmt prepare` without --modality infers it from the files: radiographs (PNG or DICOM DX) become an
 # X-ray set, CT series a CT set; a manifest mixing both is refused, --modality overrides, and more
-# folds than patients in a class are refused. Usage: prepare_modality.sh CMT WORKDIR
+# folds than patients in a class are refused. Also what synth and dataset info report per modality. Usage: prepare_modality.sh CMT WORKDIR
 set -eu
 cmt=$1; dir=$2
 rm -rf "$dir"; mkdir -p "$dir"
 fail() { echo "FAIL: $*"; exit 1; }
 "$cmt" synth --out "$dir/raw" --modality both --format both --count 6 --seed 3 --size ct=8,xray=16 >/dev/null
+# synth reports the sizes of what it wrote: no CT size for an X-ray-only set.
+"$cmt" synth --out "$dir/xonly" --modality xray --format png --count 3 --seed 3 --size ct=8,xray=16 > "$dir/xonly.log"
+grep -q "X-ray 16x16" "$dir/xonly.log" || { cat "$dir/xonly.log"; fail "synth --modality xray does not report the X-ray size"; }
+if grep -q "CT " "$dir/xonly.log"; then cat "$dir/xonly.log"; fail "synth --modality xray reports a CT size"; fi
 shape_of() { "$cmt" dataset info "$1" | sed -n 's/^  sample shape \([0-9x]*\).*/\1/p'; }
 modality_of() { "$cmt" dataset info "$1" | sed -n 's/^  modality *//p'; }
 
