@@ -1,4 +1,4 @@
-// `cmt prepare`: turns a folder of DICOM/PNG/JPEG data into one HDF5 dataset, written atomically.
+// `cmt prepare`: turns a folder of DICOM/NIfTI/PNG/JPEG data into one HDF5 dataset, written atomically.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -109,7 +109,7 @@ int run_prepare(const PrepareArgs& a) {
 }
 
 void setup_prepare(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("prepare", "Turn DICOM/PNG/JPEG data into one HDF5 dataset");
+  auto* cmd = app.add_subcommand("prepare", "Turn DICOM/NIfTI/PNG/JPEG data into one HDF5 dataset");
   auto a = std::make_shared<PrepareArgs>();
   cmd->add_option("--input", a->input, "Folder of class folders, folder with manifest.csv, or a .csv")->required();
   cmd->add_option("--out", a->out, "The HDF5 file to write")->required();

@@ -9,6 +9,7 @@
 
 #include "data/dicom.h"
 #include "data/image_io.h"
+#include "data/nifti.h"
 #include "engine/ops/resample.h"
 
 namespace fs = std::filesystem;
@@ -41,6 +42,12 @@ std::vector<std::string> files_in(const fs::path& dir) {
   return out;
 }
 
+// The file name without its extension; both of ".nii.gz".
+std::string nifti_stem(const std::string& path) {
+  std::string stem = fs::path(path).stem().string();
+  return stem.ends_with(".nii") ? stem.substr(0, stem.size() - 4) : stem;
+}
+
 std::string image_format(const std::string& path) { return is_png_file(path) ? "PNG" : "JPEG"; }
 
 // What images found together in one folder say: one image, or images lying directly in a class
@@ -49,6 +56,12 @@ ModalityEvidence image_evidence(const std::vector<std::string>& images, const fs
   if (images.size() == 1) return {"xray", images.front(), "a single " + image_format(images.front()) + " image"};
   if (class_level) return {"xray", dir.string(), fmt::format("{} images directly in a class folder", images.size())};
   return {"ct", dir.string(), fmt::format("a folder of {} slice images", images.size())};
+}
+
+// A NIfTI file is one sample: a 3D volume (CT) or a 2D image (a radiograph).
+ModalityEvidence nifti_evidence(const std::string& path) {
+  const NiftiShape n = read_nifti_shape(path);
+  return n.nz > 1 ? ModalityEvidence{"ct", path, "a 3D NIfTI volume"} : ModalityEvidence{"xray", path, "a 2D NIfTI image"};
 }
 
 ModalityEvidence dicom_evidence(const DicomImage& h, const std::string& source) {
@@ -64,7 +77,14 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
   std::map<std::string, DicomImage> series_header;
   std::vector<std::string> images;
   for (const auto& f : files) {
-    if (is_png_file(f) || is_jpeg_file(f)) {
+    if (is_nifti_file(f)) {
+      try {
+        d.evidence.push_back(nifti_evidence(f));
+        d.items.push_back({label, patient.empty() ? nifti_stem(f) : patient, {f}, f});
+      } catch (const Error& e) {
+        d.skipped.emplace_back(f, e.what());
+      }
+    } else if (is_png_file(f) || is_jpeg_file(f)) {
       images.push_back(f);
     } else if (looks_like_dicom(f)) {
       try {
@@ -80,7 +100,7 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
         d.skipped.emplace_back(f, e.what());
       }
     } else {
-      d.skipped.emplace_back(f, "neither DICOM nor PNG/JPEG");
+      d.skipped.emplace_back(f, "neither DICOM, NIfTI nor PNG/JPEG");
     }
   }
   for (auto& [uid, fl] : series) {
@@ -114,6 +134,13 @@ void walk_class(Discovery& d, const fs::path& class_dir, const std::string& labe
 // A file listed on its own: an image is a radiograph; a DICOM file says in its header. Unreadable
 // files say nothing here (loading them names the problem).
 void add_file_evidence(Discovery& d, const std::string& path) {
+  if (is_nifti_file(path)) {
+    try {
+      d.evidence.push_back(nifti_evidence(path));
+    } catch (const Error&) {
+    }
+    return;
+  }
   if (is_png_file(path) || is_jpeg_file(path)) {
     d.evidence.push_back({"xray", path, "a single " + image_format(path) + " image"});
     return;
@@ -136,7 +163,7 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
     if (fs::is_directory(p)) {
       add_scan_folder(d, p, row.label, row.patient, modality);
     } else if (fs::is_regular_file(p)) {
-      d.items.push_back({row.label, row.patient.empty() ? p.stem().string() : row.patient, {p.string()}, p.string()});
+      d.items.push_back({row.label, row.patient.empty() ? nifti_stem(p.string()) : row.patient, {p.string()}, p.string()});
       add_file_evidence(d, p.string());
     } else {
       d.skipped.emplace_back(p.string(), "listed in the manifest but missing");
@@ -183,6 +210,12 @@ Discovery discover(const std::string& input, const std::string& modality, const 
 Volume load_item(const SourceItem& item, const std::string& modality, bool& hu) {
   CMT_CHECK(!item.files.empty(), item.source << ": no files");
   const std::string& first = item.files.front();
+  if (is_nifti_file(first)) {
+    Volume v = read_nifti(first);
+    CMT_CHECK(modality == "ct" || v.d == 1, first << ": a 3D NIfTI volume (" << v.d << " slices) is not a radiograph");
+    hu = modality == "ct";  // NIfTI CT (dcm2niix, MONAI data sets) holds Hounsfield units
+    return v;
+  }
   const bool dicom = !is_png_file(first) && !is_jpeg_file(first);
   if (dicom) {
     if (modality == "ct" && item.files.size() > 1) {
