@@ -9,8 +9,8 @@
 
 #include "data/dataset.h"
 #include "data/dataset_identity.h"
-#include "data/input_check.h"
 #include "data/ingest.h"
+#include "data/input_check.h"
 #include "engine/shape.h"
 #include "models/cmt_model.h"
 

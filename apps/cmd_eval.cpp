@@ -19,9 +19,10 @@ struct EvalArgs {
   bool allow_partial = false;
 };
 
-// NaN (a class never predicted, or without samples) is "-", not "nan".
-std::string ratio(const nlohmann::json& v) {
-  return v.is_number() && std::isfinite(v.get<double>()) ? fmt::format("{:.3f}", v.get<double>()) : "-";
+// An undefined metric (NaN: a class never predicted, or without samples) is "-", not "nan".
+std::string shown(const nlohmann::json& v, double scale, int decimals, const char* unit = "") {
+  if (!v.is_number() || !std::isfinite(v.get<double>())) return "-";
+  return fmt::format("{:.{}f}{}", scale * v.get<double>(), decimals, unit);
 }
 
 void print_run_metrics(const nlohmann::json& m, const std::string& run_dir) {
@@ -30,14 +31,11 @@ void print_run_metrics(const nlohmann::json& m, const std::string& run_dir) {
   if (m["fold"].get<int>() < 0) fmt::print("{}: all {} samples of {}\n", run_dir, n, m["dataset"].get<std::string>());
   else fmt::print("{}: held-out fold {} of {} ({} samples)\n", run_dir, m["fold"].get<int>(), m["dataset"].get<std::string>(), n);
   fmt::print("positive class: {} (sensitivity, specificity and AUC are {} against the rest)\n", pos, pos);
-  for (const char* key : {"accuracy", "sensitivity", "specificity"})
-    fmt::print("  {:<12} {}\n", key, m[key].is_number() && std::isfinite(m[key].get<double>())
-                                         ? fmt::format("{:.2f}%", 100 * m[key].get<double>()) : "-");
-  fmt::print("  {:<12} {}\n", "auc", m["auc"].is_number() && std::isfinite(m["auc"].get<double>())
-                                         ? fmt::format("{:.4f}", m["auc"].get<double>()) : "-");
+  for (const char* key : {"accuracy", "sensitivity", "specificity"}) fmt::print("  {:<12} {}\n", key, shown(m[key], 100, 2, "%"));
+  fmt::print("  {:<12} {}\n", "auc", shown(m["auc"], 1, 4));  // a fraction, not a percentage
   fmt::print("per class:\n");
   for (const auto& [name, pc] : m["per_class"].items())
-    fmt::print("  {:<16} precision {:>5} recall {:>5}\n", name, ratio(pc["precision"]), ratio(pc["recall"]));
+    fmt::print("  {:<16} precision {:>5} recall {:>5}\n", name, shown(pc["precision"], 1, 3), shown(pc["recall"], 1, 3));
   std::string files;
   for (const auto& f : m["files"]) files += (files.empty() ? "" : ", ") + f.get<std::string>();
   fmt::print("files in {}: {}\n", run_dir, files);
@@ -94,7 +92,8 @@ void setup_eval(CLI::App& app, Action& action) {
   cmd->add_option("--checkpoint", args->checkpoint, "last, best or a checkpoint path");
   cmd->add_option("--dataset", args->dataset,
                   "the run's dataset where it moved, or another dataset prepared alike: evaluated whole, into eval-NAME.json");
-  cmd->add_flag("--allow-partial", args->allow_partial, "--cv: summarise the finished folds when some are missing, marked partial");
+  cmd->add_flag("--allow-partial", args->allow_partial,
+                "--cv: summarise the finished folds when some are missing, marked partial");
   cmd->callback([&action, args] { action = [args] { return run_eval(*args); }; });
 }
 

@@ -113,7 +113,8 @@ void setup_prepare(CLI::App& app, Action& action) {
   auto a = std::make_shared<PrepareArgs>();
   cmd->add_option("--input", a->input, "Folder of class folders, folder with manifest.csv, or a .csv")->required();
   cmd->add_option("--out", a->out, "The HDF5 file to write")->required();
-  cmd->add_option("--modality", a->modality, "ct or xray (default: inferred from the files; a mixture is refused)")->check(CLI::IsMember({"ct", "xray"}));
+  cmd->add_option("--modality", a->modality, "ct or xray (default: inferred from the files; a mixture is refused)")
+      ->check(CLI::IsMember({"ct", "xray"}));
   cmd->add_option("--size", a->size, "CT: 128 or DxHxW; X-ray: 512 or HxW");
   cmd->add_option("--window", a->window, "CT HU window LO,HI (default lung window -1000,400)");
   cmd->add_option("--folds", a->folds, "Stratified patient folds")->check(CLI::Range(1, 100));
@@ -122,7 +123,8 @@ void setup_prepare(CLI::App& app, Action& action) {
   cmd->add_flag("--strict", a->strict, "Fail when any input is skipped");
   cmd->add_option("--path-col", a->columns.path, "Manifest column of the paths (default: path, file, filename or image)");
   cmd->add_option("--label-col", a->columns.label, "Manifest column of the labels (default: label or class)");
-  cmd->add_option("--patient-col", a->columns.patient, "Manifest column of the patient IDs (default: patient_id, patient, subject_id or subject)");
+  cmd->add_option("--patient-col", a->columns.patient,
+                  "Manifest column of the patient IDs (default: patient_id, patient, subject_id or subject)");
   cmd->callback([&action, a] { action = [a] { return run_prepare(*a); }; });
 }
 

@@ -58,7 +58,8 @@ int run_synth(const SynthArgs& a) {
     sizes += fmt::format("CT {}x{}x{}", opt.phantom.ct_size[0], opt.phantom.ct_size[1], opt.phantom.ct_size[2]);
   if (a.modality != "ct")
     sizes += fmt::format("{}X-ray {}x{}", sizes.empty() ? "" : ", ", opt.phantom.xray_size[0], opt.phantom.xray_size[1]);
-  fmt::print("wrote {} phantoms ({} files) to {}: {}, difficulty {}, seed {}\n", a.count, files, a.out, sizes, a.difficulty, a.seed);
+  fmt::print("wrote {} phantoms ({} files) to {}: {}, difficulty {}, seed {}\n", a.count, files, a.out, sizes, a.difficulty,
+             a.seed);
   return kOk;
 }
 

@@ -27,8 +27,9 @@ std::string unfinished_reason(const std::string& run_dir) {
   const CheckpointState s = read_checkpoint_state(last.string());
   const bool done = s.epoch >= c.epochs || (c.steps > 0 && s.step >= c.steps);
   if (done) return "";
-  return c.steps > 0 ? fmt::format("training stopped at step {} of {} (resume with --resume {})", s.step, c.steps, last.string())
-                     : fmt::format("training stopped at epoch {} of {} (resume with --resume {})", s.epoch, c.epochs, last.string());
+  return c.steps > 0
+             ? fmt::format("training stopped at step {} of {} (resume with --resume {})", s.step, c.steps, last.string())
+             : fmt::format("training stopped at epoch {} of {} (resume with --resume {})", s.epoch, c.epochs, last.string());
 }
 
 CvFolds find_cv_folds(const std::string& cv_dir) {

@@ -7,8 +7,8 @@
 namespace cmt::app {
 
 struct CvFolds {
-  int expected = 0;                  // the dataset's number of folds
-  std::vector<int> ready;            // folds trained to their last epoch or step
+  int expected = 0;                   // the dataset's number of folds
+  std::vector<int> ready;             // folds trained to their last epoch or step
   std::vector<std::string> problems;  // one line per fold that is missing or unfinished
 };
 

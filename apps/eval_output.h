@@ -14,11 +14,11 @@
 namespace cmt::app {
 
 struct EvalTarget {
-  std::string dir;                // where the files go
-  std::string suffix;             // "" for the run's held-out fold, "-NAME" for a dataset NAME.h5
-  std::string what;               // for plot titles: "fold 0", "all of ext.h5"
-  int fold = -1;                  // recorded in the metrics; -1: every sample of the dataset
-  bool write = true;              // false on ranks other than 0
+  std::string dir;     // where the files go
+  std::string suffix;  // "" for the run's held-out fold, "-NAME" for a dataset NAME.h5
+  std::string what;    // for plot titles: "fold 0", "all of ext.h5"
+  int fold = -1;       // recorded in the metrics; -1: every sample of the dataset
+  bool write = true;   // false on ranks other than 0
 };
 
 // Evaluates `samples` (a Loader over rows of `ds`), writes the files of `target` and returns the

@@ -17,22 +17,23 @@ namespace {
 // An external dataset must look like the training data to the model: the same classes in the same
 // order, sample shape, modality and (CT) HU window. Resampling or rewindowing is prepare's job.
 void check_like_training(const data::Dataset& ds, const DataInfo& info, const std::string& run_dir) {
-  const std::string redo = fmt::format("; prepare it again with `cmt prepare --modality {} --size {}x{}x{}{}`", info.modality,
-                                       info.sample_shape[0], info.sample_shape[1], info.sample_shape[2],
-                                       info.modality == "ct" ? " --window " + info.window : std::string());
+  const std::string redo =
+      fmt::format("; prepare it again with `cmt prepare --modality {} --size {}x{}x{}{}`", info.modality, info.sample_shape[0],
+                  info.sample_shape[1], info.sample_shape[2], info.modality == "ct" ? " --window " + info.window : std::string());
   const auto classes = ds.class_names();
   std::string theirs, ours;
   for (const auto& n : classes) theirs += (theirs.empty() ? "" : ", ") + n;
   for (const auto& n : info.class_names) ours += (ours.empty() ? "" : ", ") + n;
-  CMT_CHECK(classes == info.class_names, ds.path() << ": classes (" << theirs << ") differ from those " << run_dir
-                                                   << " was trained on (" << ours << ")");
+  CMT_CHECK(classes == info.class_names,
+            ds.path() << ": classes (" << theirs << ") differ from those " << run_dir << " was trained on (" << ours << ")");
   CMT_CHECK(ds.modality() == info.modality,
             ds.path() << ": modality '" << ds.modality() << "', but " << run_dir << " was trained on '" << info.modality << "'");
-  CMT_CHECK(ds.sample_shape() == info.sample_shape, ds.path() << ": sample shape " << ds.sample_shape().str() << ", but "
-                                                             << run_dir << " was trained on " << info.sample_shape.str() << redo);
+  CMT_CHECK(ds.sample_shape() == info.sample_shape, ds.path()
+                                                        << ": sample shape " << ds.sample_shape().str() << ", but " << run_dir
+                                                        << " was trained on " << info.sample_shape.str() << redo);
   if (info.modality == "ct")
-    CMT_CHECK(ds.attribute("window") == info.window, ds.path() << ": HU window '" << ds.attribute("window") << "', but " << run_dir
-                                                               << " was trained on '" << info.window << "'" << redo);
+    CMT_CHECK(ds.attribute("window") == info.window, ds.path() << ": HU window '" << ds.attribute("window") << "', but "
+                                                               << run_dir << " was trained on '" << info.window << "'" << redo);
 }
 
 // Whether `path` is the run's own dataset (then its held-out fold is what to evaluate).

@@ -68,14 +68,14 @@ void write_confusion_svg(const std::string& path, const std::vector<std::vector<
   long long mx = 1;
   for (const auto& row : counts)
     for (long long v : row) mx = std::max(mx, v);
-  std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
+  std::string s =
+      fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
 <rect width="{}" height="{}" fill="white"/>
 <text x="{}" y="20" text-anchor="middle" font-size="14">{}</text>
 <text x="{}" y="{}" text-anchor="middle">predicted</text>
 <text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">true</text>
 )svg",
-                              w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40, y0 + k * cell / 2,
-                              y0 + k * cell / 2);
+                  w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40, y0 + k * cell / 2, y0 + k * cell / 2);
   for (int t = 0; t < k; ++t) {
     const std::string name = t < static_cast<int>(names.size()) ? names[static_cast<std::size_t>(t)] : std::to_string(t);
     s += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{}" text-anchor="middle">{}</text>

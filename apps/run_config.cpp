@@ -2,8 +2,8 @@
 #include "apps/run_config.h"
 
 #include <fstream>
-#include <type_traits>
 #include <set>
+#include <type_traits>
 
 #include "apps/json_numbers.h"
 #include "kernels/common/check.h"

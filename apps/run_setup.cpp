@@ -211,7 +211,8 @@ void print_metrics_table(const nlohmann::json& s) {
     if (std::string(key) == "auc")  // a probability-like score, not a percentage
       std::printf("%-12s %10.4f %10.4f   %s\n", key, s["mean"][key].get<double>(), s["std"][key].get<double>(), per.c_str());
     else
-      std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(), per.c_str());
+      std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(),
+                  per.c_str());
   }
 }
 

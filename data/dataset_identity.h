@@ -12,7 +12,7 @@
 namespace cmt::data {
 
 struct DatasetIdentity {
-  std::string path;        // absolute, normalised
+  std::string path;         // absolute, normalised
   std::uintmax_t size = 0;  // bytes
   std::string header_hash;  // 16 hex digits: FNV-1a 64 of the first 64 KiB
   bool operator==(const DatasetIdentity& o) const { return size == o.size && header_hash == o.header_hash; }  // path aside

@@ -159,7 +159,8 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
   d.warnings.insert(d.warnings.end(), m.warnings.begin(), m.warnings.end());
   for (const auto& row : m.rows) {
     const fs::path p = csv.parent_path() / row.path;
-    if (std::find(d.class_names.begin(), d.class_names.end(), row.label) == d.class_names.end()) d.class_names.push_back(row.label);
+    if (std::find(d.class_names.begin(), d.class_names.end(), row.label) == d.class_names.end())
+      d.class_names.push_back(row.label);
     if (fs::is_directory(p)) {
       add_scan_folder(d, p, row.label, row.patient, modality);
     } else if (fs::is_regular_file(p)) {

@@ -86,9 +86,12 @@ Manifest read_manifest_file(const std::string& csv, const ManifestColumns& colum
   const int label_col = find_column(header, columns.label, {"label", "class"});
   const int patient_col = find_column(header, columns.patient, {"patient_id", "patient", "subject_id", "subject"});
   const std::string have = "the header has: " + joined(header);
-  CMT_CHECK(path_col >= 0, csv << ": no " << (columns.path.empty() ? "path column (path, file, filename or image)" : "column '" + columns.path + "'")
-                               << "; " << have << ". Name it with --path-col");
-  CMT_CHECK(label_col >= 0, csv << ": no " << (columns.label.empty() ? "label column (label or class)" : "column '" + columns.label + "'")
+  CMT_CHECK(path_col >= 0,
+            csv << ": no "
+                << (columns.path.empty() ? "path column (path, file, filename or image)" : "column '" + columns.path + "'")
+                << "; " << have << ". Name it with --path-col");
+  CMT_CHECK(label_col >= 0, csv << ": no "
+                                << (columns.label.empty() ? "label column (label or class)" : "column '" + columns.label + "'")
                                 << "; " << have << ". Name it with --label-col");
   CMT_CHECK(patient_col >= 0 || columns.patient.empty(), csv << ": no column '" << columns.patient << "'; " << have);
   Manifest m;
@@ -124,17 +127,19 @@ Manifest read_manifest_file(const std::string& csv, const ManifestColumns& colum
     const ManifestRow& first = *it->second;
     m.skipped.emplace_back(fmt::format("{}:{}", csv, r.line),
                            fmt::format("{}: listed again (first on line {}{})", r.path, first.line,
-                                       first.label == r.label ? "" : ", there as '" + first.label + "', here as '" + r.label + "'"));
+                                       first.label == r.label ? ""
+                                                              : ", there as '" + first.label + "', here as '" + r.label + "'"));
   }
   m.rows = std::move(kept);
   if (patient_col < 0)
-    m.warnings.push_back(fmt::format(
-        "{} has no patient column (patient_id): every image counts as its own patient, so images of one patient can "
-        "fall into different folds, training and test, and inflate the metrics. Add a patient_id column or name it "
-        "with --patient-col",
-        csv));
+    m.warnings.push_back(
+        fmt::format("{} has no patient column (patient_id): every image counts as its own patient, so images of one patient can "
+                    "fall into different folds, training and test, and inflate the metrics. Add a patient_id column or name it "
+                    "with --patient-col",
+                    csv));
   else if (no_patient > 0)
-    m.warnings.push_back(fmt::format("{}: {} rows have an empty patient cell; each of them counts as its own patient", csv, no_patient));
+    m.warnings.push_back(
+        fmt::format("{}: {} rows have an empty patient cell; each of them counts as its own patient", csv, no_patient));
   return m;
 }
 

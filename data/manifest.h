@@ -16,10 +16,10 @@ struct ManifestColumns {
 };
 
 struct ManifestRow {
-  int line = 0;          // 1-based line in the file
-  std::string path;      // as written (relative to the manifest's folder unless absolute)
+  int line = 0;      // 1-based line in the file
+  std::string path;  // as written (relative to the manifest's folder unless absolute)
   std::string label;
-  std::string patient;   // "" when there is no patient column or the cell is empty
+  std::string patient;  // "" when there is no patient column or the cell is empty
 };
 
 struct Manifest {

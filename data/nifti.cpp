@@ -49,7 +49,8 @@ std::vector<float> voxels_as_float(const nifti_image& im, const std::string& pat
     case DT_UINT64: widen<std::uint64_t>(im.data, n, out); break;
     case DT_FLOAT32: widen<float>(im.data, n, out); break;
     case DT_FLOAT64: widen<double>(im.data, n, out); break;
-    default: CMT_THROW(path << ": NIfTI voxel type " << nifti_datatype_string(im.datatype) << " is not supported (scalar types only)");
+    default:
+      CMT_THROW(path << ": NIfTI voxel type " << nifti_datatype_string(im.datatype) << " is not supported (scalar types only)");
   }
   // scl_slope 0 means "no scaling" (NIfTI-1 standard).
   if (im.scl_slope != 0.0 && std::isfinite(im.scl_slope) && (im.scl_slope != 1.0 || im.scl_inter != 0.0))
@@ -83,8 +84,8 @@ AxisMap axis_map(const nifti_image& im, const std::string& path) {
       case NIFTI_S2I: out = 0, flip = true; break;
       default: break;
     }
-    CMT_CHECK(out >= 0 && !taken[static_cast<std::size_t>(out)],
-              path << ": the NIfTI orientation of voxel axis " << "ijk"[a] << " matches no anatomical direction");
+    CMT_CHECK(out >= 0 && !taken[static_cast<std::size_t>(out)], path << ": the NIfTI orientation of voxel axis "
+                                                                      << "ijk"[a] << " matches no anatomical direction");
     taken[static_cast<std::size_t>(out)] = true;
     m.to[static_cast<std::size_t>(a)] = out;
     m.flip[static_cast<std::size_t>(a)] = flip;
@@ -119,7 +120,8 @@ Volume read_nifti(const std::string& path) {
   Volume v;
   for (int a = 0; a < 3; ++a) {
     out_n[static_cast<std::size_t>(m.to[static_cast<std::size_t>(a)])] = n[static_cast<std::size_t>(a)];
-    v.spacing[static_cast<std::size_t>(m.to[static_cast<std::size_t>(a)])] = pix[static_cast<std::size_t>(a)] > 0 ? pix[static_cast<std::size_t>(a)] : 1.0;
+    v.spacing[static_cast<std::size_t>(m.to[static_cast<std::size_t>(a)])] =
+        pix[static_cast<std::size_t>(a)] > 0 ? pix[static_cast<std::size_t>(a)] : 1.0;
   }
   v.d = static_cast<int>(out_n[0]);
   v.h = static_cast<int>(out_n[1]);
