@@ -3,27 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include <fmt/core.h>
 
+#include "apps/text_file.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
 
 namespace {
-
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    CMT_CHECK(f, path << ": cannot open for writing");
-    f << text;
-    CMT_CHECK(f.good(), path << ": write failed");
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -69,7 +57,7 @@ void write_roc_svg(const std::string& path, const std::vector<metrics::RocPoint>
 </svg>
 )svg",
                    pts, x0 + side - 10, y0 - 10, auc);
-  write_atomic(path, s);
+  write_text_atomic(path, s);
 }
 
 void write_confusion_svg(const std::string& path, const std::vector<std::vector<long long>>& counts,
@@ -80,12 +68,14 @@ void write_confusion_svg(const std::string& path, const std::vector<std::vector<
   long long mx = 1;
   for (const auto& row : counts)
     for (long long v : row) mx = std::max(mx, v);
-  std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
+  std::string s =
+      fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
 <rect width="{}" height="{}" fill="white"/>
 <text x="{}" y="20" text-anchor="middle" font-size="14">{}</text>
 <text x="{}" y="{}" text-anchor="middle">predicted</text>
+<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">true</text>
 )svg",
-                              w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40);
+                  w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40, y0 + k * cell / 2, y0 + k * cell / 2);
   for (int t = 0; t < k; ++t) {
     const std::string name = t < static_cast<int>(names.size()) ? names[static_cast<std::size_t>(t)] : std::to_string(t);
     s += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{}" text-anchor="middle">{}</text>
@@ -101,7 +91,7 @@ void write_confusion_svg(const std::string& path, const std::vector<std::vector<
     }
   }
   s += "</svg>\n";
-  write_atomic(path, s);
+  write_text_atomic(path, s);
 }
 
 void write_heatmap_svg(const std::string& path, const std::vector<std::vector<double>>& values,
@@ -142,7 +132,7 @@ void write_heatmap_svg(const std::string& path, const std::vector<std::vector<do
     }
   }
   s += "</svg>\n";
-  write_atomic(path, s);
+  write_text_atomic(path, s);
 }
 
 }  // namespace cmt::app

@@ -3,12 +3,37 @@
 
 #include <fstream>
 #include <set>
+#include <type_traits>
 
+#include "apps/json_numbers.h"
 #include "apps/usage_error.h"
 #include "engine/augment_policy.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
+
+namespace {
+
+// Floats as their shortest decimal; everything else as is.
+template <typename T>
+nlohmann::json to_json_value(const T& v) {
+  if constexpr (std::is_same_v<T, float>) return json_float(v);
+  else return v;
+}
+
+// Integers must be whole numbers (4.5 is refused, not truncated to 4).
+template <typename T>
+void from_json_value(const nlohmann::json& j, const char* key, T& out) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (j.is_number()) {
+      out = static_cast<T>(json_integer(j, std::string("config: key '") + key + "'"));
+      return;
+    }
+  }
+  j.get_to(out);
+}
+
+}  // namespace
 
 // The keys, one line per group (kept as laid out by hand).
 // clang-format off
@@ -23,7 +48,7 @@ namespace cmt::app {
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
-#define CMT_TO_JSON(key) j[#key] = key;
+#define CMT_TO_JSON(key) j[#key] = to_json_value(key);
   CMT_RUN_CONFIG_KEYS(CMT_TO_JSON)
 #undef CMT_TO_JSON
   return j;
@@ -43,7 +68,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
 #define CMT_FROM_JSON(key)                                                                              \
   if (j.contains(#key)) {                                                                               \
     try {                                                                                               \
-      j.at(#key).get_to(c.key);                                                                         \
+      from_json_value(j.at(#key), #key, c.key);                                                         \
     } catch (const nlohmann::json::exception& e) {                                                      \
       CMT_THROW("config: key '" #key "' has the wrong type (" << j.at(#key).dump() << "): " << e.what()); \
     }                                                                                                   \

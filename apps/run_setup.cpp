@@ -8,8 +8,10 @@
 
 #include <fmt/core.h>
 
+#include "apps/eval_output.h"
 #include "apps/plots.h"
 #include "apps/run_info.h"
+#include "apps/text_file.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -99,8 +101,6 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   return t;
 }
 
-namespace {
-
 data::LoaderConfig loader_config(const RunConfig& c, bool training) {
   data::LoaderConfig l;
   l.batch_size = c.batch_size;
@@ -110,37 +110,9 @@ data::LoaderConfig loader_config(const RunConfig& c, bool training) {
   return l;
 }
 
-void write_json(const fs::path& path, const nlohmann::json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << j.dump(2) << "\n";
-  fs::rename(tmp, path);
-}
+namespace {
 
-// Evaluation files of one fold: eval.json, roc.svg, confusion.svg.
-nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, const std::vector<std::string>& names, int positive,
-                                  const fs::path& dir, int fold, bool write = true) {
-  const Evaluation e = trainer.evaluate(held_out);
-  CMT_CHECK(!e.labels.empty(), "fold " << fold << " has no held-out samples");
-  const int k = static_cast<int>(names.size());
-  nlohmann::json m = metrics::evaluate(e.probs, e.labels, k, positive, names);
-  m["fold"] = fold;
-  m["class_names"] = names;
-  std::vector<double> scores;
-  std::vector<int> is_pos;
-  for (std::size_t i = 0; i < e.labels.size(); ++i) {
-    scores.push_back(e.probs[i * static_cast<std::size_t>(k) + static_cast<std::size_t>(positive)]);
-    is_pos.push_back(e.labels[i] == positive);
-  }
-  m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", e.probs}};
-  if (!write) return m;  // data parallelism: only rank 0 writes files
-  write_json(dir / "eval.json", m);
-  const double auc = m["auc"].is_number() ? m["auc"].get<double>() : 0.0;
-  write_roc_svg((dir / "roc.svg").string(), metrics::roc_curve(scores, is_pos), auc,
-                fmt::format("ROC, {} vs rest, fold {}", names[static_cast<std::size_t>(positive)], fold));
-  write_confusion_svg((dir / "confusion.svg").string(), m["confusion"].get<std::vector<std::vector<long long>>>(), names,
-                      fmt::format("confusion matrix, fold {}", fold));
-  return m;
-}
+void write_json(const fs::path& path, const nlohmann::json& j) { write_text_atomic(path.string(), j.dump(2) + "\n"); }
 
 }  // namespace
 
@@ -192,6 +164,7 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
     std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),
                  ctx->device().str().c_str(), c.sync_bn ? ", synchronised BN" : "", static_cast<long long>(c.batch_size * comm->size()));
   FoldResult r;
+  r.lead = lead;
   try {
     if (!resume.empty()) {
       trainer.resume(resume);
@@ -212,34 +185,14 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
     r.status = trainer.fit(train, nullptr);
     if (r.status == TrainStatus::interrupted) return r;
     // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
-    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead);
+    r.metrics = evaluate_and_write(trainer, held_out, ds, positive_index(c, ds.class_names()),
+                                   EvalTarget{c.out, "", fmt::format("fold {}", c.fold), c.fold, lead});
   } catch (const std::exception& e) {
     // One rank's error ends every rank now, rather than after the others' collective timeout.
     if (comm->size() > 1) comm->abort_job(std::string("error: ") + e.what() + "; aborting the job");
     throw;
   }
   return r;
-}
-
-nlohmann::json evaluate_run(const std::string& run_dir, const std::string& checkpoint, const std::string& dataset_override) {
-  const fs::path dir(run_dir);
-  LoadedRun run = read_run(run_dir);
-  RunConfig& c = run.config;
-  if (!dataset_override.empty()) c.dataset = dataset_override;
-  c.progress = false;
-  data::Dataset ds = data::Dataset::open(c.dataset);
-  CMT_CHECK(ds.class_names() == run.info.class_names, c.dataset << ": classes differ from those the run was trained on");
-  auto ctx = make_context(c);
-  models::CmtModel model(model_config(c, run.info));
-  RunConfig no_files = c;
-  no_files.out.clear();
-  Trainer trainer(*ctx, model, trainer_config(no_files, 1));
-  const std::string path = checkpoint == "best" || checkpoint == "last" ? (dir / (checkpoint + ".h5")).string() : checkpoint;
-  // Weights only: a periodic checkpoint may hold no optimizer state, and evaluation needs none.
-  const CheckpointState saved = load_checkpoint(path, trainer.store(), nullptr);
-  CMT_CHECK(saved.model == model.describe(), "checkpoint " << path << " holds " << saved.model << ", not " << model.describe());
-  data::Loader held_out(ds, ds.fold_indices(c.fold, true), loader_config(c, false), *ctx);
-  return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
 }
 
 nlohmann::json summarize_folds(const std::vector<nlohmann::json>& folds) {
@@ -262,7 +215,11 @@ void print_metrics_table(const nlohmann::json& s) {
   for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
     std::string per;
     for (const auto& v : s["per_fold"][key]) per += fmt::format("{:.3f} ", v.get<double>());
-    std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(), per.c_str());
+    if (std::string(key) == "auc")  // a probability-like score, not a percentage
+      std::printf("%-12s %10.4f %10.4f   %s\n", key, s["mean"][key].get<double>(), s["std"][key].get<double>(), per.c_str());
+    else
+      std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(),
+                  per.c_str());
   }
 }
 

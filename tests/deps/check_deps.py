@@ -12,7 +12,7 @@
 2. Programs: every external program the tests run, collected from tests/ (tests/gpu excluded: it is
    the GPU machine's script, docs/gpu.md): CMake `COMMAND x` and `find_program(... NAMES x ...)`,
    Python subprocess/os.system/shutil.which literals, C++ std::system/popen literals, and the command
-   words of the shell scripts. Each one is found on PATH (or /usr/local/cuda/bin) and mapped to its
+   words of the shell scripts (less their own functions). Each one is found on PATH (or /usr/local/cuda/bin) and mapped to its
    package (symlinks followed one link at a time); it passes when that package is in the --test list,
    is pulled in by one through Depends/Pre-Depends, is Essential or of priority required, or when the
    program is part of the CUDA toolkit (/usr/local/cuda*, provided separately: README.md).

@@ -18,7 +18,7 @@ list(GET debs 0 deb)
 message(STATUS "built ${deb}")
 
 execute_process(COMMAND dpkg-deb -I ${deb} OUTPUT_VARIABLE info COMMAND_ERROR_IS_FATAL ANY)
-foreach(want "Package: cmt" "Version: ${VERSION}" "Architecture: amd64" "Depends: [^\n]*libhdf5-103-1" "Depends: [^\n]*libdcmtk17"
+foreach(want "Package: cmt" "Version: ${VERSION}" "Architecture: amd64" "Depends: [^\n]*libhdf5-103-1" "Depends: [^\n]*libdcmtk17" "Depends: [^\n]*libnifti2-2"
              "Depends: [^\n]*libopenblas0" "Depends: [^\n]*libgomp1" "Recommends: [^\n]*libhdf5-dev")
   if(NOT info MATCHES "${want}")
     message(FATAL_ERROR "dpkg-deb -I: no '${want}' in\n${info}")
