@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "engine/augment_policy.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
@@ -77,6 +78,11 @@ void RunConfig::validate() const {
   CMT_CHECK(clip_norm >= 0, "config: 'clip_norm' must be >= 0");
   one_of("schedule", schedule, {"constant", "cosine", "step"});
   CMT_CHECK(warmup >= 0, "config: 'warmup' must be >= 0");
+  try {
+    AugmentPolicy::parse(augment);
+  } catch (const Error& e) {
+    CMT_THROW("config: 'augment' is '" << augment << "': " << e.what());
+  }
   one_of("precision", precision, {"auto", "fp32", "tf32", "bf16"});
   one_of("conv_backend", conv_backend, {"native", "cudnn"});
   CMT_CHECK(device == "auto" || device == "cpu" || device.rfind("cuda", 0) == 0,
@@ -129,7 +135,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--clip-norm", f.clip_norm, "clip the global gradient norm (0: off)");
   cmd.add_option("--schedule", f.schedule, "constant | cosine | step");
   cmd.add_option("--warmup", f.warmup, "warm-up steps");
-  cmd.add_option("--augment", f.augment, "augmentation policy (genesis, none, rotate, poisson+flip, ...)");
+  cmd.add_option("--augment", f.augment, "augmentation policy (paper, genesis, none, rotate, poisson+flip, ...)");
   cmd.add_option("--precision", f.precision, "auto (default: tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16");
   cmd.add_option("--device", f.device, "auto | cpu | cuda[:N]");
   cmd.add_option("--conv-backend", f.conv_backend, "native | cudnn");

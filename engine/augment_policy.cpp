@@ -80,6 +80,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 }  // namespace
 
+// The paper's seven transformations (section 3.2.1): Models Genesis' pipeline plus rotation and
+// Poisson noise, whose probabilities the paper does not give (docs/augmentation.md, assumptions).
+aug::Config paper_config() {
+  aug::Config c;
+  c.mode = aug::Mode::random;
+  c.rotate_prob = 0.5f;
+  c.poisson_prob = 0.5f;
+  return c;
+}
+
 std::string_view transform_name(Transform t) { return kNames[static_cast<std::size_t>(t)]; }
 
 Transform transform_from_name(std::string_view name) {
@@ -96,6 +106,8 @@ AugmentPolicy AugmentPolicy::parse(const std::string& spec) {
   const std::string& name = parts.front();
   if (name == "genesis" || name.empty()) {
     c.mode = aug::Mode::random;
+  } else if (name == "paper") {
+    c = paper_config();
   } else if (name == "none") {
     c.mode = aug::Mode::none;
   } else {
