@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -234,13 +235,50 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& check
   return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
 }
 
+namespace {
+// A digest of a fold's held-out samples (class names, then each sample id with its label, in id
+// order): two cross-validations with equal digests held out the same samples in that fold.
+std::string held_out_digest(const nlohmann::json& fold) {
+  CMT_CHECK(fold.contains("predictions") && fold.contains("class_names"),
+            "fold " << fold.value("fold", -1) << ": its evaluation has no predictions to identify the held-out samples");
+  const auto ids = fold["predictions"]["sample_ids"].get<std::vector<std::int64_t>>();
+  const auto labels = fold["predictions"]["labels"].get<std::vector<int>>();
+  std::vector<std::pair<std::int64_t, int>> rows;
+  for (std::size_t i = 0; i < ids.size() && i < labels.size(); ++i) rows.emplace_back(ids[i], labels[i]);
+  std::sort(rows.begin(), rows.end());
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+  auto mix = [&h](std::uint64_t v) {
+    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xFFu)) * 1099511628211ull;
+  };
+  for (const auto& name : fold["class_names"]) {
+    for (char ch : name.get<std::string>()) mix(static_cast<unsigned char>(ch));
+    mix(0xFFFFu);
+  }
+  for (const auto& [id, label] : rows) {
+    mix(static_cast<std::uint64_t>(id));
+    mix(static_cast<std::uint64_t>(label));
+  }
+  return fmt::format("{:016x}", h);
+}
+}  // namespace
+
 nlohmann::json summarize_folds(const std::vector<nlohmann::json>& folds) {
   nlohmann::json s;
   s["folds"] = folds.size();
+  for (const auto& f : folds) {
+    s["fold_ids"].push_back(f.value("fold", -1));
+    s["held_out"].push_back(held_out_digest(f));
+  }
   for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
     std::vector<double> v;
-    for (const auto& f : folds)
-      if (f.contains(key) && f[key].is_number()) v.push_back(f[key].get<double>());
+    // A fold without a number (e.g. AUC when the fold holds no positive sample) cannot be dropped:
+    // the paired t-test pairs folds by position.
+    for (const auto& f : folds) {
+      CMT_CHECK(f.contains(key) && f[key].is_number() && std::isfinite(f[key].get<double>()),
+                "fold " << f.value("fold", -1) << ": '" << key << "' is " << (f.contains(key) ? f[key].dump() : "missing")
+                        << ", not a number (does the held-out fold hold both positive and negative samples?)");
+      v.push_back(f[key].get<double>());
+    }
     const auto ms = metrics::mean_std(v);
     s["per_fold"][key] = v;
     s["mean"][key] = ms.mean;
