@@ -14,6 +14,7 @@ struct RunConfig {
   // data
   std::string dataset;             // HDF5 file from `cmt prepare`
   int fold = 0;                    // held-out fold
+  double val_fraction = 0;         // > 0: validation patients carved out of the training folds (best.h5, lambda)
   // model
   std::string backbone = "resnet50";
   double width = 1.0, depth = 1.0;

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "apps/plots.h"
+#include "data/folds.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -116,7 +117,7 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
 
 // Evaluation files of one fold: eval.json, roc.svg, confusion.svg.
 nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, const std::vector<std::string>& names, int positive,
-                                  const fs::path& dir, int fold, bool write = true) {
+                                  const fs::path& dir, int fold, bool write = true, const nlohmann::json& extra = {}) {
   const Evaluation e = trainer.evaluate(held_out);
   CMT_CHECK(!e.labels.empty(), "fold " << fold << " has no held-out samples");
   const int k = static_cast<int>(names.size());
@@ -130,6 +131,7 @@ nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, cons
     is_pos.push_back(e.labels[i] == positive);
   }
   m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", e.probs}};
+  if (extra.is_object()) m.update(extra);
   if (!write) return m;  // data parallelism: only rank 0 writes files
   write_json(dir / "eval.json", m);
   const double auc = m["auc"].is_number() ? m["auc"].get<double>() : 0.0;
@@ -138,6 +140,19 @@ nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, cons
   write_confusion_svg((dir / "confusion.svg").string(), m["confusion"].get<std::vector<std::vector<long long>>>(), names,
                       fmt::format("confusion matrix, fold {}", fold));
   return m;
+}
+
+// Loads best.h5 (the epoch of best validation accuracy, which the trainer wrote) and returns that
+// epoch's validation metrics.
+nlohmann::json select_best_on_validation(Trainer& trainer, Communicator& comm) {
+  nlohmann::json best;
+  for (const EpochRecord& e : trainer.history())  // the first epoch of the highest accuracy, as the trainer keeps
+    if (e.validation.is_object() && (best.is_null() || e.validation.value("accuracy", 0.0) > best.value("accuracy", 0.0))) {
+      best = {{"epoch", e.epoch}, {"accuracy", e.validation.value("accuracy", 0.0)}, {"samples", e.validation.value("samples", 0)}};
+    }
+  comm.barrier();  // rank 0 wrote best.h5
+  load_checkpoint(trainer.checkpoint_path("best"), trainer.store(), nullptr);
+  return best;
 }
 
 }  // namespace
@@ -149,8 +164,15 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   c.precision = ctx->precision.name();
   data::Dataset ds = data::Dataset::open(c.dataset);
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
-  const auto train_idx = ds.fold_indices(c.fold, false);
   const auto held_idx = ds.fold_indices(c.fold, true);
+  // The validation part comes out of the training folds, by patient and per class; the held-out
+  // fold is only read once, at the end.
+  const data::TrainValidationSplit split =
+      data::split_validation(ds.fold_indices(c.fold, false), ds.labels(), ds.patient_ids(), c.val_fraction, c.seed,
+                             static_cast<std::uint32_t>(c.fold));
+  const auto& train_idx = split.train;
+  CMT_CHECK(c.val_fraction == 0 || !split.validation.empty(),
+            "config: 'val_fraction' " << c.val_fraction << " leaves no validation patient in the training folds of fold " << c.fold);
   // Data parallelism (docs/distributed.md): each rank trains on its shard with batch_size samples;
   // rank 0 alone writes files and prints progress.
   const std::unique_ptr<Communicator> comm = make_communicator(c.comm, ctx.get());
@@ -168,6 +190,8 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   train_cfg.world_size = comm->size();
   data::Loader train(ds, train_idx, train_cfg, *ctx);
   data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
+  std::unique_ptr<data::Loader> validation;
+  if (!split.validation.empty()) validation = std::make_unique<data::Loader>(ds, split.validation, loader_config(c, false), *ctx);
   if (lead) {
     fs::create_directories(c.out);
     write_json(fs::path(c.out) / "config.json", c.to_json());
@@ -178,10 +202,10 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);
   if (lead)
-    std::fprintf(stderr, "cmt: %s on %s in %s%s, %zu training / %zu held-out samples (fold %d), %lld parameters\n",
+    std::fprintf(stderr, "cmt: %s on %s in %s%s, %zu training / %zu validation / %zu held-out samples (fold %d), %lld parameters\n",
                  model.describe().c_str(), ctx->device().str().c_str(), c.precision.c_str(),
                  requested.precision == "auto" ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)") : "",
-                 train_idx.size(), held_idx.size(), c.fold,
+                 train_idx.size(), split.validation.size(), held_idx.size(), c.fold,
                  static_cast<long long>(trainer.store().num_parameters()));
   if (comm->size() > 1)
     std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),
@@ -204,10 +228,13 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
       }
     }
     install_stop_handlers();
-    r.status = trainer.fit(train, nullptr);
+    r.status = trainer.fit(train, validation.get());
     if (r.status == TrainStatus::interrupted) return r;
-    // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
-    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead);
+    // The held-out fold is the test set: a checkpoint is chosen on validation, never on it.
+    if (validation) r.validation = select_best_on_validation(trainer, *comm);
+    nlohmann::json chosen = {{"checkpoint", validation ? "best (validation accuracy)" : "final"}};
+    if (validation) chosen["validation"] = r.validation;
+    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead, chosen);
   } catch (const std::exception& e) {
     // One rank's error ends every rank now, rather than after the others' collective timeout.
     if (comm->size() > 1) comm->abort_job(std::string("error: ") + e.what() + "; aborting the job");

@@ -48,6 +48,7 @@ struct Config {
   // probability shuffle_windows / cells (see docs/augmentation.md).
   std::int32_t shuffle_windows = 100;         // expected windows per image or slice
   std::int32_t shuffle_div = 10;              // window side in [1, dim / shuffle_div]
+  std::int32_t shuffle_rounds = 1;            // tilings applied in sequence, each at a random offset
   // Poisson noise: x' = Poisson(x * s) / s, s uniform in [scale_lo, scale_hi].
   float poisson_scale_lo = 30.f, poisson_scale_hi = 300.f;
   // Painting.
@@ -110,6 +111,11 @@ CMT_HD std::uint32_t step_op(std::uint32_t view, int step, Transform t) {
          static_cast<std::uint32_t>(t);
 }
 constexpr std::uint32_t kPixelStreamBit = 0x40000000u;
+// Shuffle round r > 0 draws from the step's pixel stream with r in op bits 24..29; its grid offset is
+// block kShuffleOffsetBlock of that stream (cell blocks are 2 * cell and 2 * cell + 1).
+constexpr std::uint32_t kShuffleRoundShift = 24;
+constexpr std::int32_t kMaxShuffleRounds = 32;
+constexpr std::uint32_t kShuffleOffsetBlock = 0xFFFFFFFFu;
 
 // Transforms whose parameters may be drawn per slice; the others are shared by a volume.
 CMT_HD bool sliceable(Transform t) {

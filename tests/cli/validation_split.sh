@@ -1,0 +1,47 @@
+#!/bin/sh
+# val_fraction: a validation part of the training folds is scored every epoch, best.h5 is chosen on
+# it, the held-out fold is evaluated once with that checkpoint, and `cmt ablate lambda` picks lambda
+# on validation accuracy. Usage: validation_split.sh CMT WORKDIR
+set -eu
+cmt=$1; dir=$2
+rm -rf "$dir"; mkdir -p "$dir"
+fail() { echo "FAIL: $1"; exit 1; }
+"$cmt" synth --out "$dir/raw" --modality xray --format png --count 24 --seed 5 --size xray=32 >/dev/null
+"$cmt" prepare --input "$dir/raw/xray/png" --out "$dir/x.h5" --modality xray --size 32 --folds 2 >/dev/null
+common="--dataset $dir/x.h5 --fold 1 --backbone vgg19_bn --width 0.125 --depth 0.5 --latent-dim 16 --batch-size 3 --augment flip --no-progress --device cpu"
+"$cmt" train $common --epochs 3 --val-fraction 0.25 --out "$dir/run" > "$dir/run.log" 2>&1 || { cat "$dir/run.log"; fail "train"; }
+grep -q "9 training / 3 validation / 12 held-out samples" "$dir/run.log" || { cat "$dir/run.log"; fail "split sizes"; }
+[ "$(grep -c 'val acc' "$dir/run.log")" -eq 3 ] || { cat "$dir/run.log"; fail "no validation accuracy every epoch"; }
+python3 - "$dir/run" <<'PY' || fail "run files"
+import json, sys
+run = sys.argv[1]
+epochs = [json.loads(l) for l in open(run + "/metrics.jsonl")]
+val = [e["validation"]["accuracy"] for e in epochs]
+assert len(val) == 3, val
+ev = json.load(open(run + "/eval.json"))
+assert ev["checkpoint"] == "best (validation accuracy)", ev["checkpoint"]
+best = max(range(3), key=lambda i: (val[i], -i))  # the first epoch of the highest accuracy
+assert ev["validation"]["epoch"] == best + 1 and ev["validation"]["accuracy"] == val[best], (ev["validation"], val)
+assert ev["validation"]["samples"] == 3
+PY
+# The held-out predictions are those of best.h5.
+cp "$dir/run/eval.json" "$dir/train-eval.json"
+"$cmt" eval --run "$dir/run" --checkpoint best > "$dir/eval.log" 2>&1 || { cat "$dir/eval.log"; fail "eval best"; }
+python3 - "$dir/train-eval.json" "$dir/run/eval.json" <<'PY' || fail "held-out predictions are not best.h5's"
+import json, sys
+a, b = (json.load(open(f))["predictions"] for f in sys.argv[1:])
+assert a["sample_ids"] == b["sample_ids"] and max(abs(x - y) for x, y in zip(a["probs"], b["probs"])) < 1e-6
+PY
+# Without a validation part the final model is evaluated, as before.
+"$cmt" train $common --steps 2 --out "$dir/plain" > "$dir/plain.log" 2>&1 || { cat "$dir/plain.log"; fail "train without validation"; }
+grep -q '"checkpoint": "final"' "$dir/plain/eval.json" || fail "plain run: not the final model"
+# lambda chosen on validation accuracy.
+"$cmt" ablate lambda $common --steps 2 --lambdas 0,0.5 --out "$dir/ablate" > "$dir/ablate.log" 2>&1 || { cat "$dir/ablate.log"; fail "ablate"; }
+grep -q "chosen on validation: lambda = " "$dir/ablate.log" || { cat "$dir/ablate.log"; fail "no lambda chosen"; }
+python3 - "$dir/ablate/lambda.json" <<'PY' || fail "lambda.json"
+import json, sys
+j = json.load(open(sys.argv[1]))
+i = max(range(len(j["lambda"])), key=lambda k: (j["val_accuracy"][k], -k))
+assert j["chosen_lambda"] == j["lambda"][i] and j["chosen_test_accuracy"] == j["accuracy"][i] and j["val_fraction"] == 0.2, j
+PY
+echo "ok: validation scored per epoch, best.h5 and lambda chosen on it"
