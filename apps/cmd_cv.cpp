@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "apps/commands.h"
+#include "apps/probe.h"
 #include "apps/run_setup.h"
 
 namespace cmt::app {
@@ -16,6 +17,7 @@ struct CvArgs {
   RunConfigOptions config;
   int folds = 0;  // 0: all folds of the dataset
   bool slurm = false;
+  bool probe = false;  // Table 4: per fold, contrastive-only pre-training, then a linear probe
 };
 
 int run_cv(const CvArgs& a) {
@@ -23,6 +25,13 @@ int run_cv(const CvArgs& a) {
   base.validate();
   const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
   const std::string root = base.out;
+  CMT_CHECK(!(a.probe && a.slurm), "cmt cv: --probe runs each fold's pre-training and probe in turn here; it has no --slurm script");
+  CMT_CHECK(!(a.probe && !base.init_from.empty()), "cmt cv: --probe pre-trains every fold itself; drop --init-from");
+  if (!base.init_from.empty() && k > 1)
+    std::fprintf(stderr,
+                 "cmt cv: warning: every fold starts from the same --init-from %s; if it was trained on this dataset it saw "
+                 "the other folds' held-out samples (cmt cv --probe pre-trains on each fold's training part instead)\n",
+                 base.init_from.c_str());
   if (a.slurm) {
     std::printf(R"(#!/bin/bash
 #SBATCH --job-name=cmt-cv
@@ -54,12 +63,14 @@ exit $rc
     c.fold = f;
     c.out = (std::filesystem::path(root) / fmt::format("fold{}", f)).string();
     std::fprintf(stderr, "cmt cv: fold %d/%d -> %s\n", f + 1, k, c.out.c_str());
-    const FoldResult r = train_fold(c, "");
+    const FoldResult r = a.probe ? pretrain_and_probe(c, (std::filesystem::path(root) / "pretrain" / fmt::format("fold{}", f)).string(), c.out)
+                                 : train_fold(c, "");
     if (r.status == TrainStatus::interrupted) return kInterrupted;
     results.push_back(r.metrics);
   }
   nlohmann::json s = summarize_folds(results);
   s["config"] = base.to_json();
+  if (a.probe) s["pipeline"] = "contrastive pre-training on each fold's training part, then a linear probe";
   std::ofstream(std::filesystem::path(root) / "cv.json") << s.dump(2) << "\n";
   std::printf("%d-fold cross-validation of %s (%s):\n", k, base.backbone.c_str(), base.dataset.c_str());
   print_metrics_table(s);
@@ -72,6 +83,8 @@ void setup_cv(CLI::App& app, Action& action) {
   args->config.add_to(*cmd);
   cmd->add_option("--folds", args->folds, "run only the first K folds (default: all of the dataset's)");
   cmd->add_flag("--slurm", args->slurm, "print a Slurm job-array script instead of running");
+  cmd->add_flag("--probe", args->probe,
+                "Table 4: per fold, pre-train F by the contrastive loss alone on its training part, then a linear probe");
   cmd->callback([&action, args] { action = [args] { return run_cv(*args); }; });
 }
 

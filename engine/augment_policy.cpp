@@ -35,7 +35,7 @@ const std::vector<Entry>& fields() {
       {"poisson_scale_hi", &C::poisson_scale_hi}, {"inpaint_boxes", &C::inpaint_boxes},
       {"outpaint_windows", &C::outpaint_windows}, {"paint_continue_prob", &C::paint_continue_prob},
       {"fill_value", &C::fill_value},         {"per_slice", &C::per_slice},
-      {"volumetric", &C::volumetric},
+      {"volumetric", &C::volumetric},         {"one_branch", &C::one_branch},
   };
   return table;
 }
@@ -166,7 +166,7 @@ void AugmentPolicy::validate() const {
             "augment policy: inpaint_boxes must be in [1, " << aug::kMaxBoxes << "], got " << c.inpaint_boxes);
   CMT_CHECK(c.outpaint_windows >= 1 && c.outpaint_windows <= aug::kMaxBoxes,
             "augment policy: outpaint_windows must be in [1, " << aug::kMaxBoxes << "], got " << c.outpaint_windows);
-  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1, "augment policy: per_slice and volumetric are 0 or 1");
+  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1 && c.one_branch <= 1, "augment policy: per_slice, volumetric and one_branch are 0 or 1");
   CMT_CHECK(!(c.per_slice && c.volumetric), "augment policy: per_slice and volumetric exclude each other");
   CMT_CHECK(c.fixed_count >= 0 && c.fixed_count <= aug::kMaxSteps, "augment policy: bad number of fixed transformations");
   for (int i = 0; i < c.fixed_count; ++i)

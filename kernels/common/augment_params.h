@@ -61,6 +61,7 @@ struct Config {
   std::uint32_t flip_axes = kAxisH | kAxisW;
   std::uint32_t per_slice = 0;                // 3D: curves and windows drawn per slice (else shared)
   std::uint32_t volumetric = 0;               // 3D: windows are 3D boxes (flip axes may add kAxisD)
+  std::uint32_t one_branch = 0;               // view 1 is the identity (SimCLR's protocol for Fig. 4)
 };
 
 struct Dims {
@@ -273,7 +274,8 @@ CMT_HD std::int32_t param_slices(const Config& cfg, Dims dm) {
 // Plan and parameters of one view: plan, then params[(step * slices) + z] for every step and slice.
 CMT_HD void draw_view(const Config& cfg, std::uint64_t seed, std::uint32_t epoch, ViewKey key, Dims dm, ViewPlan& plan,
                       StepParams* params) {
-  plan = draw_plan(cfg, rng::Stream::make(seed, epoch, key.sample, plan_op(key.view)));
+  const bool identity = cfg.one_branch && key.view == 1;  // SimCLR: t(x) = x on the other branch
+  plan = identity ? ViewPlan{} : draw_plan(cfg, rng::Stream::make(seed, epoch, key.sample, plan_op(key.view)));
   const std::int32_t slices = param_slices(cfg, dm);
   for (int s = 0; s < plan.n; ++s) {
     const rng::Stream st = rng::Stream::make(seed, epoch, key.sample, step_op(key.view, s, plan.t[s]));

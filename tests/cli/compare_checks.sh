@@ -4,19 +4,16 @@
 # Usage: compare_checks.sh CMT WORKDIR
 set -eu
 cmt=$1; dir=$2
-rm -rf "$dir"; mkdir -p "$dir"
-fail() { echo "FAIL: $1"; exit 1; }
+. "$(dirname "$0")/tiny_data.sh"
 # expect LOG MESSAGE COMMAND...: the command fails and says MESSAGE.
 expect() {
   log=$1; msg=$2; shift 2
   if "$@" > "$log" 2>&1; then cat "$log"; fail "succeeded: $*"; fi
   grep -q "$msg" "$log" || { cat "$log"; fail "no '$msg' from: $*"; }
 }
-for seed in 7 8; do
-  "$cmt" synth --out "$dir/raw$seed" --modality xray --format png --count 12 --seed $seed --size xray=32 >/dev/null
-  "$cmt" prepare --input "$dir/raw$seed/xray/png" --out "$dir/x$seed.h5" --modality xray --size 32 --folds 2 --seed $seed >/dev/null
-done
-common="--backbone vgg19_bn --width 0.125 --depth 0.5 --latent-dim 16 --steps 1 --batch-size 2 --augment flip --no-progress --device cpu"
+tiny_xray_dataset x7 12 7
+tiny_xray_dataset x8 12 8
+common="$tiny_model --steps 1 --batch-size 2 --augment flip"
 "$cmt" cv --dataset "$dir/x7.h5" $common --out "$dir/a" > "$dir/a.log" 2>&1 || { cat "$dir/a.log"; fail "cv a"; }
 "$cmt" cv --dataset "$dir/x7.h5" $common --lambda 0 --out "$dir/a0" > "$dir/a0.log" 2>&1 || { cat "$dir/a0.log"; fail "cv a0"; }
 "$cmt" cv --dataset "$dir/x8.h5" $common --out "$dir/b" > "$dir/b.log" 2>&1 || { cat "$dir/b.log"; fail "cv b"; }
@@ -35,7 +32,7 @@ python3 -c "import json,sys; j=json.load(open(sys.argv[1])); j['per_fold']['auc'
 expect "$dir/nan.log" "fold 1 has 'auc' = null, not a number" "$cmt" compare "$dir/a" "$dir/nan"
 # A held-out fold without a positive sample has no AUC: `cmt cv` stops with an error naming the fold.
 sed 's/^covid19\/P0004.png,covid19,/covid19\/P0004.png,normal,/; s/^covid19\/P0007.png,covid19,/covid19\/P0007.png,normal,/; s/^covid19\/P0010.png,covid19,/covid19\/P0010.png,normal,/' \
-  "$dir/raw7/xray/png/manifest.csv" > "$dir/m.csv" && mv "$dir/m.csv" "$dir/raw7/xray/png/manifest.csv"
-"$cmt" prepare --input "$dir/raw7/xray/png" --out "$dir/one.h5" --modality xray --size 32 --folds 2 >/dev/null
+  "$dir/raw-x7/xray/png/manifest.csv" > "$dir/m.csv" && mv "$dir/m.csv" "$dir/raw-x7/xray/png/manifest.csv"
+"$cmt" prepare --input "$dir/raw-x7/xray/png" --out "$dir/one.h5" --modality xray --size 32 --folds 2 >/dev/null
 expect "$dir/nopos.log" "fold 0: 'sensitivity' is null, not a number" "$cmt" cv --dataset "$dir/one.h5" $common --out "$dir/nopos"
 echo "ok: compare pairs only the same held-out folds; non-numeric fold metrics are errors"

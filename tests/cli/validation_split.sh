@@ -4,11 +4,9 @@
 # on validation accuracy. Usage: validation_split.sh CMT WORKDIR
 set -eu
 cmt=$1; dir=$2
-rm -rf "$dir"; mkdir -p "$dir"
-fail() { echo "FAIL: $1"; exit 1; }
-"$cmt" synth --out "$dir/raw" --modality xray --format png --count 24 --seed 5 --size xray=32 >/dev/null
-"$cmt" prepare --input "$dir/raw/xray/png" --out "$dir/x.h5" --modality xray --size 32 --folds 2 >/dev/null
-common="--dataset $dir/x.h5 --fold 1 --backbone vgg19_bn --width 0.125 --depth 0.5 --latent-dim 16 --batch-size 3 --augment flip --no-progress --device cpu"
+. "$(dirname "$0")/tiny_data.sh"
+tiny_xray_dataset x 24 5
+common="--dataset $dir/x.h5 --fold 1 $tiny_model --batch-size 3 --augment flip"
 "$cmt" train $common --epochs 3 --val-fraction 0.25 --out "$dir/run" > "$dir/run.log" 2>&1 || { cat "$dir/run.log"; fail "train"; }
 grep -q "9 training / 3 validation / 12 held-out samples" "$dir/run.log" || { cat "$dir/run.log"; fail "split sizes"; }
 [ "$(grep -c 'val acc' "$dir/run.log")" -eq 3 ] || { cat "$dir/run.log"; fail "no validation accuracy every epoch"; }

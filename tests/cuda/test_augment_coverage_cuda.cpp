@@ -1,5 +1,6 @@
-// Local pixel shuffling in several rounds at random grid offsets, and the `paper` policy, on CUDA
-// against the CPU backend: every element of every view, on fresh random inputs.
+// Local pixel shuffling in several rounds at random grid offsets, the `paper` policy and the one-branch
+// protocol (view 1 the identity), on CUDA against the CPU backend: every element of every view, on
+// fresh random inputs.
 #include <numeric>
 
 #include "engine/ops/augment.h"
@@ -36,7 +37,7 @@ TEST_CASE("augment_apply: shuffle rounds on CUDA equal the CPU, 2D, per slice an
   }
 }
 
-TEST_CASE("augment_two_views: the paper policy without Poisson noise on CUDA equals the CPU view for view") {
+TEST_CASE("augment_two_views: the paper policy without Poisson noise, and one branch, on CUDA equal the CPU view for view") {
   // Poisson noise may differ by a count in rare pixels (libm against CUDA); test_augment_cuda.cpp
   // covers it with that allowance. Everything else of the paper policy must match exactly.
   Context gpu(Device::cuda(0)), cpu(Device::cpu());
@@ -45,7 +46,8 @@ TEST_CASE("augment_two_views: the paper policy without Poisson noise on CUDA equ
   for (const Shape& shape : {Shape{4, 1, side, side, 1}, Shape{2, 8, 24, 24, 1}}) {
     const Tensor x = test::random_uniform(shape, gen);
     const auto ids = sample_ids(shape[0], std::int64_t{1} << 33);
-    for (const char* spec : {"paper,poisson_prob=0", "paper,poisson_prob=0,per_slice=1"}) {
+    for (const char* spec : {"paper,poisson_prob=0", "paper,poisson_prob=0,per_slice=1", "genesis,one_branch=1",
+                             "rotate+shuffle,one_branch=1,shuffle_rounds=3"}) {
       const AugmentPolicy pol = AugmentPolicy::parse(spec);
       INFO(spec << " on " << shape.str() << ", seed " << test::run_seed());
       const Tensor got = ops::augment_two_views(gpu, x.to(gpu.device()), ids, pol, test::run_seed(), 5, true).to(Device::cpu());

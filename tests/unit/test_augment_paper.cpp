@@ -2,6 +2,7 @@
 // probabilities and the Poisson strength that docs/augmentation.md states as assumptions.
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "engine/augment_policy.h"
 #include "engine/ops/augment.h"
@@ -59,4 +60,30 @@ TEST_CASE("augment policy: the paper's Poisson noise has SD 0.13 at x = 0.5, s =
     CHECK(std::fabs(sd - want_sd) < 0.05 * want_sd);
     CHECK(std::fabs(mean - 0.5) < 0.01);
   }
+}
+
+TEST_CASE("augment policy: one_branch leaves view 1 the identity and transforms view 0 as before") {
+  Context ctx;
+  std::mt19937_64 gen(test::run_seed() + 4);
+  const Tensor x = test::random_uniform(Shape{3, 1, 24, 24, 1}, gen);
+  const std::vector<std::int64_t> ids{5, 6, 7};
+  for (const char* spec : {"rotate+flip", "paper", "shuffle,shuffle_rounds=4"}) {
+    INFO(spec);
+    const AugmentPolicy both = AugmentPolicy::parse(spec);
+    const AugmentPolicy one = AugmentPolicy::parse(std::string(spec) + ",one_branch=1");
+    CHECK(AugmentPolicy::parse(one.describe()) == one);
+    const auto v1 = ops::augment_two_views(ctx, x, ids, one, test::run_seed(), 2, false).to_vector<float>();
+    const auto v2 = ops::augment_two_views(ctx, x, ids, both, test::run_seed(), 2, false).to_vector<float>();
+    const auto in = x.to_vector<float>();
+    const std::size_t n = 24 * 24;
+    bool view0_transformed = false;
+    for (std::size_t k = 0; k < 3; ++k)
+      for (std::size_t i = 0; i < n; ++i) {
+        REQUIRE(v1[(2 * k + 1) * n + i] == in[k * n + i]);        // view 1: the input itself
+        REQUIRE(v1[2 * k * n + i] == v2[2 * k * n + i]);          // view 0: the same draw as with both branches
+        view0_transformed |= v1[2 * k * n + i] != in[k * n + i];
+      }
+    CHECK(view0_transformed);
+  }
+  CHECK_THROWS_WITH_AS(AugmentPolicy::parse("flip,one_branch=2"), doctest::Contains("one_branch"), cmt::Error);
 }
