@@ -111,7 +111,8 @@ int run_grid(const RunConfig& base, const std::string& list, bool both_branches)
   const double base_acc = accuracy_of(baseline);
   const std::size_t k = names.size();
   std::vector<std::vector<double>> gain(k + 1, std::vector<double>(k + 1, std::nan("")));
-  nlohmann::json out = {{"baseline_accuracy", base_acc}, {"transforms", names},
+  nlohmann::json out = {{"baseline_accuracy", base_acc},
+                        {"transforms", names},
                         {"protocol", both_branches ? "both branches transformed" : "one branch transformed (SimCLR)"}};
   auto cell = [&](std::size_t row, std::size_t col, const std::string& policy, float lambda, const std::string& key) {
     RunConfig c = variant(base, "grid-" + key);

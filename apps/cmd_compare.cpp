@@ -32,8 +32,9 @@ void check_same_folds(const nlohmann::json& a, const nlohmann::json& b, const st
   CMT_CHECK(a["fold_ids"] == b["fold_ids"], "cannot pair the folds: " << a_dir << " has folds " << a["fold_ids"].dump() << ", "
                                                                       << b_dir << " has " << b["fold_ids"].dump());
   for (std::size_t i = 0; i < a["held_out"].size(); ++i)
-    CMT_CHECK(a["held_out"][i] == b["held_out"][i], "cannot pair fold " << a["fold_ids"][i].dump() << ": " << a_dir << " and " << b_dir
-                                                                         << " held out different samples (another dataset or other folds)");
+    CMT_CHECK(a["held_out"][i] == b["held_out"][i], "cannot pair fold "
+                                                        << a["fold_ids"][i].dump() << ": " << a_dir << " and " << b_dir
+                                                        << " held out different samples (another dataset or other folds)");
   const std::string da = a.contains("config") ? a["config"].value("dataset", "") : "";
   const std::string db = b.contains("config") ? b["config"].value("dataset", "") : "";
   if (!da.empty() && !db.empty() && da != db)
@@ -44,8 +45,8 @@ void check_same_folds(const nlohmann::json& a, const nlohmann::json& b, const st
 std::vector<double> per_fold(const nlohmann::json& run, const std::string& dir, const char* key) {
   std::vector<double> v;
   for (const auto& x : run["per_fold"][key]) {
-    CMT_CHECK(x.is_number() && std::isfinite(x.get<double>()), dir << "/cv.json: fold " << run["fold_ids"][v.size()].dump() << " has '" << key << "' = " << x.dump()
-                                 << ", not a number");
+    CMT_CHECK(x.is_number() && std::isfinite(x.get<double>()), dir << "/cv.json: fold " << run["fold_ids"][v.size()].dump()
+                                                                   << " has '" << key << "' = " << x.dump() << ", not a number");
     v.push_back(x.get<double>());
   }
   return v;

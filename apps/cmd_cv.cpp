@@ -25,7 +25,8 @@ int run_cv(const CvArgs& a) {
   base.validate();
   const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
   const std::string root = base.out;
-  CMT_CHECK(!(a.probe && a.slurm), "cmt cv: --probe runs each fold's pre-training and probe in turn here; it has no --slurm script");
+  CMT_CHECK(!(a.probe && a.slurm),
+            "cmt cv: --probe runs each fold's pre-training and probe in turn here; it has no --slurm script");
   CMT_CHECK(!(a.probe && !base.init_from.empty()), "cmt cv: --probe pre-trains every fold itself; drop --init-from");
   if (!base.init_from.empty() && k > 1)
     std::fprintf(stderr,
@@ -63,8 +64,9 @@ exit $rc
     c.fold = f;
     c.out = (std::filesystem::path(root) / fmt::format("fold{}", f)).string();
     std::fprintf(stderr, "cmt cv: fold %d/%d -> %s\n", f + 1, k, c.out.c_str());
-    const FoldResult r = a.probe ? pretrain_and_probe(c, (std::filesystem::path(root) / "pretrain" / fmt::format("fold{}", f)).string(), c.out)
-                                 : train_fold(c, "");
+    const FoldResult r =
+        a.probe ? pretrain_and_probe(c, (std::filesystem::path(root) / "pretrain" / fmt::format("fold{}", f)).string(), c.out)
+                : train_fold(c, "");
     if (r.status == TrainStatus::interrupted) return kInterrupted;
     results.push_back(r.metrics);
   }

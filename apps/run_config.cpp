@@ -9,12 +9,15 @@
 
 namespace cmt::app {
 
+// One key list, grouped as RunConfig declares them.
+// clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(val_fraction) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(checkpoint_every) X(checkpoint_steps) X(checkpoint_minutes) X(positive_class) X(progress) \
   X(comm) X(sync_bn) X(comm_timeout) X(cuda_graph) X(recompute)
+// clang-format on
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;

@@ -35,7 +35,7 @@ struct RunConfig {
   float lr = 1e-3f, weight_decay = 0.f, clip_norm = 0.f;
   std::string schedule = "constant";  // constant | cosine | step
   std::int64_t warmup = 0;
-  std::string augment = "paper";     // all seven transformations (docs/augmentation.md)
+  std::string augment = "paper";  // all seven transformations (docs/augmentation.md)
   // run
   std::string precision = "auto";  // auto (tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16
   std::string device = "auto";     // auto | cpu | cuda[:N]

@@ -148,7 +148,9 @@ nlohmann::json select_best_on_validation(Trainer& trainer, Communicator& comm) {
   nlohmann::json best;
   for (const EpochRecord& e : trainer.history())  // the first epoch of the highest accuracy, as the trainer keeps
     if (e.validation.is_object() && (best.is_null() || e.validation.value("accuracy", 0.0) > best.value("accuracy", 0.0))) {
-      best = {{"epoch", e.epoch}, {"accuracy", e.validation.value("accuracy", 0.0)}, {"samples", e.validation.value("samples", 0)}};
+      best = {{"epoch", e.epoch},
+              {"accuracy", e.validation.value("accuracy", 0.0)},
+              {"samples", e.validation.value("samples", 0)}};
     }
   comm.barrier();  // rank 0 wrote best.h5
   load_checkpoint(trainer.checkpoint_path("best"), trainer.store(), nullptr);
@@ -164,15 +166,21 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   c.precision = ctx->precision.name();
   data::Dataset ds = data::Dataset::open(c.dataset);
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
+  const Shape sample = ds.sample_shape();
+  CMT_CHECK(!AugmentPolicy::parse(c.augment).may_rotate() || sample[1] == sample[2],
+            "config: 'augment' is '" << c.augment << "', which rotates by quarter turns and needs square images, but "
+                                     << c.dataset << " holds " << sample[1] << "x" << sample[2]
+                                     << " images; use a policy without rotation (e.g. --augment "
+                                     << "paper,rotate_prob=0)");
   const auto held_idx = ds.fold_indices(c.fold, true);
   // The validation part comes out of the training folds, by patient and per class; the held-out
   // fold is only read once, at the end.
-  const data::TrainValidationSplit split =
-      data::split_validation(ds.fold_indices(c.fold, false), ds.labels(), ds.patient_ids(), c.val_fraction, c.seed,
-                             static_cast<std::uint32_t>(c.fold));
+  const data::TrainValidationSplit split = data::split_validation(ds.fold_indices(c.fold, false), ds.labels(), ds.patient_ids(),
+                                                                  c.val_fraction, c.seed, static_cast<std::uint32_t>(c.fold));
   const auto& train_idx = split.train;
   CMT_CHECK(c.val_fraction == 0 || !split.validation.empty(),
-            "config: 'val_fraction' " << c.val_fraction << " leaves no validation patient in the training folds of fold " << c.fold);
+            "config: 'val_fraction' " << c.val_fraction << " leaves no validation patient in the training folds of fold "
+                                      << c.fold);
   // Data parallelism (docs/distributed.md): each rank trains on its shard with batch_size samples;
   // rank 0 alone writes files and prints progress.
   const std::unique_ptr<Communicator> comm = make_communicator(c.comm, ctx.get());
@@ -202,9 +210,12 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);
   if (lead)
-    std::fprintf(stderr, "cmt: %s on %s in %s%s, %zu training / %zu validation / %zu held-out samples (fold %d), %lld parameters\n",
+    std::fprintf(stderr,
+                 "cmt: %s on %s in %s%s, %zu training / %zu validation / %zu held-out samples (fold %d), %lld parameters\n",
                  model.describe().c_str(), ctx->device().str().c_str(), c.precision.c_str(),
-                 requested.precision == "auto" ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)") : "",
+                 requested.precision == "auto"
+                     ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)")
+                     : "",
                  train_idx.size(), split.validation.size(), held_idx.size(), c.fold,
                  static_cast<long long>(trainer.store().num_parameters()));
   if (comm->size() > 1)
@@ -234,7 +245,8 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
     if (validation) r.validation = select_best_on_validation(trainer, *comm);
     nlohmann::json chosen = {{"checkpoint", validation ? "best (validation accuracy)" : "final"}};
     if (validation) chosen["validation"] = r.validation;
-    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead, chosen);
+    r.metrics =
+        evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead, chosen);
   } catch (const std::exception& e) {
     // One rank's error ends every rank now, rather than after the others' collective timeout.
     if (comm->size() > 1) comm->abort_job(std::string("error: ") + e.what() + "; aborting the job");

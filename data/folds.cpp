@@ -13,7 +13,8 @@ namespace cmt::data {
 namespace {
 // Fisher-Yates from the Philox stream of one class.
 void shuffle_patients(std::vector<std::string>& patients, std::uint64_t seed, std::uint32_t epoch, std::int32_t cls) {
-  const rng::Stream s = rng::Stream::make(seed, epoch, static_cast<std::uint32_t>(cls), static_cast<std::uint32_t>(rng::Op::shuffle));
+  const rng::Stream s =
+      rng::Stream::make(seed, epoch, static_cast<std::uint32_t>(cls), static_cast<std::uint32_t>(rng::Op::shuffle));
   for (std::size_t i = patients.size(); i > 1; --i) {
     const std::size_t j = rng::uniform_int(s.word(i), static_cast<std::uint32_t>(i));
     std::swap(patients[i - 1], patients[j]);
@@ -64,7 +65,8 @@ TrainValidationSplit split_validation(const std::vector<std::int64_t>& indices, 
     for (std::size_t k = 0; k < take; ++k) held[patients[k]] = true;
   }
   TrainValidationSplit split;
-  for (std::int64_t i : indices) (held.count(patient_ids[static_cast<std::size_t>(i)]) ? split.validation : split.train).push_back(i);
+  for (std::int64_t i : indices)
+    (held.count(patient_ids[static_cast<std::size_t>(i)]) ? split.validation : split.train).push_back(i);
   return split;
 }
 

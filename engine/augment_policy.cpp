@@ -25,17 +25,27 @@ struct Entry {
 const std::vector<Entry>& fields() {
   using C = aug::Config;
   static const std::vector<Entry> table = {
-      {"rotate_prob", &C::rotate_prob},       {"flip_prob", &C::flip_prob},
-      {"flip_max", &C::flip_max},             {"shuffle_prob", &C::shuffle_prob},
-      {"bezier_prob", &C::bezier_prob},       {"poisson_prob", &C::poisson_prob},
-      {"paint_prob", &C::paint_prob},         {"inpaint_share", &C::inpaint_share},
-      {"bezier_invert_prob", &C::bezier_invert_prob}, {"shuffle_windows", &C::shuffle_windows},
-      {"shuffle_div", &C::shuffle_div},       {"shuffle_rounds", &C::shuffle_rounds},
+      {"rotate_prob", &C::rotate_prob},
+      {"flip_prob", &C::flip_prob},
+      {"flip_max", &C::flip_max},
+      {"shuffle_prob", &C::shuffle_prob},
+      {"bezier_prob", &C::bezier_prob},
+      {"poisson_prob", &C::poisson_prob},
+      {"paint_prob", &C::paint_prob},
+      {"inpaint_share", &C::inpaint_share},
+      {"bezier_invert_prob", &C::bezier_invert_prob},
+      {"shuffle_windows", &C::shuffle_windows},
+      {"shuffle_div", &C::shuffle_div},
+      {"shuffle_rounds", &C::shuffle_rounds},
       {"poisson_scale_lo", &C::poisson_scale_lo},
-      {"poisson_scale_hi", &C::poisson_scale_hi}, {"inpaint_boxes", &C::inpaint_boxes},
-      {"outpaint_windows", &C::outpaint_windows}, {"paint_continue_prob", &C::paint_continue_prob},
-      {"fill_value", &C::fill_value},         {"per_slice", &C::per_slice},
-      {"volumetric", &C::volumetric},         {"one_branch", &C::one_branch},
+      {"poisson_scale_hi", &C::poisson_scale_hi},
+      {"inpaint_boxes", &C::inpaint_boxes},
+      {"outpaint_windows", &C::outpaint_windows},
+      {"paint_continue_prob", &C::paint_continue_prob},
+      {"fill_value", &C::fill_value},
+      {"per_slice", &C::per_slice},
+      {"volumetric", &C::volumetric},
+      {"one_branch", &C::one_branch},
   };
   return table;
 }
@@ -166,7 +176,8 @@ void AugmentPolicy::validate() const {
             "augment policy: inpaint_boxes must be in [1, " << aug::kMaxBoxes << "], got " << c.inpaint_boxes);
   CMT_CHECK(c.outpaint_windows >= 1 && c.outpaint_windows <= aug::kMaxBoxes,
             "augment policy: outpaint_windows must be in [1, " << aug::kMaxBoxes << "], got " << c.outpaint_windows);
-  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1 && c.one_branch <= 1, "augment policy: per_slice, volumetric and one_branch are 0 or 1");
+  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1 && c.one_branch <= 1,
+            "augment policy: per_slice, volumetric and one_branch are 0 or 1");
   CMT_CHECK(!(c.per_slice && c.volumetric), "augment policy: per_slice and volumetric exclude each other");
   CMT_CHECK(c.fixed_count >= 0 && c.fixed_count <= aug::kMaxSteps, "augment policy: bad number of fixed transformations");
   for (int i = 0; i < c.fixed_count; ++i)

@@ -14,6 +14,8 @@ set(cases
   "train,--dataset,x.h5,--checkpoint-minutes,soon|--checkpoint-minutes|2"
   "train,--dataset,x.h5,--checkpoint-steps,-1|--checkpoint-steps|2"
   "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|1"
+  "train,--dataset,x.h5,--augment,twirl|'augment' is 'twirl': augment policy: unknown transformation|1"
+  "train,--dataset,x.h5,--val-fraction,0.7|'val_fraction' must be in [0, 0.5]|1"
   "train,--dataset,/nonexistent/x.h5|/nonexistent/x.h5|1")
 foreach(case ${cases})
   string(REPLACE "|" ";" parts "${case}")  # command words are separated by commas

@@ -1,7 +1,7 @@
 #!/bin/sh
 # val_fraction: a validation part of the training folds is scored every epoch, best.h5 is chosen on
 # it, the held-out fold is evaluated once with that checkpoint, and `cmt ablate lambda` picks lambda
-# on validation accuracy. Usage: validation_split.sh CMT WORKDIR
+# on validation accuracy; the default policy refuses non-square images. Usage: validation_split.sh CMT WORKDIR
 set -eu
 cmt=$1; dir=$2
 . "$(dirname "$0")/tiny_data.sh"
@@ -42,4 +42,10 @@ j = json.load(open(sys.argv[1]))
 i = max(range(len(j["lambda"])), key=lambda k: (j["val_accuracy"][k], -k))
 assert j["chosen_lambda"] == j["lambda"][i] and j["chosen_test_accuracy"] == j["accuracy"][i] and j["val_fraction"] == 0.2, j
 PY
+# The default policy rotates, which needs square images: a clear error before training otherwise.
+tiny_xray_dataset wide 12 5 24x32
+if "$cmt" train --dataset "$dir/wide.h5" $tiny_model --steps 1 --batch-size 2 --out "$dir/wide" > "$dir/wide.log" 2>&1; then
+  fail "non-square images trained with rotation"
+fi
+grep -q "needs square images, but .*wide.h5 holds 24x32 images" "$dir/wide.log" || { cat "$dir/wide.log"; fail "unclear rotation error"; }
 echo "ok: validation scored per epoch, best.h5 and lambda chosen on it"

@@ -26,8 +26,9 @@ TEST_CASE("augment_apply: shuffle rounds on CUDA equal the CPU, 2D, per slice an
     const Tensor x = test::random_uniform(shape, gen);
     const Tensor xd = x.to(gpu.device());
     const auto ids = sample_ids(shape[0], 77);
-    for (const char* spec : {"shuffle,shuffle_rounds=6", "shuffle,shuffle_rounds=32,shuffle_div=7", "shuffle,shuffle_rounds=3,per_slice=1",
-                             "shuffle,shuffle_rounds=4,volumetric=1", "shuffle,shuffle_rounds=5,shuffle_windows=30"}) {
+    for (const char* spec :
+         {"shuffle,shuffle_rounds=6", "shuffle,shuffle_rounds=32,shuffle_div=7", "shuffle,shuffle_rounds=3,per_slice=1",
+          "shuffle,shuffle_rounds=4,volumetric=1", "shuffle,shuffle_rounds=5,shuffle_windows=30"}) {
       const AugmentPolicy pol = AugmentPolicy::parse(spec);
       INFO(spec << " on " << shape.str() << ", seed " << test::run_seed());
       const std::uint64_t seed = test::run_seed() + 3;

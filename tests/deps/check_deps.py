@@ -237,8 +237,23 @@ def cpp_programs(text):
                 yield part.split()[0]
 
 
+def shell_functions(text):
+    """Names of the shell functions a script defines (`name() {`): commands, but not programs."""
+    return set(re.findall(r"^\s*(\w+)\s*\(\)\s*\{", text, re.M))
+
+
 def shell_programs(text):
+    heredoc_end = None
     for line in text.splitlines():
+        if heredoc_end is not None:  # a here-document's body is another program's input
+            if line.strip() == heredoc_end:
+                heredoc_end = None
+            continue
+        here = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        if here:
+            heredoc_end = here.group(1)
+            line = line[:here.start()]
+        line = re.sub(r"\$\(\([^)]*\)\)", "", line)            # arithmetic: $((n + 1))
         line = re.sub(r"^\s*#.*", "", line)
         line = re.sub(r"'[^']*'", "''", line)            # awk/grep programs, messages
         line = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
@@ -256,15 +271,19 @@ def test_programs(source):
     """(name or tuple of alternatives) -> first file using it."""
     found = {}
     tests = os.path.join(source, "tests")
-    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"),
-                            skip=(os.path.join(tests, "gpu"),)):
+    skip = (os.path.join(tests, "gpu"),)
+    # Functions defined by any test script (some are sourced by others) are not programs.
+    functions = set()
+    for path in files_under(tests, (".sh",), skip=skip):
+        functions |= shell_functions(open(path, encoding="utf-8").read())
+    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"), skip=skip):
         text = open(path, encoding="utf-8").read()
         if path.endswith((".cmake", "CMakeLists.txt")):
             names = cmake_programs(text)
         elif path.endswith(".py"):
             names = python_programs(text, path)
         elif path.endswith(".sh"):
-            names = shell_programs(text)
+            names = (n for n in shell_programs(text) if n not in functions)
         else:
             names = cpp_programs(text)
         for n in names:

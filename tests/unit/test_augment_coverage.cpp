@@ -72,9 +72,10 @@ TEST_CASE("augment: shuffle coverage, one round ~26%, the paper policy's 6 round
     int samples;
     double lo, hi;
   };
-  for (const Case& k : {Case{"shuffle", 128, 4, 0.22, 0.36}, Case{"shuffle", 512, 3, 0.22, 0.34},
-                        Case{"shuffle,shuffle_rounds=6", 128, 4, 0.78, 0.92}, Case{"shuffle,shuffle_rounds=6", 512, 3, 0.78, 0.92},
-                        Case{"shuffle,shuffle_rounds=16", 128, 4, 0.97, 1.0}}) {
+  for (const Case& k :
+       {Case{"shuffle", 128, 4, 0.22, 0.36}, Case{"shuffle", 512, 3, 0.22, 0.34},
+        Case{"shuffle,shuffle_rounds=6", 128, 4, 0.78, 0.92}, Case{"shuffle,shuffle_rounds=6", 512, 3, 0.78, 0.92},
+        Case{"shuffle,shuffle_rounds=16", 128, 4, 0.97, 1.0}}) {
     const Coverage c = measure(k.spec, k.side, k.samples);
     MESSAGE(k.spec << " at " << k.side << "^2: " << 100 * c.covered << "% of pixels in a window, " << 100 * c.moved << "% moved");
     CHECK(c.covered >= k.lo);

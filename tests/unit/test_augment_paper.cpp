@@ -48,7 +48,8 @@ TEST_CASE("augment policy: the paper's Poisson noise has SD 0.13 at x = 0.5, s =
     Tensor x = Tensor::empty(Shape{2, 1, 96, 96, 1}, DType::f32);
     std::fill(x.data<float>(), x.data<float>() + x.numel(), 0.5f);
     // The paper policy's noise at the two ends of its scale range [30, 300].
-    const AugmentPolicy pol = AugmentPolicy::parse("paper,poisson_scale_lo=" + std::to_string(s) + ",poisson_scale_hi=" + std::to_string(s));
+    const AugmentPolicy pol =
+        AugmentPolicy::parse("paper,poisson_scale_lo=" + std::to_string(s) + ",poisson_scale_hi=" + std::to_string(s));
     CHECK(AugmentPolicy::parse("paper").config.poisson_scale_lo == 30.f);
     CHECK(AugmentPolicy::parse("paper").config.poisson_scale_hi == 300.f);
     const auto v = ops::augment_apply(ctx, x, ids, Transform::poisson, pol, test::run_seed() + 3, 0, 0).to_vector<float>();
@@ -79,8 +80,8 @@ TEST_CASE("augment policy: one_branch leaves view 1 the identity and transforms 
     bool view0_transformed = false;
     for (std::size_t k = 0; k < 3; ++k)
       for (std::size_t i = 0; i < n; ++i) {
-        REQUIRE(v1[(2 * k + 1) * n + i] == in[k * n + i]);        // view 1: the input itself
-        REQUIRE(v1[2 * k * n + i] == v2[2 * k * n + i]);          // view 0: the same draw as with both branches
+        REQUIRE(v1[(2 * k + 1) * n + i] == in[k * n + i]);  // view 1: the input itself
+        REQUIRE(v1[2 * k * n + i] == v2[2 * k * n + i]);    // view 0: the same draw as with both branches
         view0_transformed |= v1[2 * k * n + i] != in[k * n + i];
       }
     CHECK(view0_transformed);

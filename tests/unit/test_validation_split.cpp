@@ -49,7 +49,8 @@ TEST_CASE("split_validation: patient-level, stratified per class, disjoint, repr
   // Fraction 0: no validation; a tiny fraction still holds one patient of each class with two or more.
   CHECK(data::split_validation(idx, labels, patients, 0.0, 1, 0).validation.empty());
   std::set<std::int32_t> tiny_classes;
-  for (auto i : data::split_validation(idx, labels, patients, 0.01, 1, 0).validation) tiny_classes.insert(labels[static_cast<std::size_t>(i)]);
+  for (auto i : data::split_validation(idx, labels, patients, 0.01, 1, 0).validation)
+    tiny_classes.insert(labels[static_cast<std::size_t>(i)]);
   CHECK(tiny_classes.size() == 3);
   CHECK_THROWS_WITH_AS(data::split_validation(idx, labels, patients, 1.0, 1, 0), doctest::Contains("fraction"), cmt::Error);
 }
