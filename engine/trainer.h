@@ -118,6 +118,7 @@ class Trainer {
   std::int64_t step_in_epoch_ = 0;
   EpochTotals totals_;            // of the current epoch (restored by a mid-epoch resume)
   std::chrono::steady_clock::time_point epoch_segment_start_;  // when this process began the epoch's steps
+  static double best_score(const EpochRecord& r);  // the higher, the better; best.h5 keeps the first maximum
   double best_score_ = -1e300;
 };
 

@@ -22,6 +22,20 @@ best = max(range(3), key=lambda i: (val[i], -i))  # the first epoch of the highe
 assert ev["validation"]["epoch"] == best + 1 and ev["validation"]["accuracy"] == val[best], (ev["validation"], val)
 assert ev["validation"]["samples"] == 3
 PY
+# A resumed run keeps best.h5 at the best epoch so far: a resumed epoch replaces it only if better.
+"$cmt" train --resume "$dir/run/last.h5" $common --epochs 6 --val-fraction 0.25 --out "$dir/run" > "$dir/resume.log" 2>&1 ||
+  { cat "$dir/resume.log"; fail "resume"; }
+best_epoch=$(h5dump -a /epoch "$dir/run/best.h5" | sed -n 's/^ *(0): //p')
+python3 - "$dir/run" "$best_epoch" <<'PY' || fail "best.h5 after a resume is not the first epoch of the best validation accuracy"
+import json, sys
+run, saved = sys.argv[1], int(sys.argv[2])
+val = [json.loads(l)["validation"]["accuracy"] for l in open(run + "/metrics.jsonl")]
+assert len(val) == 6, val
+best = max(range(6), key=lambda i: (val[i], -i)) + 1
+assert saved == best, (saved, best, val)
+ev = json.load(open(run + "/eval.json"))
+assert ev["validation"]["epoch"] == best, (ev["validation"], val)
+PY
 # The held-out predictions are those of best.h5.
 cp "$dir/run/eval.json" "$dir/train-eval.json"
 "$cmt" eval --run "$dir/run" --checkpoint best > "$dir/eval.log" 2>&1 || { cat "$dir/eval.log"; fail "eval best"; }
