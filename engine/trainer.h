@@ -96,6 +96,7 @@ class Trainer {
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
   void average_over_ranks(Tensor& t);  // in place: the mean over ranks (no-op on one process)
   bool any_rank_stops(bool mine);     // a signal on any rank stops every rank at the same step
+  static double best_score(const EpochRecord& r);  // the higher, the better; best.h5 keeps the first maximum
 
   Context& ctx_;
   Model& model_;
@@ -118,7 +119,6 @@ class Trainer {
   std::int64_t step_in_epoch_ = 0;
   EpochTotals totals_;            // of the current epoch (restored by a mid-epoch resume)
   std::chrono::steady_clock::time_point epoch_segment_start_;  // when this process began the epoch's steps
-  static double best_score(const EpochRecord& r);  // the higher, the better; best.h5 keeps the first maximum
   double best_score_ = -1e300;
 };
 
