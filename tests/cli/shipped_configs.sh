@@ -1,9 +1,12 @@
 #!/bin/sh
 # Every shipped configuration under configs/ parses and validates (`cmt train --config F --dry-run`),
-# and the paper's settings per modality come out of it. Usage: shipped_configs.sh CMT SOURCE_DIR
+# and the paper's settings per modality come out of it; the default policy is the paper's.
+# Usage: shipped_configs.sh CMT SOURCE_DIR
 set -eu
 cmt=$1; src=$2
 fail() { echo "FAIL: $1"; exit 1; }
+# Without a config file the policy is the paper's too (all seven transformations).
+"$cmt" train --dataset data.h5 --dry-run | grep -qF '"augment": "paper"' || fail "the default policy is not 'paper'"
 checked=""
 for f in "$src"/configs/*.json; do
   out=$("$cmt" train --config "$f" --dataset data.h5 --dry-run) || fail "$f does not validate"

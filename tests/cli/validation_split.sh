@@ -1,7 +1,8 @@
 #!/bin/sh
 # val_fraction: a validation part of the training folds is scored every epoch, best.h5 is chosen on
 # it, the held-out fold is evaluated once with that checkpoint, and `cmt ablate lambda` picks lambda
-# on validation accuracy; the default policy refuses non-square images. Usage: validation_split.sh CMT WORKDIR
+# on validation accuracy; the default policy refuses non-square images.
+# Usage: validation_split.sh CMT WORKDIR
 set -eu
 cmt=$1; dir=$2
 . "$(dirname "$0")/tiny_data.sh"
