@@ -10,6 +10,7 @@
 #include "apps/dataset_checks.h"
 #include "apps/resume_config.h"
 #include "apps/run_folder.h"
+#include "apps/probe.h"
 #include "apps/run_setup.h"
 #include "apps/slurm_script.h"
 #include "apps/usage_error.h"
@@ -26,6 +27,7 @@ struct CvArgs {
   int folds = 0;  // 0: all folds of the dataset
   bool slurm = false;
   SlurmOptions slurm_options;
+  bool probe = false;  // Table 4: per fold, contrastive-only pre-training, then a linear probe
 };
 
 void write_json_atomically(const fs::path& path, const nlohmann::json& j) {
@@ -65,6 +67,13 @@ int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {
 int run_cv(const CvArgs& a) {
   RunConfig base = a.config.validated();
   const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
+  if (a.probe && a.slurm) throw UsageError("cmt cv: --probe runs each fold's pre-training and probe in turn here; it has no --slurm script");
+  if (a.probe && !base.init_from.empty()) throw UsageError("cmt cv: --probe pre-trains every fold itself; drop --init-from");
+  if (!base.init_from.empty() && k > 1)
+    std::fprintf(stderr,
+                 "cmt cv: warning: every fold starts from the same --init-from %s; if it was trained on this dataset it saw "
+                 "the other folds' held-out samples (cmt cv --probe pre-trains on each fold's training part instead)\n",
+                 base.init_from.c_str());
   for (int f = 0; f < k; ++f) {  // every fold holds a batch, before any of them trains
     RunConfig c = base;
     c.fold = f;
@@ -95,7 +104,8 @@ int run_cv(const CvArgs& a) {
     std::fprintf(stderr, "cmt cv: fold %d/%d -> %s%s\n", f + 1, k, c.out.c_str(), resume ? " (resumed from last.h5)" : "");
     // A fold folder without a checkpoint holds nothing worth keeping: it starts again.
     if (lead) prepare_run_folder(c.out, resume ? RunFolderUse::resume : RunFolderUse::overwrite);
-    const FoldResult r = train_fold(c, resume ? (dir / "last.h5").string() : "");
+    const FoldResult r = a.probe ? pretrain_and_probe(c, (root / "pretrain" / fmt::format("fold{}", f)).string(), c.out)
+                                 : train_fold(c, resume ? (dir / "last.h5").string() : "");
     if (r.status == TrainStatus::interrupted) {
       std::fprintf(stderr, "cmt cv: stopped by a signal in fold %d; run the same command again to continue\n", f);
       return kInterrupted;
@@ -104,6 +114,7 @@ int run_cv(const CvArgs& a) {
   }
   nlohmann::json s = summarize_folds(results);
   s["config"] = base.to_json();
+  if (a.probe) s["pipeline"] = "contrastive pre-training on each fold's training part, then a linear probe";
   if (lead) write_json_atomically(root / "cv.json", s);
   std::printf("%d-fold cross-validation of %s (%s):\n", k, base.backbone.c_str(), base.dataset.c_str());
   print_metrics_table(s);
@@ -124,6 +135,8 @@ void setup_cv(CLI::App& app, Action& action) {
   cmd->add_option("--slurm-mem", s.mem, "--slurm: #SBATCH --mem (e.g. 64G)");
   cmd->add_option("--slurm-gpus", s.gpus, "--slurm: GPUs per task (0: none)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--slurm-cpus", s.cpus, "--slurm: CPUs per task (OMP_NUM_THREADS follows)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--probe", args->probe,
+                "Table 4: per fold, pre-train F by the contrastive loss alone on its training part, then a linear probe");
   cmd->callback([&action, args] { action = [args] { return run_cv(*args); }; });
 }
 

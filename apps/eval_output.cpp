@@ -75,6 +75,7 @@ nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& samples, const
     is_pos.push_back(e.labels[i] == positive);
   }
   m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", json_floats(e.probs)}};
+  m.update(target.extra);
   if (!target.write) return m;  // data parallelism: only rank 0 writes files
   const std::vector<std::string> files = eval_file_names(target.suffix);
   const fs::path dir(target.dir);

@@ -19,6 +19,7 @@ struct EvalTarget {
   std::string what;    // for plot titles: "fold 0", "all of ext.h5"
   int fold = -1;       // recorded in the metrics; -1: every sample of the dataset
   bool write = true;   // false on ranks other than 0
+  nlohmann::json extra = nlohmann::json::object();  // merged into the metrics (e.g. which checkpoint)
 };
 
 // Evaluates `samples` (a Loader over rows of `ds`), writes the files of `target` and returns the

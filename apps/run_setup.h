@@ -36,10 +36,13 @@ struct FoldResult {
   TrainStatus status = TrainStatus::finished;
   nlohmann::json metrics;  // held-out evaluation (metrics::evaluate), with "fold"
   bool lead = true;        // rank 0 (or the only process): the one that reports
+  nlohmann::json validation;  // val_fraction > 0: the selected epoch's validation metrics, with "epoch"
 };
 
-// Trains fold c.fold of c.dataset into c.out (resuming from `resume` when given), then evaluates the
-// best checkpoint on the held-out fold and writes eval.json, roc.svg and confusion.svg.
+// Trains fold c.fold of c.dataset into c.out (resuming from `resume` when given), then evaluates on the
+// held-out fold and writes eval.json, roc.svg and confusion.svg. With c.val_fraction > 0 a validation
+// part of the training folds is scored every epoch, and the held-out fold is evaluated once, with the
+// epoch of best validation accuracy (best.h5); otherwise with the final model.
 FoldResult train_fold(const RunConfig& c, const std::string& resume);  // c.precision "auto" is resolved and recorded
 
 // Evaluates a trained run folder (its config.json and a checkpoint: best, last or a path) on its

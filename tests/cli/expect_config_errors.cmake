@@ -21,6 +21,8 @@ set(cases
   "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|2"
   "eval|either --run RUN_DIR or --cv CV_DIR|2"
   "augment,--policy,blur|blur|2"
+  "train,--dataset,x.h5,--augment,twirl|'augment' is 'twirl': augment policy: unknown transformation|2"
+  "train,--dataset,x.h5,--val-fraction,0.7|'val_fraction' must be in [0, 0.5]|2"
   "train,--dataset,/nonexistent/x.h5|/nonexistent/x.h5|1")
 foreach(case ${cases})
   string(REPLACE "|" ";" parts "${case}")  # command words are separated by commas

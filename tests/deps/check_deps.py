@@ -272,8 +272,12 @@ def test_programs(source):
     found = {}
     functions = set()
     tests = os.path.join(source, "tests")
-    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"),
-                            skip=(os.path.join(tests, "gpu"),)):
+    skip = (os.path.join(tests, "gpu"),)
+    # Functions defined by any test script (some are sourced by others) are not programs.
+    functions = set()
+    for path in files_under(tests, (".sh",), skip=skip):
+        functions |= shell_functions(open(path, encoding="utf-8").read())
+    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"), skip=skip):
         text = open(path, encoding="utf-8").read()
         if path.endswith((".cmake", "CMakeLists.txt")):
             names = cmake_programs(text)

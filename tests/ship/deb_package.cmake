@@ -28,7 +28,7 @@ endforeach()
 execute_process(COMMAND dpkg-deb -c ${deb} OUTPUT_VARIABLE contents COMMAND_ERROR_IS_FATAL ANY)
 foreach(want ./usr/bin/cmt ./usr/include/cmt/inference.h ./usr/include/cmt/engine/tensor.h ./usr/lib/cmake/cmt/cmtConfig.cmake
              ./usr/lib/cmake/cmt/cmtTargets.cmake ./usr/lib/libcmt_api.a ./usr/lib/libcmt_engine.a ./usr/share/doc/cmt/api.md
-             ./usr/share/doc/cmt/examples/predict/main.cpp)
+             ./usr/share/doc/cmt/examples/predict/main.cpp ./usr/share/cmt/configs/ct.json ./usr/share/cmt/configs/xray.json)
   string(FIND "${contents}" "${want}\n" pos)
   if(pos EQUAL -1)
     message(FATAL_ERROR "dpkg-deb -c: ${want} is not in the package:\n${contents}")
