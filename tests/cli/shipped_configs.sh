@@ -1,15 +1,18 @@
 #!/bin/sh
 # Every shipped configuration under configs/ parses and validates (`cmt train --config F --dry-run`),
 # and the paper's settings per modality come out of it; the default policy is the paper's.
-# Usage: shipped_configs.sh CMT SOURCE_DIR
+# --dry-run opens the dataset and checks the batch against a fold's training part: a dataset of 132
+# tiny X-ray phantoms (2 folds, 66 training samples each) holds the X-ray batch of 64.
+# Usage: shipped_configs.sh CMT SOURCE_DIR WORKDIR
 set -eu
-cmt=$1; src=$2
-fail() { echo "FAIL: $1"; exit 1; }
+cmt=$1; src=$2; dir=$3
+. "$(dirname "$0")/tiny_data.sh"
+tiny_xray_dataset data 132 3 16
 # Without a config file the policy is the paper's too (all seven transformations).
-"$cmt" train --dataset data.h5 --dry-run | grep -qF '"augment": "paper"' || fail "the default policy is not 'paper'"
+"$cmt" train --dataset "$dir/data.h5" --dry-run | grep -qF '"augment": "paper"' || fail "the default policy is not 'paper'"
 checked=""
 for f in "$src"/configs/*.json; do
-  out=$("$cmt" train --config "$f" --dataset data.h5 --dry-run) || fail "$f does not validate"
+  out=$("$cmt" train --config "$f" --dataset "$dir/data.h5" --dry-run) || fail "$f does not validate"
   for want in '"backbone": "efficientnet_b4"' '"augment": "paper"' '"lambda": 0.25' '"latent_dim": 4096' '"lr": 0.001'; do
     echo "$out" | grep -qF "$want" || fail "$f: no $want in: $out"
   done
