@@ -8,7 +8,7 @@ import harness
 
 harness.setup()
 path = os.path.join(tempfile.mkdtemp(prefix="cmt-profile-"), "p.json")
-harness.cmt("profile", "--width", "0.125", "--depth", "0.34", "--size", 16, "--batch", 2, "--latent-dim", 16, "--json", path)
+harness.cmt("profile", "--width", "0.125", "--depth", "0.34", "--size", 16, "--batch-size", 2, "--latent-dim", 16, "--json", path)
 with open(path) as f:
     j = json.load(f)
 r = j["ranges"]
