@@ -76,7 +76,7 @@ int run_preview(const std::string& path, const std::string& spec, int size, std:
 void setup_augment(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("augment", "Preview the paper's seven augmentations, or describe an augmentation policy");
   struct Options {
-    std::string preview, policy = "genesis", device = "cpu", dataset;
+    std::string preview, policy = "paper", device = "cpu", dataset;  // paper: `cmt train`'s default
     int size = 256;
     std::int64_t index = 0;
     std::uint64_t seed = 0;
