@@ -90,7 +90,7 @@ void setup_augment(CLI::App& app, Action& action) {
   cmd->add_option("--index", o->index, "The sample of --dataset (0-based)")->needs(dataset);
   cmd->add_option("--size", o->size, "Side of the synthetic image in pixels")->check(CLI::Range(32, 2048))->excludes(dataset);
   cmd->add_option("--seed", o->seed, "Philox seed of the draws (as `cmt train --seed`)");
-  cmd->add_option("--device", o->device, kDeviceHelp);
+  cmd->add_option("--device", o->device, kDeviceHelp)->check(device_check());
   cmd->add_flag("--describe", o->describe, "Print the policy with every parameter");
   cmd->callback([&action, o] {
     action = [o] {

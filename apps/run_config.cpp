@@ -5,6 +5,7 @@
 #include <set>
 #include <type_traits>
 
+#include "apps/flag_names.h"
 #include "apps/json_numbers.h"
 #include "apps/usage_error.h"
 #include "engine/augment_policy.h"
@@ -173,7 +174,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--warmup", f.warmup, "warm-up steps");
   cmd.add_option("--augment", f.augment, "augmentation policy (paper, genesis, none, rotate, poisson+flip, ...)");
   cmd.add_option("--precision", f.precision, "auto (default: tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16");
-  cmd.add_option("--device", f.device, "auto | cpu | cuda[:N]");
+  cmd.add_option("--device", f.device, kDeviceHelp)->check(device_check());
   cmd.add_option("--conv-backend", f.conv_backend, "native | cudnn");
   cmd.add_option("--seed", f.seed, "random seed");
   cmd.add_option("--out", f.out, "output folder");

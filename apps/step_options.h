@@ -15,7 +15,7 @@ inline void add_step_size_options(CLI::App& cmd, StepSetup& s) {
   cmd.add_option("--width", s.width, "channel multiplier")->capture_default_str();
   cmd.add_option("--depth", s.depth, "block-count multiplier")->capture_default_str();
   cmd.add_option("--latent-dim", s.latent, "latent dimension d")->capture_default_str();
-  cmd.add_option("--device", s.device, kDeviceHelp)->capture_default_str();
+  cmd.add_option("--device", s.device, kDeviceHelp)->check(device_check())->capture_default_str();
   cmd.add_option("--seed", s.seed, "weights and synthetic batch")->capture_default_str();
   cmd.add_flag("--recompute", s.recompute, "recompute batch-norm + activation outputs in backward (less memory)");
 }
