@@ -2,7 +2,8 @@
 # `cmt study` end to end on tiny phantoms (2 folds, one backbone, binary and ternary, CMT-CNN,
 # CE-only and contrastive-only): interrupted by Ctrl-C it exits 3, and the same command resumes the
 # stopped fold and finishes the grid; run again it trains nothing and writes the same report. The
-# report's tables, parsed back, hold the mean and standard deviation of the folds' eval.json.
+# report's tables, parsed back, hold the mean and standard deviation of the folds' eval.json, and
+# its marks follow the paired t-test.
 # The cells train with the paper's policy unless told otherwise, CE-only with lambda 0. A bad
 # study file is refused before any work.
 # Usage: study.sh CMT DATASET WORKDIR
@@ -80,5 +81,49 @@ for title, method in (("Table 1: CMT-CNN on CT", "cmt-cnn"), ("Table 3:", "ce-on
 binary = folds(f"{out}/ct/binary/resnet50/cmt-cnn")
 assert all(e["class_names"][1] == "other" for e in binary), binary[0]["class_names"]
 assert checked == 15
+PY
+# The marks: CE-only's binary accuracy made lower than CMT-CNN's by nearly the same amount in both
+# folds (significant), its sensitivity lower by very different amounts (not significant); the
+# report, written again from the folds' eval.json, must mark exactly the significant cells
+# (two-sided paired t-test; with df = 1, p = 1 - 2 atan(|t|) / pi).
+python3 - "$out" <<'PY' || fail "could not edit the folds' eval.json"
+import json, sys
+out = sys.argv[1]
+for k, (acc, sens) in enumerate(((0.30, 0.05), (0.31, 0.40))):
+    cmt = json.load(open(f"{out}/ct/binary/resnet50/cmt-cnn/fold{k}/eval.json"))
+    path = f"{out}/ct/binary/resnet50/ce-only/fold{k}/eval.json"
+    ce = json.load(open(path))
+    ce["accuracy"] = cmt["accuracy"] - acc
+    ce["sensitivity"] = cmt["sensitivity"] - sens
+    json.dump(ce, open(path, "w"))
+PY
+"$cmt" study --config "$dir/study.json" --set epochs=$epochs > "$dir/marks.log" 2>&1 || fail "cmt study after the edit" "$dir/marks.log"
+python3 - "$out" <<'PY' || fail "the report's marks do not follow the paired t-test" "$out/report.md"
+import json, math, statistics, sys
+out = sys.argv[1]
+text = open(out + "/report.md", encoding="utf-8").read()
+body = text.split("## Table 3:", 1)[1].split("\n## ", 1)[0]
+rows = [l for l in body.splitlines() if l.startswith("|")]
+head = [c.strip() for c in rows[0].strip("|").split("|")]
+row = dict(zip(head, [c.strip() for c in rows[2].strip("|").split("|")]))
+def values(task, method, key):
+    return [json.load(open(f"{out}/ct/{task}/resnet50/{method}/fold{k}/eval.json"))[key] for k in (0, 1)]
+columns = {"Binary accuracy": ("binary", "accuracy"), "Binary sensitivity": ("binary", "sensitivity"),
+           "Binary specificity": ("binary", "specificity"), "Binary AUC": ("binary", "auc"),
+           "Ternary accuracy": ("ternary", "accuracy")}
+marked = []
+for col, (task, key) in columns.items():
+    d = [a - b for a, b in zip(values(task, "ce-only", key), values(task, "cmt-cnn", key))]
+    sd = statistics.stdev(d)
+    mean = statistics.mean(d)
+    if sd == 0:
+        below = mean < 0
+    else:
+        t = mean / (sd / math.sqrt(2))
+        below = t < 0 and 1 - 2 * math.atan(abs(t)) / math.pi < 0.05
+    assert row[col].endswith("↓") == below, (col, row[col], d)
+    if below:
+        marked.append(col)
+assert "Binary accuracy" in marked and "Binary sensitivity" not in marked, marked
 PY
 echo "ok: cmt study resumes after Ctrl-C, skips finished folds, and its tables are the folds' eval.json"
