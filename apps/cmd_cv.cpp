@@ -52,6 +52,19 @@ void check_same_cv(const fs::path& saved_path, const RunConfig& base) {
                     saved_path.parent_path().string(), refused));
 }
 
+int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {
+  const std::string root = fs::absolute(base.out).lexically_normal().string();
+  const std::string cmt = fs::canonical("/proc/self/exe").string();  // the tasks run this binary, not whatever PATH finds
+  if (root.find('\'') != std::string::npos || cmt.find('\'') != std::string::npos)
+    throw UsageError("--slurm: the paths of the script may not hold a single quote: " + root + ", " + cmt);
+  fs::create_directories(root);
+  RunConfig saved = base;
+  saved.out = root;
+  write_json_atomically(fs::path(root) / "cv-config.json", saved.to_json());
+  std::printf("%s", cv_array_script(a.slurm_options, cmt, root, k).c_str());
+  return kOk;
+}
+
 }  // namespace
 
 int check_cross_validation(const RunConfig& base, int folds, bool probe) {
@@ -113,19 +126,6 @@ int run_cross_validation(const RunConfig& base, int k, bool probe) {
 }
 
 namespace {
-
-int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {
-  const std::string root = fs::absolute(base.out).lexically_normal().string();
-  const std::string cmt = fs::canonical("/proc/self/exe").string();  // the tasks run this binary, not whatever PATH finds
-  if (root.find('\'') != std::string::npos || cmt.find('\'') != std::string::npos)
-    throw UsageError("--slurm: the paths of the script may not hold a single quote: " + root + ", " + cmt);
-  fs::create_directories(root);
-  RunConfig saved = base;
-  saved.out = root;
-  write_json_atomically(fs::path(root) / "cv-config.json", saved.to_json());
-  std::printf("%s", cv_array_script(a.slurm_options, cmt, root, k).c_str());
-  return kOk;
-}
 
 int run_cv(const CvArgs& a) {
   RunConfig base = a.config.validated();
