@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -90,6 +91,10 @@ StudyPlan read_study_plan(const std::string& path, const StudyOverrides& flags) 
       throw UsageError(
           fmt::format("{}: unknown key '{}' (expected datasets, backbones, tasks, ablations, folds, run, out, alpha)", path,
                       key));
+  for (const auto& [key, ok] : {std::pair<const char*, bool>{"folds", !j.contains("folds") || j["folds"].is_number_integer()},
+                                {"alpha", !j.contains("alpha") || j["alpha"].is_number()},
+                                {"out", !j.contains("out") || j["out"].is_string()}})
+    if (!ok) throw UsageError(fmt::format("{}: '{}' has the wrong type ({})", path, key, j[key].dump()));
   StudyPlan plan;
   plan.out = !flags.out.empty() ? flags.out : j.value("out", std::string("runs/study"));
   plan.folds = flags.folds >= 0 ? flags.folds : j.value("folds", 0);

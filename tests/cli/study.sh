@@ -26,6 +26,10 @@ printf '{"datasets": {"ct": "%s"}, "run": {"lambda": -1}}' "$data" > "$dir/bad.j
 status=0
 "$cmt" study --config "$dir/bad.json" > "$dir/bad.log" 2>&1 || status=$?
 [ "$status" -eq 2 ] && grep -q "bad.json.*'lambda' must be >= 0" "$dir/bad.log" || fail "a bad run key: exit $status" "$dir/bad.log"
+printf '{"datasets": {"ct": "%s"}, "folds": "2"}' "$data" > "$dir/type.json"
+status=0
+"$cmt" study --config "$dir/type.json" > "$dir/type.log" 2>&1 || status=$?
+[ "$status" -eq 2 ] && grep -q "type.json: 'folds' has the wrong type" "$dir/type.log" || fail "a wrong type: exit $status" "$dir/type.log"
 
 epochs=12  # one step per epoch on the tiny dataset
 "$cmt" study --config "$dir/study.json" --set epochs=$epochs > "$dir/first.log" 2>&1 &
