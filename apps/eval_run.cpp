@@ -7,6 +7,7 @@
 
 #include "apps/eval_output.h"
 #include "apps/run_setup.h"
+#include "apps/task.h"
 #include "engine/checkpoint.h"
 
 namespace cmt::app {
@@ -65,7 +66,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& check
   c.progress = false;
   const bool external = !dataset_override.empty() && !is_training_dataset(dataset_override, run_dir, run);
   c.dataset = dataset_override.empty() ? resolve_run_dataset(run_dir, run) : dataset_override;
-  data::Dataset ds = data::Dataset::open(c.dataset);
+  data::Dataset ds = open_task_dataset(c);
   if (external) check_like_training(ds, run.info, run_dir);
   else CMT_CHECK(ds.class_names() == run.info.class_names, c.dataset << ": classes differ from those the run was trained on");
   auto ctx = make_context(c);

@@ -34,6 +34,11 @@ std::string blue(double t) {
 }  // namespace
 
 void write_roc_svg(const std::string& path, const std::vector<metrics::RocPoint>& roc, double auc, const std::string& title) {
+  write_roc_curves_svg(path, {{"", roc, auc}}, title);
+}
+
+void write_roc_curves_svg(const std::string& path, const std::vector<RocCurve>& curves, const std::string& title) {
+  static const char* const colours[] = {"#08306b", "#cb181d", "#238b45", "#6a51a3", "#d94801"};
   const double x0 = 60, y0 = 340, side = 300;
   std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" font-family="sans-serif" font-size="12">
 <rect width="400" height="400" fill="white"/>
@@ -50,13 +55,18 @@ void write_roc_svg(const std::string& path, const std::vector<metrics::RocPoint>
 )svg",
                      x0 + v * side, y0 + 15, v, x0 - 5, y0 - v * side + 4, v);
   }
-  std::string pts;
-  for (const auto& p : roc) pts += fmt::format("{:.2f},{:.2f} ", x0 + p.fpr * side, y0 - p.tpr * side);
-  s += fmt::format(R"svg(<polyline points="{}" fill="none" stroke="#08306b" stroke-width="2"/>
-<text x="{}" y="{}" text-anchor="end">AUC = {:.4f}</text>
-</svg>
+  for (std::size_t c = 0; c < curves.size(); ++c) {
+    const char* colour = colours[c % (sizeof(colours) / sizeof(colours[0]))];
+    std::string pts;
+    for (const auto& p : curves[c].points) pts += fmt::format("{:.2f},{:.2f} ", x0 + p.fpr * side, y0 - p.tpr * side);
+    const std::string label = curves[c].label.empty() ? "" : escape(curves[c].label) + ": ";
+    s += fmt::format(R"svg(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>
+<text x="{}" y="{}" text-anchor="end" fill="{}">{}AUC = {:.4f}</text>
 )svg",
-                   pts, x0 + side - 10, y0 - 10, auc);
+                     pts, colour, x0 + side - 10, y0 - 10 - 16.0 * static_cast<double>(curves.size() - 1 - c), colour, label,
+                     curves[c].auc);
+  }
+  s += "</svg>\n";
   write_text_atomic(path, s);
 }
 

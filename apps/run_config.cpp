@@ -39,7 +39,7 @@ void from_json_value(const nlohmann::json& j, const char* key, T& out) {
 // The keys, one line per group (kept as laid out by hand).
 // clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
-  X(dataset) X(fold) X(val_fraction) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
+  X(dataset) X(fold) X(task) X(val_fraction) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features)                                           \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(positive_class) X(progress)                                 \
@@ -90,6 +90,7 @@ void RunConfig::validate() const {
   };
   CMT_CHECK(!dataset.empty(), "config: 'dataset' is required (an HDF5 file from `cmt prepare`)");
   CMT_CHECK(fold >= 0, "config: 'fold' must be >= 0, got " << fold);
+  one_of("task", task, {"ternary", "binary"});
   CMT_CHECK(val_fraction >= 0 && val_fraction <= 0.5, "config: 'val_fraction' must be in [0, 0.5], got " << val_fraction);
   one_of("backbone", backbone, {"vgg19", "vgg19_bn", "resnet50", "efficientnet_b4"});
   CMT_CHECK(width > 0 && width <= 4, "config: 'width' must be in (0, 4], got " << width);
@@ -148,6 +149,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   RunConfig& f = flags_;
   cmd.add_option("--dataset", f.dataset, "HDF5 dataset from `cmt prepare`");
   cmd.add_option("--fold", f.fold, "held-out fold");
+  cmd.add_option("--task", f.task, "ternary (the dataset's classes) | binary (COVID-19 against the other classes)");
   cmd.add_option("--val-fraction", f.val_fraction,
                  "share of the training folds' patients held for validation (per class; 0: none)");
   cmd.add_option("--backbone", f.backbone, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4");

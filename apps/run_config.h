@@ -14,6 +14,7 @@ struct RunConfig {
   // data
   std::string dataset;             // HDF5 file from `cmt prepare`
   int fold = 0;                    // held-out fold
+  std::string task = "ternary";    // ternary: the dataset's classes | binary: COVID-19 against the rest (apps/task.h)
   double val_fraction = 0;         // > 0: validation patients carved out of the training folds (best.h5, lambda)
   // model
   std::string backbone = "resnet50";

@@ -12,6 +12,7 @@
 #include "apps/eval_output.h"
 #include "apps/plots.h"
 #include "apps/run_info.h"
+#include "apps/task.h"
 #include "apps/text_file.h"
 #include "data/folds.h"
 #include "data/loader.h"
@@ -138,7 +139,7 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   // The run records the precision that ran ('auto' resolved), so eval, predict and resume use it too.
   RunConfig c = requested;
   c.precision = ctx->precision.name();
-  data::Dataset ds = data::Dataset::open(c.dataset);
+  data::Dataset ds = open_task_dataset(c);
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
   const Shape sample = ds.sample_shape();
   CMT_CHECK(!AugmentPolicy::parse(c.augment).may_rotate() || sample[1] == sample[2],
