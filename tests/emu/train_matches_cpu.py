@@ -213,11 +213,11 @@ def main():
     os.makedirs(work, exist_ok=True)
     cmt, cpu_cmt = a.cmt, a.cpu_cmt or a.cmt
     data = f"{work}/ct.h5"
-    if not os.path.exists(data):  # 4 patients: fold 0 holds one out, 3 train: one step per epoch
-        run([cmt, "synth", "--out", f"{work}/raw", "--modality", "ct", "--format", "dicom", "--count", 4, "--seed", 1,
+    if not os.path.exists(data):  # 6 patients, 2 folds: fold 0 holds one per class out, 3 train: one step per epoch
+        run([cmt, "synth", "--out", f"{work}/raw", "--modality", "ct", "--format", "dicom", "--count", 6, "--seed", 1,
              "--size", f"ct={a.size}"], f"{work}/synth.log")
-        run([cmt, "prepare", "--input", f"{work}/raw/ct/dicom", "--out", data, "--modality", "ct", "--size", a.size],
-            f"{work}/prepare.log")
+        run([cmt, "prepare", "--input", f"{work}/raw/ct/dicom", "--out", data, "--modality", "ct", "--size", a.size,
+             "--folds", 2], f"{work}/prepare.log")
     # The smallest model: 8 channels per layer, one block per stage, latent 8.
     common = ["train", "--dataset", data, "--fold", 0, "--backbone", a.backbone, "--width", 0.125, "--depth", 0.25,
               "--latent-dim", 8, "--tau", a.tau, "--batch-size", 2, "--lr", a.lr, "--augment", a.augment,
