@@ -32,12 +32,14 @@ namespace {
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
 // The plan report's lines about CPU tensors (oneDNN's choices, informative only) start with this.
 constexpr const char* kCpuPlanPrefix = "cpu onednn ";
+// Below this many output positions (N*Z*P*Q) the automatic CPU choice keeps cmt's own path.
+constexpr std::int64_t kOnednnMinPositions = 512;
 
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
   if (e && *e) return parse_cpu_conv_backend(e);
 #if defined(CMT_WITH_ONEDNN)
-  return CpuConvBackend::onednn;
+  return CpuConvBackend::automatic;
 #else
   return CpuConvBackend::native;
 #endif
@@ -203,7 +205,7 @@ void run_pass_cpu([[maybe_unused]] Context& ctx, ConvPass pass, const ConvDesc& 
   const Tensor af = widen(t.a), bf = widen(t.b), biasf = widen(t.bias);
   cpu_into(t.out, [&](float* out) {
 #if defined(CMT_WITH_ONEDNN)
-    if (cpu_conv_backend() == CpuConvBackend::onednn)
+    if (cpu_conv_uses_onednn(pass, d))
       return run_onednn(ctx, pass, d, af.data<float>(), bf.data<float>(), biasf.defined() ? biasf.data<float>() : nullptr, out);
 #endif
     if (pass == ConvPass::fprop)
@@ -236,7 +238,7 @@ const char* conv_backend_name(ConvBackend b) { return b == ConvBackend::cudnn ? 
 
 void set_cpu_conv_backend(CpuConvBackend b) {
 #if !defined(CMT_WITH_ONEDNN)
-  CMT_CHECK(b != CpuConvBackend::onednn, "set_cpu_conv_backend: cmt was built without oneDNN (CMT_WITH_ONEDNN=OFF)");
+  CMT_CHECK(b == CpuConvBackend::native, "set_cpu_conv_backend: cmt was built without oneDNN (CMT_WITH_ONEDNN=OFF)");
 #endif
   cpu_backend().store(b);
 }
@@ -245,9 +247,33 @@ CpuConvBackend cpu_conv_backend() { return cpu_backend().load(); }
 CpuConvBackend parse_cpu_conv_backend(const std::string& name) {
   if (name == "native") return CpuConvBackend::native;
   if (name == "onednn") return CpuConvBackend::onednn;
-  CMT_THROW("unknown CPU conv backend '" << name << "' (expected native or onednn)");
+  if (name == "auto") return CpuConvBackend::automatic;
+  CMT_THROW("unknown CPU conv backend '" << name << "' (expected native, onednn or auto)");
 }
-const char* cpu_conv_backend_name(CpuConvBackend b) { return b == CpuConvBackend::onednn ? "onednn" : "native"; }
+const char* cpu_conv_backend_name(CpuConvBackend b) {
+  return b == CpuConvBackend::onednn ? "onednn" : b == CpuConvBackend::automatic ? "auto" : "native";
+}
+
+bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const ConvDesc& d) {
+#if defined(CMT_WITH_ONEDNN)
+  const CpuConvBackend b = cpu_conv_backend();
+  if (b == CpuConvBackend::native) return false;
+  // oneDNN 2.6's jit weight gradient returned garbage on the 3D 7x7x7 stride-2 one-channel stem
+  // (unit.conv CPU paths ... every 3D backbone conv); cmt's own stem path is made for this pass.
+  if (pass == ConvPass::wgrad && d.C == 1) return false;
+  if (b == CpuConvBackend::onednn) return true;
+  // automatic, from the per-layer measurements (docs/performance.md): cmt's own path keeps the
+  // depthwise convs (its channel-vectorised loops beat oneDNN's grouped kernels), the stride-1
+  // pointwise convs (one sgemm on the tensors as they are, no copies) and the convs with few output
+  // positions (oneDNN reorders the weights per call, which they cannot amortise).
+  const bool depthwise = d.groups > 1 && d.Cg() == 1;
+  const bool pointwise =
+      d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
+  return !depthwise && !pointwise && d.y_positions() >= kOnednnMinPositions;
+#else
+  return false;
+#endif
+}
 
 ConvDesc conv_desc(const Shape& x, const Shape& w, const ConvParams& p) {
   CMT_CHECK(x.rank() == 5, "conv: input x must be rank 5 (N,D,H,W,C), got " << x.str());

@@ -22,14 +22,17 @@ ConvBackend parse_conv_backend(const std::string& name);  // "native" | "cudnn"
 const char* conv_backend_name(ConvBackend);
 
 // The path of CPU tensors, process-wide: `native` is cmt's own fast path (vol2col + OpenBLAS,
-// depthwise loops), `onednn` oneDNN's primitives (the default when built with CMT_WITH_ONEDNN; the
-// environment variable CMT_CPU_CONV_BACKEND=native|onednn overrides the default). The direct
-// reference stays the oracle of both in the tests.
-enum class CpuConvBackend { native, onednn };
+// depthwise loops), `onednn` oneDNN's primitives for every pass (but the one-channel stem's weight
+// gradient), `automatic` ("auto", the default when built with CMT_WITH_ONEDNN) oneDNN where it was
+// measured faster (cpu_conv_uses_onednn). CMT_CPU_CONV_BACKEND=native|onednn|auto overrides the
+// default at start. The direct reference stays the oracle of both paths in the tests.
+enum class CpuConvBackend { native, onednn, automatic };
 void set_cpu_conv_backend(CpuConvBackend);
 CpuConvBackend cpu_conv_backend();
-CpuConvBackend parse_cpu_conv_backend(const std::string& name);  // "native" | "onednn"
+CpuConvBackend parse_cpu_conv_backend(const std::string& name);  // "native" | "onednn" | "auto"
 const char* cpu_conv_backend_name(CpuConvBackend);
+// Whether a pass of CPU tensors runs on oneDNN under the current CPU backend.
+bool cpu_conv_uses_onednn(ConvPass pass, const ConvDesc& d);
 
 // Validates the shapes and parameters (clear errors naming the argument) and returns the output
 // shape (N,Z,P,Q,K). x: (N,D,H,W,C), w: (K,T,R,S,C/groups).
