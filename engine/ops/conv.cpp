@@ -262,14 +262,18 @@ bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const
   // (unit.conv CPU paths ... every 3D backbone conv); cmt's own stem path is made for this pass.
   if (pass == ConvPass::wgrad && d.C == 1) return false;
   if (b == CpuConvBackend::onednn) return true;
-  // automatic, from the per-layer measurements (docs/performance.md): cmt's own path keeps the
-  // depthwise convs (its channel-vectorised loops beat oneDNN's grouped kernels), the stride-1
-  // pointwise convs (one sgemm on the tensors as they are, no copies) and the convs with few output
-  // positions (oneDNN reorders the weights per call, which they cannot amortise).
+  // automatic, from the per-layer measurements (docs/performance.md). 2D depthwise: oneDNN (its
+  // depthwise kernels beat cmt's loops). 3D depthwise and 3D stride-1 pointwise: cmt's own path (its
+  // channel-vectorised loops; one sgemm on the tensors as they are). Everything else: oneDNN unless
+  // the conv has few output positions (oneDNN reorders the weights per call, which they cannot
+  // amortise).
+  const bool two_d = d.D == 1 && d.T == 1 && d.stride[0] == 1 && d.pad[0] == 0;
   const bool depthwise = d.groups > 1 && d.Cg() == 1;
+  if (depthwise) return two_d;
   const bool pointwise =
       d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
-  return !depthwise && !pointwise && d.y_positions() >= kOnednnMinPositions;
+  if (pointwise && !two_d) return false;
+  return d.y_positions() >= kOnednnMinPositions;
 #else
   return false;
 #endif
