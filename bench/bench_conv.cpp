@@ -1,7 +1,9 @@
 // bench/conv: fprop, dgrad and wgrad of every distinct conv of the 2D/3D backbones, native against
 // cuDNN in the same run and precision, in TFLOP/s and % of a cuBLAS GEMM ceiling measured here;
-// depthwise in GB/s against the copy bandwidth. Without a GPU: a small CPU-backend measurement. On the
+// depthwise in GB/s against the copy bandwidth. On the CPU: every layer on cmt's own fast path and on
+// oneDNN (bench/compare/conv_cpu.py adds PyTorch). On the
 // emulated device (emu/): each pass once, tensor-core work and the emulator's access counters.
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -30,7 +32,7 @@ struct Args {
   std::vector<int> batch3d{8, 16};
   int batch2d = 64, res3d = 128, res2d = 512, runs = 5;
   double budget_s = 170;  // stop starting new layers after this long (keeps a default run ~3 min)
-  bool quick = false, list = false;
+  bool quick = false, list = false, sized = false;  // sized: a batch or resolution was given
 };
 
 Args parse(int argc, char** argv) {
@@ -44,10 +46,10 @@ Args parse(int argc, char** argv) {
     if (s == "--device") a.device = next();
     else if (s == "--precision") a.precision = next();
     else if (s == "--dims") a.dims = next();
-    else if (s == "--batch3d") a.batch3d = {std::stoi(next())};
-    else if (s == "--batch2d") a.batch2d = std::stoi(next());
-    else if (s == "--res3d") a.res3d = std::stoi(next());
-    else if (s == "--res2d") a.res2d = std::stoi(next());
+    else if (s == "--batch3d") a.batch3d = {std::stoi(next())}, a.sized = true;
+    else if (s == "--batch2d") a.batch2d = std::stoi(next()), a.sized = true;
+    else if (s == "--res3d") a.res3d = std::stoi(next()), a.sized = true;
+    else if (s == "--res2d") a.res2d = std::stoi(next()), a.sized = true;
     else if (s == "--runs") a.runs = std::stoi(next());
     else if (s == "--budget-s") a.budget_s = std::stod(next());
     else if (s == "--quick") a.quick = true;
@@ -106,25 +108,58 @@ std::vector<Problem> problems(const Args& a) {
   return out;
 }
 
-// Tiny CPU-backend measurement for machines without a GPU.
-int run_cpu() {
-  std::printf("cmt_bench_conv: no GPU; timing the CPU fast path on three small layers (the GPU numbers need a GPU)\n");
+// The CPU backends per layer: every pass of every listed layer on cmt's own fast path and on oneDNN
+// (when built with it), host medians, and "auto": the timing of the path the default choice takes.
+// bench/compare/conv_cpu.py times PyTorch on the same rows.
+int run_cpu(const Args& a) {
   Context ctx(Device::cpu());
   nlohmann::json report = bench::report_header(ctx, "conv");
-  const std::vector<Problem> small = {{"3x3 64->64 32^2", {4, 1, 32, 32, 64}, {64, 1, 3, 3, 64}, {{1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1}},
-                                      {"3x3x3 32->32 16^3", {2, 16, 16, 16, 32}, {32, 3, 3, 3, 32}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1}},
-                                      {"dw 5x5x5 96 16^3", {2, 16, 16, 16, 96}, {96, 5, 5, 5, 1}, {{1, 1, 1}, {2, 2, 2}, {1, 1, 1}, 96}}};
-  for (const auto& pr : small) {
+  std::vector<ops::CpuConvBackend> backends{ops::CpuConvBackend::native};
+#if defined(CMT_WITH_ONEDNN)
+  backends.push_back(ops::CpuConvBackend::onednn);
+#endif
+  const ops::CpuConvBackend saved = ops::cpu_conv_backend();
+  const auto start = std::chrono::steady_clock::now();
+  std::printf("%-58s %-7s %10s %10s %10s %9s\n", "layer (CPU, ms)", "backend", "fprop", "dgrad", "wgrad", "GFLOP/s");
+  for (const auto& pr : problems(a)) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > a.budget_s) {
+      std::printf("(time budget of %.0f s spent: later layers not timed)\n", a.budget_s);
+      break;
+    }
     const ConvDesc d = ops::conv_desc(pr.x, pr.w, pr.p);
     Tensor x = Tensor::empty(pr.x, DType::f32), w = Tensor::empty(pr.w, DType::f32);
     Tensor dy = Tensor::empty(Shape{d.N, d.Z, d.P, d.Q, d.K}, DType::f32);
     ops::uniform_(ctx, x, 1, 1), ops::uniform_(ctx, w, 1, 2), ops::uniform_(ctx, dy, 1, 3);
-    const double f = bench::time_host([&] { ops::conv_forward(ctx, x, w, Tensor(), pr.p); }, 1, 3).median_ms;
-    const double b = bench::time_host([&] { ops::conv_backward_data(ctx, dy, w, pr.x, pr.p); }, 1, 3).median_ms;
-    const double g = bench::time_host([&] { ops::conv_backward_weight(ctx, x, dy, pr.w, pr.p); }, 1, 3).median_ms;
-    std::printf("%-22s fprop %8.2f ms (%6.1f GFLOP/s)  dgrad %8.2f ms  wgrad %8.2f ms\n", pr.name.c_str(), f, d.flops() / f / 1e6, b, g);
-    report["cpu_rows"].push_back({{"layer", pr.name}, {"fprop_ms", f}, {"dgrad_ms", b}, {"wgrad_ms", g}, {"gflops_fprop", d.flops() / f / 1e6}});
+    nlohmann::json row = {{"layer", pr.name},
+                          {"x", std::vector<std::int64_t>(pr.x.begin(), pr.x.end())},
+                          {"w", std::vector<std::int64_t>(pr.w.begin(), pr.w.end())},
+                          {"stride", pr.p.stride},
+                          {"padding", pr.p.padding},
+                          {"groups", pr.p.groups},
+                          {"flops", d.flops()}};
+    for (const auto b : backends) {
+      ops::set_cpu_conv_backend(b);
+      const double f = bench::time_host([&] { ops::conv_forward(ctx, x, w, Tensor(), pr.p); }, 1, a.runs).median_ms;
+      const double g = bench::time_host([&] { ops::conv_backward_data(ctx, dy, w, pr.x, pr.p); }, 1, a.runs).median_ms;
+      const double h = bench::time_host([&] { ops::conv_backward_weight(ctx, x, dy, pr.w, pr.p); }, 1, a.runs).median_ms;
+      std::printf("%-58s %-7s %10.3f %10.3f %10.3f %9.1f\n", pr.name.c_str(), ops::cpu_conv_backend_name(b), f, g, h,
+                  3 * d.flops() / (f + g + h) / 1e6);
+      row[ops::cpu_conv_backend_name(b)] = {{"fprop_ms", f}, {"dgrad_ms", g}, {"wgrad_ms", h}};
+    }
+#if defined(CMT_WITH_ONEDNN)
+    // The default (automatic) choice per pass, from the two timings above.
+    ops::set_cpu_conv_backend(ops::CpuConvBackend::automatic);
+    for (const auto pass : {ConvPass::fprop, ConvPass::dgrad, ConvPass::wgrad}) {
+      const std::string key = std::string(conv_pass_name(pass)) + "_ms";
+      const char* from = ops::cpu_conv_uses_onednn(pass, d) ? "onednn" : "native";
+      row["auto"][key] = row[from][key];
+      row["auto"][std::string(conv_pass_name(pass)) + "_path"] = from;
+    }
+#endif
+    report["cpu_rows"].push_back(row);
   }
+  ops::set_cpu_conv_backend(saved);
+  report["plans"] = ops::conv_plan_report();
   bench::write_report(report, "conv");
   return 0;
 }
@@ -319,13 +354,14 @@ int run_emulated(const Args& a, Device device) {
 
 int main(int argc, char** argv) {
   try {
-    const Args a = parse(argc, argv);
+    Args a = parse(argc, argv);
+    const Device device = resolve_device(a.device);
+    if (device.is_cpu() && !a.sized) a.batch3d = {2}, a.res3d = 32, a.batch2d = 4, a.res2d = 128;  // CPU-sized defaults
     if (a.list) {  // the layers a run would time, in order
       for (const auto& pr : problems(a)) std::printf("%s\n", pr.name.c_str());
       return 0;
     }
-    const Device device = resolve_device(a.device);
-    if (device.is_cpu()) return run_cpu();
+    if (device.is_cpu()) return run_cpu(a);
 #if defined(CMT_WITH_CUDA)
 #if defined(CMT_EMULATED)
     constexpr bool emulated = true;
@@ -334,7 +370,7 @@ int main(int argc, char** argv) {
 #endif
     return emulated ? run_emulated(a, device) : run_gpu(a, device);
 #else
-    return run_cpu();
+    return run_cpu(a);
 #endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cmt_bench_conv: %s\n", e.what());

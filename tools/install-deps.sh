@@ -13,7 +13,7 @@ for a in "$@"; do
     *) echo "usage: tools/install-deps.sh [--test] [--list]" >&2; exit 2 ;;
   esac
 done
-packages="cmake ninja-build g++ pkg-config libopenblas-dev libhdf5-dev hdf5-tools libdcmtk-dev libnifti2-dev \
+packages="cmake ninja-build g++ pkg-config libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools libdcmtk-dev libnifti2-dev \
 libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin libfmt-dev nlohmann-json3-dev libcli11-dev libboost-context-dev"
 if [ "$test" = 1 ]; then
   packages="$packages doctest-dev python3 python3-torch python3-torchvision python3-numpy python3-h5py python3-pydicom python3-nibabel python3-scipy git"  # git: docs.wording lists the tracked files

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -14,11 +15,12 @@
 #include "kernels/conv.h"
 #if defined(CMT_WITH_CUDA)
 #include <cuda_runtime_api.h>
-
-#include <cstdlib>
 #endif
 #if defined(CMT_WITH_CUDNN)
 #include "kernels/cudnn/conv_cudnn.h"
+#endif
+#if defined(CMT_WITH_ONEDNN)
+#include "kernels/onednn/conv.h"
 #endif
 
 namespace cmt::ops {
@@ -28,6 +30,24 @@ using namespace detail;
 namespace {
 
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
+// The plan report's lines about CPU tensors (oneDNN's choices, informative only) start with this.
+constexpr const char* kCpuPlanPrefix = "cpu onednn ";
+// Below this many output positions (N*Z*P*Q) the automatic CPU choice keeps cmt's own path.
+constexpr std::int64_t kOnednnMinPositions = 512;
+
+CpuConvBackend default_cpu_backend() {
+  const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
+  if (e && *e) return parse_cpu_conv_backend(e);
+#if defined(CMT_WITH_ONEDNN)
+  return CpuConvBackend::automatic;
+#else
+  return CpuConvBackend::native;
+#endif
+}
+std::atomic<CpuConvBackend>& cpu_backend() {
+  static std::atomic<CpuConvBackend> b{default_cpu_backend()};
+  return b;
+}
 
 // One dtype for every tensor of a conv: the kernels have no mixed-precision variants.
 void require_conv_pair(const Context& ctx, const Tensor& a, const Tensor& b, const char* op, const char* an,
@@ -171,10 +191,23 @@ void run_pass_cuda(Context& ctx, ConvPass pass, const ConvDesc& d, const PassTen
 }
 #endif
 
-// The CPU fast path runs in f32: bf16 inputs are widened and the result rounded back once.
-void run_pass_cpu(ConvPass pass, const ConvDesc& d, const PassTensors& t) {
+#if defined(CMT_WITH_ONEDNN)
+void run_onednn(Context& ctx, ConvPass pass, const ConvDesc& d, const float* a, const float* b, const float* bias, float* out) {
+  const onednn::Scratch scratch = [&](std::size_t bytes) { return ctx.workspace(bytes); };
+  if (pass == ConvPass::fprop) onednn::conv_fprop(d, a, b, bias, out, scratch);
+  else if (pass == ConvPass::dgrad) onednn::conv_dgrad(d, a, b, out, scratch);
+  else onednn::conv_wgrad(d, a, b, out, scratch);
+}
+#endif
+
+// The CPU paths run in f32: bf16 inputs are widened and the result rounded back once.
+void run_pass_cpu([[maybe_unused]] Context& ctx, ConvPass pass, const ConvDesc& d, const PassTensors& t) {
   const Tensor af = widen(t.a), bf = widen(t.b), biasf = widen(t.bias);
   cpu_into(t.out, [&](float* out) {
+#if defined(CMT_WITH_ONEDNN)
+    if (cpu_conv_uses_onednn(pass, d))
+      return run_onednn(ctx, pass, d, af.data<float>(), bf.data<float>(), biasf.defined() ? biasf.data<float>() : nullptr, out);
+#endif
     if (pass == ConvPass::fprop)
       cpu::conv_fprop(d, af.data<float>(), bf.data<float>(), biasf.defined() ? biasf.data<float>() : nullptr, out);
     else if (pass == ConvPass::dgrad) cpu::conv_dgrad(d, af.data<float>(), bf.data<float>(), out);
@@ -183,7 +216,7 @@ void run_pass_cpu(ConvPass pass, const ConvDesc& d, const PassTensors& t) {
 }
 
 void run_pass(Context& ctx, ConvPass pass, const ConvDesc& d, const PassTensors& t, const char* op) {
-  CMT_DISPATCH(ctx, op, run_pass_cuda(ctx, pass, d, t, op), run_pass_cpu(pass, d, t));
+  CMT_DISPATCH(ctx, op, run_pass_cuda(ctx, pass, d, t, op), run_pass_cpu(ctx, pass, d, t));
 }
 
 }  // namespace
@@ -202,6 +235,49 @@ ConvBackend parse_conv_backend(const std::string& name) {
   CMT_THROW("unknown conv backend '" << name << "' (expected native or cudnn)");
 }
 const char* conv_backend_name(ConvBackend b) { return b == ConvBackend::cudnn ? "cudnn" : "native"; }
+
+void set_cpu_conv_backend(CpuConvBackend b) {
+#if !defined(CMT_WITH_ONEDNN)
+  CMT_CHECK(b == CpuConvBackend::native, "set_cpu_conv_backend: cmt was built without oneDNN (CMT_WITH_ONEDNN=OFF)");
+#endif
+  cpu_backend().store(b);
+}
+CpuConvBackend cpu_conv_backend() { return cpu_backend().load(); }
+
+CpuConvBackend parse_cpu_conv_backend(const std::string& name) {
+  if (name == "native") return CpuConvBackend::native;
+  if (name == "onednn") return CpuConvBackend::onednn;
+  if (name == "auto") return CpuConvBackend::automatic;
+  CMT_THROW("unknown CPU conv backend '" << name << "' (expected native, onednn or auto)");
+}
+const char* cpu_conv_backend_name(CpuConvBackend b) {
+  return b == CpuConvBackend::onednn ? "onednn" : b == CpuConvBackend::automatic ? "auto" : "native";
+}
+
+bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const ConvDesc& d) {
+#if defined(CMT_WITH_ONEDNN)
+  const CpuConvBackend b = cpu_conv_backend();
+  if (b == CpuConvBackend::native) return false;
+  // oneDNN 2.6's jit weight gradient returned garbage on the 3D 7x7x7 stride-2 one-channel stem
+  // (unit.conv CPU paths ... every 3D backbone conv); cmt's own stem path is made for this pass.
+  if (pass == ConvPass::wgrad && d.C == 1) return false;
+  if (b == CpuConvBackend::onednn) return true;
+  // automatic, from the per-layer measurements (docs/performance.md). 2D depthwise: oneDNN (its
+  // depthwise kernels beat cmt's loops). 3D depthwise and 3D stride-1 pointwise: cmt's own path (its
+  // channel-vectorised loops; one sgemm on the tensors as they are). Everything else: oneDNN unless
+  // the conv has few output positions (oneDNN reorders the weights per call, which they cannot
+  // amortise).
+  const bool two_d = d.D == 1 && d.T == 1 && d.stride[0] == 1 && d.pad[0] == 0;
+  const bool depthwise = d.groups > 1 && d.Cg() == 1;
+  if (depthwise) return two_d;
+  const bool pointwise =
+      d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
+  if (pointwise && !two_d) return false;
+  return d.y_positions() >= kOnednnMinPositions;
+#else
+  return false;
+#endif
+}
 
 ConvDesc conv_desc(const Shape& x, const Shape& w, const ConvParams& p) {
   CMT_CHECK(x.rank() == 5, "conv: input x must be rank 5 (N,D,H,W,C), got " << x.str());
@@ -307,14 +383,16 @@ void conv_load_plan(const std::string& report) {
   std::string line;
   std::lock_guard<std::mutex> lock(g_plan_mu);
   while (std::getline(in, line)) {
-    if (line.empty()) continue;
+    if (line.empty() || line.rfind(kCpuPlanPrefix, 0) == 0) continue;  // oneDNN's choices are its own
     const auto arrow = line.find(" -> ");
     CMT_CHECK(arrow != std::string::npos, "conv_load_plan: line without ' -> ': " << line);
     const std::string rest = line.substr(arrow + 4);
     plans()[line.substr(0, arrow)] = Plan{cuda::ConvVariant::parse(rest.substr(0, rest.find(' '))), "loaded"};
   }
 #else
-  CMT_CHECK(report.empty(), "conv_load_plan: cmt was built without CUDA");
+  std::istringstream in(report);
+  for (std::string line; std::getline(in, line);)
+    CMT_CHECK(line.empty() || line.rfind(kCpuPlanPrefix, 0) == 0, "conv_load_plan: cmt was built without CUDA");
 #endif
 }
 
@@ -323,6 +401,10 @@ std::string conv_plan_report() {
 #if defined(CMT_WITH_CUDA)
   std::lock_guard<std::mutex> lock(g_plan_mu);
   for (const auto& [key, p] : plans()) os << key << " -> " << p.variant.name() << " (" << p.how << ")\n";
+#endif
+#if defined(CMT_WITH_ONEDNN)
+  std::istringstream onednn_lines(onednn::conv_report());
+  for (std::string line; std::getline(onednn_lines, line);) os << kCpuPlanPrefix << line << "\n";
 #endif
   return os.str();
 }

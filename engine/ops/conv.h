@@ -21,6 +21,19 @@ ConvBackend conv_backend();
 ConvBackend parse_conv_backend(const std::string& name);  // "native" | "cudnn"
 const char* conv_backend_name(ConvBackend);
 
+// The path of CPU tensors, process-wide: `native` is cmt's own fast path (vol2col + OpenBLAS,
+// depthwise loops), `onednn` oneDNN's primitives for every pass (but the one-channel stem's weight
+// gradient), `automatic` ("auto", the default when built with CMT_WITH_ONEDNN) oneDNN where it was
+// measured faster (cpu_conv_uses_onednn). CMT_CPU_CONV_BACKEND=native|onednn|auto overrides the
+// default at start. The direct reference stays the oracle of both paths in the tests.
+enum class CpuConvBackend { native, onednn, automatic };
+void set_cpu_conv_backend(CpuConvBackend);
+CpuConvBackend cpu_conv_backend();
+CpuConvBackend parse_cpu_conv_backend(const std::string& name);  // "native" | "onednn" | "auto"
+const char* cpu_conv_backend_name(CpuConvBackend);
+// Whether a pass of CPU tensors runs on oneDNN under the current CPU backend.
+bool cpu_conv_uses_onednn(ConvPass pass, const ConvDesc& d);
+
 // Validates the shapes and parameters (clear errors naming the argument) and returns the output
 // shape (N,Z,P,Q,K). x: (N,D,H,W,C), w: (K,T,R,S,C/groups).
 Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& p);
@@ -41,6 +54,8 @@ Tensor conv_backward_bias(Context& ctx, const Tensor& dy /*N,Z,P,Q,K*/);  // -> 
 // The per-shape kernel choices made so far on CUDA (native backend), one line each:
 // "<pass> <math> <descriptor> -> <variant> (heuristic | autotuned: timings)". Print it to make a run
 // reproducible. The choice is heuristic unless CMT_CONV_AUTOTUNE=1 (then timed once per shape).
+// With oneDNN, its implementation per (pass, shape) of CPU tensors follows: "cpu onednn <pass>
+// <descriptor> -> <oneDNN implementation>" (informative: conv_load_plan skips these lines).
 std::string conv_plan_report();
 // Replays a recorded report (e.g. of an autotuned run): its choices are used instead of choosing;
 // each is checked against the shape's valid variants on first use.

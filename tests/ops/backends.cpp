@@ -1,5 +1,5 @@
-// The backend list: the engine's CPU fast paths (against direct references), CUDA (a GPU or the
-// emulated device) and the cuDNN convolution baseline.
+// The backend list: the engine's CPU fast paths (against direct references), oneDNN's CPU
+// convolutions, CUDA (a GPU or the emulated device) and the cuDNN convolution baseline.
 #include "ops/backends.h"
 
 #include <algorithm>
@@ -33,9 +33,24 @@ Backend conv_backend_entry(const std::string& name, ops::ConvBackend which, std:
 }
 #endif
 
+// The CPU conv path is process-wide too: "cpu" runs cmt's own fast path, "onednn" oneDNN's.
+Backend cpu_conv_entry(const std::string& name, std::vector<std::string> families, ops::CpuConvBackend which) {
+  static ops::CpuConvBackend saved = ops::CpuConvBackend::native;
+  Backend b{name, Device::cpu(), std::move(families), true, [] { return std::string(); }, nullptr, nullptr};
+  b.enter = [which] {
+    saved = ops::cpu_conv_backend();
+    ops::set_cpu_conv_backend(which);
+  };
+  b.leave = [] { ops::set_cpu_conv_backend(saved); };
+  return b;
+}
+
 std::vector<Backend> make_backends() {
   std::vector<Backend> list;
-  list.push_back({"cpu", Device::cpu(), {}, true, [] { return std::string(); }, [] {}, [] {}});
+  list.push_back(cpu_conv_entry("cpu", {}, ops::CpuConvBackend::native));
+#if defined(CMT_WITH_ONEDNN)
+  list.push_back(cpu_conv_entry("onednn", {"conv"}, ops::CpuConvBackend::onednn));
+#endif
 #if defined(CMT_WITH_CUDA)
   list.push_back({"cuda", Device::cuda(0), {}, false, cuda_missing, [] {}, [] {}});
 #endif

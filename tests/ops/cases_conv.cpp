@@ -80,7 +80,7 @@ std::vector<OpCase> conv_op_cases() {
                .gradients = small ? std::vector<Gradient>{{"x", "y", "dy", "dx"}, {"w", "y", "dy", "dw"}, {"b", "y", "dy", "db"}} : std::vector<Gradient>{},
                .oracle = "conv",
                .args = conv_args(c.p),
-               .backends = {"cpu", "cuda"},
+               .backends = {"cpu", "onednn", "cuda"},
                .full_only = emulated() && i % 3 != 0};
     rows.push_back(row);
     // cuDNN may pick FFT/Winograd algorithms, which round; cudnnFind runs every algorithm per new

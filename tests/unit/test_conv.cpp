@@ -1,5 +1,5 @@
-// Convolution on the CPU: fast path against the direct reference on every backbone conv (2D, 3D) and
-// the edge cases, the op entry points, and bad descriptors.
+// Convolution on the CPU: both CPU paths (cmt's fast path, oneDNN) against the direct reference on
+// every backbone conv (2D, 3D) and the edge cases, the op entry points, and bad descriptors.
 #include <vector>
 
 #include "engine/ops/basic.h"
@@ -28,7 +28,23 @@ Refs direct(const ConvDesc& d, const Tensor& x, const Tensor& w, const Tensor& b
   return r;
 }
 
-// Small-integer inputs: every sum is an integer below 2^24, so the fast path must match exactly.
+// The CPU conv paths: cmt's own fast path and, when built with it, oneDNN.
+std::vector<ops::CpuConvBackend> cpu_backends() {
+#if defined(CMT_WITH_ONEDNN)
+  return {ops::CpuConvBackend::native, ops::CpuConvBackend::onednn};
+#else
+  return {ops::CpuConvBackend::native};
+#endif
+}
+
+// Selects one CPU conv path for a scope and restores the previous one.
+struct CpuBackendScope {
+  ops::CpuConvBackend saved = ops::cpu_conv_backend();
+  explicit CpuBackendScope(ops::CpuConvBackend b) { ops::set_cpu_conv_backend(b); }
+  ~CpuBackendScope() { ops::set_cpu_conv_backend(saved); }
+};
+
+// Small-integer inputs: every sum is an integer below 2^24, so each CPU path must match exactly.
 void check_fast_path(const test::ConvCase& c, std::mt19937_64& gen) {
   INFO(c.name << " x " << c.x.str() << " w " << c.w.str());
   Context ctx(Device::cpu());
@@ -38,26 +54,30 @@ void check_fast_path(const test::ConvCase& c, std::mt19937_64& gen) {
   Tensor b = test::random_small_ints(Shape{d.K}, gen, 3);
   Tensor dy = test::random_small_ints(ops::conv_output_shape(c.x, c.w, c.p), gen, 2);
   const Refs want = direct(d, x, w, b, dy);
-  CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, b, c.p), want.y, 0.0, 0.0);
-  CHECK_ALLCLOSE(ops::conv_backward_data(ctx, dy, w, c.x, c.p), want.dx, 0.0, 0.0);
-  CHECK_ALLCLOSE(ops::conv_backward_weight(ctx, x, dy, c.w, c.p), want.dw, 0.0, 0.0);
+  for (const auto backend : cpu_backends()) {
+    INFO("CPU conv backend " << std::string(ops::cpu_conv_backend_name(backend)));
+    CpuBackendScope scope(backend);
+    CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, b, c.p), want.y, 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::conv_backward_data(ctx, dy, w, c.x, c.p), want.dx, 0.0, 0.0);
+    CHECK_ALLCLOSE(ops::conv_backward_weight(ctx, x, dy, c.w, c.p), want.dw, 0.0, 0.0);
+  }
 }
 
 }  // namespace
 
-TEST_CASE("conv CPU fast path equals the direct reference on every 2D backbone conv") {
+TEST_CASE("conv CPU paths equal the direct reference on every 2D backbone conv") {
   std::mt19937_64 gen(test::run_seed());
   const auto cases = test::backbone_cases(false);
   CHECK(cases.size() > 40);
   for (const auto& c : cases) check_fast_path(c, gen);
 }
 
-TEST_CASE("conv CPU fast path equals the direct reference on every 3D backbone conv") {
+TEST_CASE("conv CPU paths equal the direct reference on every 3D backbone conv") {
   std::mt19937_64 gen(test::run_seed() + 1);
   for (const auto& c : test::backbone_cases(true)) check_fast_path(c, gen);
 }
 
-TEST_CASE("conv CPU fast path equals the direct reference on the edge cases") {
+TEST_CASE("conv CPU paths equal the direct reference on the edge cases") {
   std::mt19937_64 gen(test::run_seed() + 2);
   for (const auto& c : test::edge_cases()) check_fast_path(c, gen);
 }
@@ -81,7 +101,7 @@ TEST_CASE("conv CPU stem weight gradient (C = 1) equals the direct reference acr
   }
 }
 
-TEST_CASE("conv CPU fast path with Gaussian inputs and no bias stays within fp32 rounding") {
+TEST_CASE("conv CPU paths with Gaussian inputs and no bias stay within fp32 rounding") {
   std::mt19937_64 gen(test::run_seed() + 3);
   Context ctx(Device::cpu());
   for (const auto& c : test::edge_cases()) {
@@ -92,7 +112,10 @@ TEST_CASE("conv CPU fast path with Gaussian inputs and no bias stays within fp32
     Tensor y = Tensor::empty(dy.shape(), DType::f32);
     cpu::conv_fprop_direct<float>(d, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
     const double tol = 1e-5 * static_cast<double>(d.gemm_k());
-    CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, Tensor(), c.p), y, tol, 1e-5);
+    for (const auto backend : cpu_backends()) {
+      CpuBackendScope scope(backend);
+      CHECK_ALLCLOSE(ops::conv_forward(ctx, x, w, Tensor(), c.p), y, tol, 1e-5);
+    }
   }
 }
 
