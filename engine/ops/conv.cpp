@@ -38,11 +38,9 @@ constexpr std::int64_t kOnednnMinPositions = 512;
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
   if (e && *e) return parse_cpu_conv_backend(e);
-#if defined(CMT_WITH_ONEDNN)
-  return CpuConvBackend::automatic;
-#else
+  // `auto` is opt-in: its per-shape rule depends on the batch, so a run resumed on another number
+  // of ranks takes other algorithms for the same layer (docs/conv.md).
   return CpuConvBackend::native;
-#endif
 }
 std::atomic<CpuConvBackend>& cpu_backend() {
   static std::atomic<CpuConvBackend> b{default_cpu_backend()};

@@ -23,7 +23,7 @@ const char* conv_backend_name(ConvBackend);
 
 // The path of CPU tensors, process-wide: `native` is cmt's own fast path (vol2col + OpenBLAS,
 // depthwise loops), `onednn` oneDNN's primitives for every pass (but the one-channel stem's weight
-// gradient), `automatic` ("auto", the default when built with CMT_WITH_ONEDNN) oneDNN where it was
+// gradient), `automatic` ("auto", opt-in) oneDNN where it was
 // measured faster (cpu_conv_uses_onednn). CMT_CPU_CONV_BACKEND=native|onednn|auto overrides the
 // default at start. The direct reference stays the oracle of both paths in the tests.
 enum class CpuConvBackend { native, onednn, automatic };
