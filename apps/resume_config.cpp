@@ -69,4 +69,15 @@ RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& 
   });
 }
 
+void check_resumed_dataset(const std::string& checkpoint, const std::string& dataset, const std::string& identity) {
+  const nlohmann::json saved = read_checkpoint_state(checkpoint).config;
+  if (!saved.is_object() || !saved.contains("run_info") || !saved["run_info"].contains("dataset_identity")) return;
+  const std::string recorded = saved["run_info"]["dataset_identity"].get<std::string>();
+  CMT_CHECK(recorded == identity, "--resume "
+                                      << checkpoint << ": " << dataset << " is not the dataset this run was trained on (identity "
+                                      << identity << ", the run recorded " << recorded
+                                      << "): it was replaced or rewritten since; resume on the original dataset, or start a "
+                                         "new run (--init-from for the weights)");
+}
+
 }  // namespace cmt::app

@@ -18,4 +18,9 @@ RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& 
 // ("key: SAVED <where>, NOW now"); empty when the run may continue.
 std::string changes_refused_on_resume(const nlohmann::json& saved, const nlohmann::json& now, const std::string& where);
 
+// Refuses (cmt::Error) resuming `checkpoint` on a dataset whose identity (data/dataset_identity.h)
+// differs from the one the run recorded: the file at `dataset` was replaced or rewritten. Runs
+// recorded before identities were kept resume unchecked.
+void check_resumed_dataset(const std::string& checkpoint, const std::string& dataset, const std::string& identity);
+
 }  // namespace cmt::app

@@ -9,7 +9,9 @@
 #include <fmt/core.h>
 
 #include "apps/plots.h"
+#include "apps/resume_config.h"
 #include "apps/run_info.h"
+#include "data/dataset_identity.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -172,6 +174,8 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
   nlohmann::json recorded = c.to_json();
   recorded["run_info"] = run_info(ctx->device().str());
+  const std::string identity = data::dataset_identity(ds);
+  recorded["run_info"]["dataset_identity"] = identity;
   if (lead) {
     fs::create_directories(c.out);
     write_json(fs::path(c.out) / "config.json", recorded);
@@ -194,6 +198,7 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   FoldResult r;
   try {
     if (!resume.empty()) {
+      check_resumed_dataset(resume, c.dataset, identity);
       trainer.resume(resume);
     } else {
       trainer.initialize();
