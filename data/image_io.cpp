@@ -113,6 +113,10 @@ Volume read_jpeg(const std::string& path) {
     std::longjmp(e->jump, 1);
   };
   err.mgr.emit_message = [](j_common_ptr, int) {};
+  // Declared before setjmp: a decoding error jumps back here past everything declared later, whose
+  // destructors would never run (a leak of the image at each corrupt file).
+  Volume v;
+  std::vector<JSAMPLE> row;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
     CMT_THROW(path << ": unreadable JPEG (" << err.message << ")");
@@ -128,12 +132,11 @@ Volume read_jpeg(const std::string& path) {
   }
   cinfo.out_color_space = JCS_GRAYSCALE;  // libjpeg converts colour to luma itself
   jpeg_start_decompress(&cinfo);
-  Volume v;
   v.d = 1;
   v.h = static_cast<int>(cinfo.output_height);
   v.w = static_cast<int>(cinfo.output_width);
   v.v.resize(static_cast<std::size_t>(v.w) * v.h);
-  std::vector<JSAMPLE> row(static_cast<std::size_t>(v.w) * cinfo.output_components);
+  row.resize(static_cast<std::size_t>(v.w) * cinfo.output_components);
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW rp = row.data();
     const int y = static_cast<int>(cinfo.output_scanline);
