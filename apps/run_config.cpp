@@ -1,8 +1,11 @@
 // RunConfig: JSON round trip, validation, command-line flags.
 #include "apps/run_config.h"
 
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <set>
+#include <type_traits>
 
 #include "apps/usage_error.h"
 #include "engine/augment_policy.h"
@@ -29,6 +32,35 @@ nlohmann::json RunConfig::to_json() const {
   return j;
 }
 
+namespace {
+// One key's value. nlohmann converts a JSON float to an integer with a plain cast (undefined
+// behaviour out of range, a silent truncation within): integer keys take JSON integers only, in
+// the key's range.
+template <class T>
+void read_key(const nlohmann::json& v, const char* key, T& out) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    CMT_CHECK(v.is_number(), "config: key '" << key << "' has the wrong type (" << v.dump() << "): expected an integer");
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+      fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+    } else if (v.is_number_integer()) {
+      const std::int64_t x = v.get<std::int64_t>();
+      fits = x < 0 ? std::is_signed_v<T> && x >= static_cast<std::int64_t>(std::numeric_limits<T>::min())
+                   : static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+    }
+    CMT_CHECK(fits, "config: key '" << key << "' must be an integer in [" << +std::numeric_limits<T>::min() << ", "
+                                    << +std::numeric_limits<T>::max() << "], got " << v.dump());
+    out = v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
+  } else {
+    try {
+      v.get_to(out);
+    } catch (const nlohmann::json::exception& e) {
+      CMT_THROW("config: key '" << key << "' has the wrong type (" << v.dump() << "): " << e.what());
+    }
+  }
+}
+}  // namespace
+
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   CMT_CHECK(j.is_object(), "config: expected a JSON object");
   RunConfig c;
@@ -40,14 +72,8 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   // run_info (apps/run_info.h) records how a run was made: a saved config.json is read back without it.
   for (const auto& [key, value] : j.items())
     CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
-#define CMT_FROM_JSON(key)                                                                              \
-  if (j.contains(#key)) {                                                                               \
-    try {                                                                                               \
-      j.at(#key).get_to(c.key);                                                                         \
-    } catch (const nlohmann::json::exception& e) {                                                      \
-      CMT_THROW("config: key '" #key "' has the wrong type (" << j.at(#key).dump() << "): " << e.what()); \
-    }                                                                                                   \
-  }
+#define CMT_FROM_JSON(key) \
+  if (j.contains(#key)) read_key(j.at(#key), #key, c.key);
   CMT_RUN_CONFIG_KEYS(CMT_FROM_JSON)
 #undef CMT_FROM_JSON
   return c;

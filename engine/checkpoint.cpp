@@ -132,6 +132,15 @@ hid_t open_for_reading(const std::string& path) {
   return f;
 }
 
+// A JSON attribute; a corrupt one is a cmt::Error naming it (nlohmann's own exceptions are not).
+nlohmann::json parse_json_attr(hid_t file, const char* name) {
+  try {
+    return nlohmann::json::parse(read_attr_str(file, name));
+  } catch (const nlohmann::json::exception& e) {
+    CMT_THROW("attribute '" << name << "' is not valid JSON (" << e.what() << ")");
+  }
+}
+
 CheckpointState read_state(hid_t file) {
   CheckpointState s;
   const std::int64_t version = read_attr_i64(file, "format_version");
@@ -141,10 +150,10 @@ CheckpointState read_state(hid_t file) {
   s.step_in_epoch = read_attr_i64(file, "step_in_epoch");
   s.seed = static_cast<std::uint64_t>(read_attr_i64(file, "seed"));
   s.model = read_attr_str(file, "model");
-  s.config = nlohmann::json::parse(read_attr_str(file, "config"));
-  s.metrics = nlohmann::json::parse(read_attr_str(file, "metrics"));
+  s.config = parse_json_attr(file, "config");
+  s.metrics = parse_json_attr(file, "metrics");
   // Optional: a version 1 file written before it existed resumes with the epoch's sums at zero.
-  if (H5Aexists(file, "epoch_totals") > 0) s.epoch_totals = EpochTotals::from_json(nlohmann::json::parse(read_attr_str(file, "epoch_totals")));
+  if (H5Aexists(file, "epoch_totals") > 0) s.epoch_totals = EpochTotals::from_json(parse_json_attr(file, "epoch_totals"));
   return s;
 }
 

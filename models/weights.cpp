@@ -49,6 +49,11 @@ std::map<std::string, FileTensor> read_all(const std::string& path) {
       CMT_CHECK(points >= 0 && points <= kMaxTensorElements, path << ": tensor '" << n << "' claims " << points
                                                                   << " elements, more than any backbone's (limit "
                                                                   << kMaxTensorElements << "; a corrupt file?)");
+      const Handle layout{H5_CHECK(H5Dget_create_plist(ds.id)), H5Pclose};
+      const hsize_t stored = H5Dget_storage_size(ds.id);
+      CMT_CHECK(H5Pget_nfilters(layout.id) > 0 || stored >= static_cast<hsize_t>(points) * H5Tget_size(H5T_NATIVE_FLOAT) / 2,
+                path << ": tensor '" << n << "' claims " << points << " elements but the file stores " << stored
+                     << " bytes of it (truncated or corrupt)");  // half: a tensor stored as float16 is read as float
       const int rank = H5Sget_simple_extent_ndims(space.id);
       std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
       H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
