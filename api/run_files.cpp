@@ -31,12 +31,14 @@ std::vector<double> median_extent_mm(const data::Dataset& ds) {
 }  // namespace
 
 nlohmann::json DataInfo::to_json() const {
-  return {{"class_names", class_names},
-          {"sample_shape", std::vector<std::int64_t>(sample_shape.begin(), sample_shape.end())},
-          {"modality", modality},
-          {"window", window},
-          {"class_weights", class_weights},
-          {"extent_mm", extent_mm}};
+  nlohmann::json j = {{"class_names", class_names},
+                      {"sample_shape", std::vector<std::int64_t>(sample_shape.begin(), sample_shape.end())},
+                      {"modality", modality},
+                      {"window", window},
+                      {"class_weights", class_weights},
+                      {"extent_mm", extent_mm}};
+  if (dataset) j["dataset"] = dataset->to_json();
+  return j;
 }
 
 DataInfo DataInfo::from_json(const nlohmann::json& j) {
@@ -48,6 +50,7 @@ DataInfo DataInfo::from_json(const nlohmann::json& j) {
   d.window = j.value("window", std::string("-1000,400"));
   d.class_weights = j.value("class_weights", std::vector<float>{});
   d.extent_mm = j.value("extent_mm", std::vector<double>{});
+  if (j.contains("dataset")) d.dataset = data::DatasetIdentity::from_json(j.at("dataset"));
   CMT_CHECK(d.extent_mm.empty() || d.extent_mm.size() == 3, "data.json: 'extent_mm' must be (z, y, x), got " << d.extent_mm.size() << " values");
   CMT_CHECK(d.sample_shape.rank() == 3, "data.json: 'sample_shape' must be (D, H, W), got " << s.size() << " values");
   CMT_CHECK(!d.class_names.empty(), "data.json: no class names");
@@ -61,6 +64,7 @@ DataInfo DataInfo::from_dataset(const data::Dataset& ds, bool balanced, const st
   d.modality = ds.modality();
   d.window = ds.attribute("window");
   d.extent_mm = median_extent_mm(ds);
+  d.dataset = data::identify_dataset(ds.path());
   if (balanced) {
     // n / (classes * count_k), scikit-learn's "balanced", from the training fold.
     const auto labels = ds.labels();

@@ -1,14 +1,16 @@
 // What a run folder of `cmt train` records for inference (RUN/data.json, the model part of
 // RUN/config.json), shared by the public inference API and the apps.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
-#include "data/input_check.h"
+#include "data/dataset_identity.h"
 #include "data/ingest.h"
+#include "data/input_check.h"
 #include "engine/shape.h"
 #include "models/cmt_model.h"
 
@@ -25,6 +27,9 @@ struct DataInfo {
   // Median physical extent (z, y, x) mm of the training samples; empty when their spacing was only
   // the nominal 1 mm of PNG/JPEG (and in runs written before it was recorded).
   std::vector<double> extent_mm;
+  // The training dataset (absolute path, size, header hash), so that eval finds it from any
+  // directory and knows it is the same file; absent in runs written before it was recorded.
+  std::optional<data::DatasetIdentity> dataset;
   nlohmann::json to_json() const;
   static DataInfo from_json(const nlohmann::json& j);
   // balanced: scikit-learn's "balanced" class weights from the training samples `train`.

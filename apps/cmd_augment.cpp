@@ -1,12 +1,15 @@
 // `cmt augment --preview out.png`: a labelled grid of the seven transformations (paper Fig. 2) on a
-// synthetic chest-like image, as a real PNG; `--describe` prints a policy's full parameters.
+// synthetic chest-like image, as a real PNG; with `--dataset FILE --index I`, the two views the policy
+// makes of that sample instead; `--describe` prints a policy's full parameters.
 #include <fmt/core.h>
 
-#include <array>
 #include <cmath>
 #include <memory>
 
+#include "apps/augment_dataset_preview.h"
+#include "apps/bitmap_text.h"
 #include "apps/commands.h"
+#include "apps/flag_names.h"
 #include "apps/usage_error.h"
 #include "data/png_write.h"
 #include "engine/cuda_runtime.h"
@@ -44,30 +47,6 @@ Tensor synthetic_chest(int n) {
   return t;
 }
 
-// A 3x5 bitmap font for the labels (uppercase letters used by the transformation names).
-std::array<int, 5> glyph(char c) {
-  switch (c) {
-    case 'A': return {2, 5, 7, 5, 5};  case 'B': return {6, 5, 6, 5, 6};  case 'C': return {3, 4, 4, 4, 3};
-    case 'E': return {7, 4, 6, 4, 7};  case 'F': return {7, 4, 6, 4, 4};  case 'G': return {3, 4, 5, 5, 3};
-    case 'H': return {5, 5, 7, 5, 5};  case 'I': return {7, 2, 2, 2, 7};  case 'L': return {4, 4, 4, 4, 7};
-    case 'N': return {5, 7, 7, 7, 5};  case 'O': return {2, 5, 5, 5, 2};  case 'P': return {6, 5, 6, 4, 4};
-    case 'R': return {6, 5, 6, 5, 5};  case 'S': return {3, 4, 2, 1, 6};  case 'T': return {7, 2, 2, 2, 2};
-    case 'U': return {5, 5, 5, 5, 7};  case 'Z': return {7, 1, 2, 4, 7};  default: return {0, 0, 0, 0, 0};
-  }
-}
-
-void draw_text(std::vector<std::uint8_t>& img, int width, int x0, int y0, const std::string& text, int scale) {
-  for (std::size_t k = 0; k < text.size(); ++k) {
-    const auto g = glyph(static_cast<char>(std::toupper(static_cast<unsigned char>(text[k]))));
-    for (int r = 0; r < 5; ++r)
-      for (int c = 0; c < 3; ++c)
-        if (g[static_cast<std::size_t>(r)] & (4 >> c))
-          for (int dy = 0; dy < scale; ++dy)
-            for (int dx = 0; dx < scale; ++dx)
-              img[static_cast<std::size_t>(y0 + r * scale + dy) * width + x0 + static_cast<int>(k) * 4 * scale + c * scale + dx] = 255;
-  }
-}
-
 int run_preview(const std::string& path, const std::string& spec, int size, std::uint64_t seed, const std::string& device) {
   const AugmentPolicy policy = AugmentPolicy::parse(spec);
   Context ctx(resolve_device(device));
@@ -80,7 +59,7 @@ int run_preview(const std::string& path, const std::string& spec, int size, std:
   std::vector<std::uint8_t> img(static_cast<std::size_t>(width) * height, 40);
   for (std::size_t k = 0; k < panels.size(); ++k) {
     const int px = gap + static_cast<int>(k % cols) * (size + gap), py = gap + static_cast<int>(k / cols) * (size + label + gap);
-    draw_text(img, width, px + 2, py + 3, panels[k].first, 3);
+    draw_text(img, width, px + 2, py + 3, panels[k].first, 3, px + size);
     const float* v = panels[k].second.data<float>();
     for (int i = 0; i < size; ++i)
       for (int j = 0; j < size; ++j) {
@@ -97,22 +76,29 @@ int run_preview(const std::string& path, const std::string& spec, int size, std:
 void setup_augment(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("augment", "Preview the paper's seven augmentations, or describe an augmentation policy");
   struct Options {
-    std::string preview, policy = "genesis", device = "cpu";
+    std::string preview, policy = "paper", device = "cpu", dataset;  // paper: `cmt train`'s default
     int size = 256;
-    std::uint64_t seed = 1;
+    std::int64_t index = 0;
+    std::uint64_t seed = 0;
     bool describe = false;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("--preview", o->preview, "Write a labelled PNG grid of the seven transformations here");
+  cmd->add_option("--preview", o->preview,
+                  "Write a labelled PNG here: the seven transformations, or with --dataset the two views");
   cmd->add_option("--policy", o->policy, "Policy spec whose parameters the preview uses (e.g. 'genesis,fill=noise')");
-  cmd->add_option("--size", o->size, "Side of the synthetic image in pixels")->check(CLI::Range(32, 2048));
-  cmd->add_option("--seed", o->seed, "Philox seed of the draws");
-  cmd->add_option("--device", o->device, "cpu, cuda:N or auto");
+  auto* dataset = cmd->add_option("--dataset", o->dataset, "Preview the policy's two views of a sample of this HDF5 dataset");
+  cmd->add_option("--index", o->index, "The sample of --dataset (0-based)")->needs(dataset);
+  cmd->add_option("--size", o->size, "Side of the synthetic image in pixels")->check(CLI::Range(32, 2048))->excludes(dataset);
+  cmd->add_option("--seed", o->seed, "Philox seed of the draws (as `cmt train --seed`)");
+  cmd->add_option("--device", o->device, kDeviceHelp)->check(device_check());
   cmd->add_flag("--describe", o->describe, "Print the policy with every parameter");
   cmd->callback([&action, o] {
     action = [o] {
       as_usage_error([&] { AugmentPolicy::parse(o->policy); });  // a bad --policy is a bad command line (exit 2)
+      if (!o->dataset.empty() && o->preview.empty())
+        throw UsageError("--dataset needs --preview OUT.png: where to write the views");
       if (o->describe || o->preview.empty()) fmt::print("{}\n", AugmentPolicy::parse(o->policy).describe());
+      if (!o->dataset.empty()) return run_dataset_preview({o->preview, o->dataset, o->policy, o->device, o->index, o->seed});
       if (!o->preview.empty()) return run_preview(o->preview, o->policy, o->size, o->seed, o->device);
       return static_cast<int>(kOk);
     };

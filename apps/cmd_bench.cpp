@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/output_dir.h"
 #include "apps/step_options.h"
 #include "apps/step_runner.h"
 #include "bench/common/gemm_ceiling.h"
@@ -91,12 +92,6 @@ bench::Timing time_on(Context& ctx, const std::function<void()>& fn, int warmup,
 // Cached blocks go back to the system between configs, so each starts from the same free memory.
 void release_cached(Device device) { allocator_for(device).empty_cache(); }
 
-std::string output_dir(const std::string& requested) {
-  if (!requested.empty()) return requested;
-  const char* out = std::getenv("OUT");
-  return out && *out ? out : "bench-out";
-}
-
 void write_json(const std::string& dir, const std::string& name, const nlohmann::json& j) {
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/" + name + ".json";
@@ -151,7 +146,7 @@ int for_each_run(const std::vector<StepSetup>& list, const BenchArgs& a, Device 
           ++failed;
         }
         release_cached(device);  // the next config starts clean
-        write_json(output_dir(a.out_dir), json_name, report);
+        write_json(output_dir(a.out_dir, "bench-out"), json_name, report);
       }
   return failed;
 }
@@ -241,7 +236,7 @@ int bench_train(BenchArgs a) {
   int failed = for_each_run(list, a, device, report, name, 40, true, [&](const StepSetup& s) { return run_train(s, a, ceiling.at(s.precision)); });
   if (!a.export_dir.empty()) {
     failed += export_steps(list, device, a.export_dir, report);
-    write_json(output_dir(a.out_dir), name, report);
+    write_json(output_dir(a.out_dir, "bench-out"), name, report);
   }
   CMT_CHECK(failed == 0, failed << " run(s) or export(s) failed (see above; the JSON has the rest)");
   return kOk;
@@ -273,7 +268,7 @@ int bench_infer(BenchArgs a) {
                                 {"latency_ms", timing_json(t)}, {"ms_per_image", per_image_ms}, {"speedup_over_paper", speedup}, {"target_speedup", 100}});
       release_cached(device);
     }
-  write_json(output_dir(a.out_dir), a.name.empty() ? "bench_infer" : a.name, report);
+  write_json(output_dir(a.out_dir, "bench-out"), a.name.empty() ? "bench_infer" : a.name, report);
   return kOk;
 }
 
@@ -415,7 +410,7 @@ int bench_memory(BenchArgs a) {
     std::vector<StepSetup> small = list;
     for (auto& s : small) s.batch = 2;  // train_step.py checks the model on a small batch, then searches its own
     failed += export_steps(small, device, a.export_dir, report);
-    write_json(output_dir(a.out_dir), name, report);
+    write_json(output_dir(a.out_dir, "bench-out"), name, report);
   }
   CMT_CHECK(failed == 0, failed << " config(s) or export(s) failed (see above; the JSON has the rest)");
   return kOk;
@@ -433,7 +428,8 @@ void add_common_options(CLI::App& cmd, BenchArgs& a) {
   auto* preset = cmd.add_option("--preset", a.preset, "paper: CT 128^3 batch 8, X-ray 512^2 batch 64 (infer: one image), full networks")
                      ->check(CLI::IsMember({"none", "paper"}))->capture_default_str();
   add_step_size_options(cmd, a.step);
-  for (const char* fixed : {"--size", "--batch", "--width", "--depth", "--latent-dim"}) preset->excludes(cmd.get_option(fixed));
+  for (const char* fixed : {"--size", "--batch-size", "--batch", "--width", "--depth", "--latent-dim"})
+    preset->excludes(cmd.get_option(fixed));
   cmd.add_option("--warmup", a.warmup, "untimed runs first (train: at least 4: plain, plan record, plan replay, graph capture)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd.add_option("--out", a.out_dir, "folder for the JSON (default $OUT, else ./bench-out)");
   cmd.add_option("--name", a.name, "JSON file name without .json (default bench_train / bench_infer / bench_memory)");
@@ -468,7 +464,8 @@ void setup_bench(CLI::App& app, Action& action) {
   m->cuda_graph = "on";
   auto* memory = cmd->add_subcommand("memory", "The largest batch whose whole training step fits in memory, per backbone");
   add_common_options(*memory, *m);
-  memory->remove_option(memory->get_option("--batch"));  // the batch is what is searched
+  for (const char* batch : {"--batch-size", "--batch"})
+    memory->remove_option(memory->get_option(batch));  // the batch is what is searched
   memory->add_option("--limit", m->limit, "bytes the allocator may reserve, e.g. 80G (K/M/G: 2^10/2^20/2^30; default CMT_MEMORY_LIMIT, "
                                           "else the card; required on the CPU)");
   auto* cap = memory->add_option("--max-batch", m->max_batch, "the search stops here (samples)")->check(CLI::PositiveNumber)->capture_default_str();

@@ -1,8 +1,10 @@
 // `cmt compare RUN_A RUN_B`: the paired t-test over folds that the paper uses for its marks.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "apps/commands.h"
+#include "apps/paired_folds.h"
 #include "engine/metrics.h"
 #include "kernels/common/check.h"
 
@@ -14,15 +16,20 @@ nlohmann::json read_cv(const std::string& dir) {
   const auto path = std::filesystem::path(dir) / "cv.json";
   std::ifstream in(path);
   CMT_CHECK(in, path.string() << ": missing (run `cmt cv` or `cmt eval --cv` first)");
-  return nlohmann::json::parse(in);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    CMT_THROW(path.string() << ": not valid JSON: " << e.what());
+  }
 }
 
 int run_compare(const std::string& a_dir, const std::string& b_dir, double alpha) {
   const nlohmann::json a = read_cv(a_dir), b = read_cv(b_dir);
+  check_same_folds(a, b, a_dir, b_dir);
   std::printf("%-12s %9s %9s %8s %4s %9s  %s\n", "metric", "A mean", "B mean", "t", "df", "p", "verdict");
   for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
-    const auto va = a["per_fold"][key].get<std::vector<double>>();
-    const auto vb = b["per_fold"][key].get<std::vector<double>>();
+    const auto va = per_fold(a, a_dir, key);
+    const auto vb = per_fold(b, b_dir, key);
     CMT_CHECK(va.size() == vb.size(), key << ": " << va.size() << " folds in A, " << vb.size() << " in B");
     const metrics::TTest t = metrics::paired_t_test(va, vb);
     const char* verdict = t.p < alpha ? (t.t > 0 ? "A better (+)" : "B better") : "no significant difference";

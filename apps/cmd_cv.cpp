@@ -7,7 +7,9 @@
 #include <fmt/core.h>
 
 #include "apps/commands.h"
+#include "apps/cv_run.h"
 #include "apps/dataset_checks.h"
+#include "apps/probe.h"
 #include "apps/resume_config.h"
 #include "apps/run_folder.h"
 #include "apps/run_setup.h"
@@ -26,6 +28,7 @@ struct CvArgs {
   int folds = 0;  // 0: all folds of the dataset
   bool slurm = false;
   SlurmOptions slurm_options;
+  bool probe = false;  // Table 4: per fold, contrastive-only pre-training, then a linear probe
 };
 
 void write_json_atomically(const fs::path& path, const nlohmann::json& j) {
@@ -62,17 +65,27 @@ int print_slurm_script(const CvArgs& a, const RunConfig& base, int k) {
   return kOk;
 }
 
-int run_cv(const CvArgs& a) {
-  RunConfig base = a.config.validated();
-  const int k = a.folds > 0 ? a.folds : data::Dataset::open(base.dataset).num_folds();
+}  // namespace
+
+int check_cross_validation(const RunConfig& base, int folds, bool probe) {
+  const int k = folds > 0 ? folds : data::Dataset::open(base.dataset).num_folds();
+  if (probe && !base.init_from.empty()) throw UsageError("cmt cv: --probe pre-trains every fold itself; drop --init-from");
+  if (!base.init_from.empty() && k > 1)
+    std::fprintf(stderr,
+                 "cmt cv: warning: every fold starts from the same --init-from %s; if it was trained on this dataset it saw "
+                 "the other folds' held-out samples (cmt cv --probe pre-trains on each fold's training part instead)\n",
+                 base.init_from.c_str());
   for (int f = 0; f < k; ++f) {  // every fold holds a batch, before any of them trains
     RunConfig c = base;
     c.fold = f;
     check_against_dataset(c);
   }
+  check_same_cv(fs::path(base.out) / "cv-config.json", base);
+  return k;
+}
+
+int run_cross_validation(const RunConfig& base, int k, bool probe) {
   const fs::path root = base.out;
-  check_same_cv(root / "cv-config.json", base);
-  if (a.slurm) return print_slurm_script(a, base, k);
   // Under a launcher (each fold data-parallel) one process writes the files of the cross-validation.
   const bool lead = launcher_rank() == 0;
   if (lead) {
@@ -95,7 +108,8 @@ int run_cv(const CvArgs& a) {
     std::fprintf(stderr, "cmt cv: fold %d/%d -> %s%s\n", f + 1, k, c.out.c_str(), resume ? " (resumed from last.h5)" : "");
     // A fold folder without a checkpoint holds nothing worth keeping: it starts again.
     if (lead) prepare_run_folder(c.out, resume ? RunFolderUse::resume : RunFolderUse::overwrite);
-    const FoldResult r = train_fold(c, resume ? (dir / "last.h5").string() : "");
+    const FoldResult r = probe ? pretrain_and_probe(c, (root / "pretrain" / fmt::format("fold{}", f)).string(), c.out)
+                               : train_fold(c, resume ? (dir / "last.h5").string() : "");
     if (r.status == TrainStatus::interrupted) {
       std::fprintf(stderr, "cmt cv: stopped by a signal in fold %d; run the same command again to continue\n", f);
       return kInterrupted;
@@ -104,10 +118,22 @@ int run_cv(const CvArgs& a) {
   }
   nlohmann::json s = summarize_folds(results);
   s["config"] = base.to_json();
+  if (probe) s["pipeline"] = "contrastive pre-training on each fold's training part, then a linear probe";
   if (lead) write_json_atomically(root / "cv.json", s);
   std::printf("%d-fold cross-validation of %s (%s):\n", k, base.backbone.c_str(), base.dataset.c_str());
   print_metrics_table(s);
   return kOk;
+}
+
+namespace {
+
+int run_cv(const CvArgs& a) {
+  RunConfig base = a.config.validated();
+  if (a.probe && a.slurm)
+    throw UsageError("cmt cv: --probe runs each fold's pre-training and probe in turn here; it has no --slurm script");
+  const int k = check_cross_validation(base, a.folds, a.probe);
+  if (a.slurm) return print_slurm_script(a, base, k);
+  return run_cross_validation(base, k, a.probe);
 }
 
 void setup_cv(CLI::App& app, Action& action) {
@@ -117,13 +143,9 @@ void setup_cv(CLI::App& app, Action& action) {
   cmd->get_option("--fold")->group("");  // every fold is trained: not listed in --help
   cmd->add_option("--folds", args->folds, "run only the first K folds (default: all of the dataset's)");
   cmd->add_flag("--slurm", args->slurm, "print a Slurm job-array script instead of running (docs/cluster.md)");
-  SlurmOptions& s = args->slurm_options;
-  cmd->add_option("--slurm-time", s.time, "--slurm: the tasks' time limit (#SBATCH --time, e.g. 24:00:00)");
-  cmd->add_option("--slurm-partition", s.partition, "--slurm: #SBATCH --partition");
-  cmd->add_option("--slurm-account", s.account, "--slurm: #SBATCH --account");
-  cmd->add_option("--slurm-mem", s.mem, "--slurm: #SBATCH --mem (e.g. 64G)");
-  cmd->add_option("--slurm-gpus", s.gpus, "--slurm: GPUs per task (0: none)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--slurm-cpus", s.cpus, "--slurm: CPUs per task (OMP_NUM_THREADS follows)")->check(CLI::PositiveNumber);
+  add_slurm_options(*cmd, args->slurm_options);
+  cmd->add_flag("--probe", args->probe,
+                "Table 4: per fold, pre-train F by the contrastive loss alone on its training part, then a linear probe");
   cmd->callback([&action, args] { action = [args] { return run_cv(*args); }; });
 }
 

@@ -22,7 +22,7 @@ int run_dataset_info(const std::string& path) {
   fmt::print("{}\n  modality     {}\n  samples      {}\n  sample shape {}x{}x{} (D, H, W)\n  patients     {}\n", path,
              ds.modality(), ds.size(), s[0], s[1], s[2], std::set<std::string>(patients.begin(), patients.end()).size());
   const std::string window = ds.attribute("window");
-  if (!window.empty()) fmt::print("  HU window    {}\n", window);
+  if (!window.empty() && ds.modality() == "ct") fmt::print("  HU window    {}\n", window);  // X-ray is min-max scaled
   fmt::print("  classes\n");
   for (std::size_t c = 0; c < classes.size(); ++c)
     fmt::print("    {} {:<12} {}\n", c, classes[c], std::count(labels.begin(), labels.end(), static_cast<std::int32_t>(c)));

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "apps/commands.h"
+#include "apps/flag_names.h"
 #include "models/cmt_model.h"
 #include "models/summary.h"
 
@@ -18,7 +19,7 @@ struct ModelArgs {
 
 int run_model(ModelArgs a) {
   const int dims = a.cmt.backbone.spatial_dims;
-  CMT_CHECK(a.input.size() == 1 || static_cast<int>(a.input.size()) == dims, "--input: give one size or " << dims << " sizes");
+  CMT_CHECK(a.input.size() == 1 || static_cast<int>(a.input.size()) == dims, "--size: give one size or " << dims << " sizes");
   Shape in{a.batch};
   if (dims == 2) in.push_back(1);
   for (int i = 0; i < dims; ++i) in.push_back(a.input.size() == 1 ? a.input[0] : a.input[static_cast<std::size_t>(i)]);
@@ -45,9 +46,11 @@ void setup_model(CLI::App& app, Action& action) {
   a->cmt.num_classes = 2;
   cmd->add_option("--backbone", a->cmt.backbone.name, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4");
   cmd->add_option("--dims", a->cmt.backbone.spatial_dims, "2 or 3")->check(CLI::IsMember({2, 3}));
-  cmd->add_option("--input", a->input, "input size: one side, or D H W / H W")->expected(1, 3);
+  cmd->add_option("--size", a->input, "input size: one side, or D H W / H W")->expected(1, 3);
+  add_hidden_alias(*cmd, "--input", a->input)->expected(1, 3);
   cmd->add_option("--channels", a->cmt.backbone.in_channels, "input channels");
-  cmd->add_option("--batch", a->batch, "batch size");
+  cmd->add_option("--batch-size", a->batch, "batch size");
+  add_hidden_alias(*cmd, "--batch", a->batch);
   cmd->add_option("--width", a->cmt.backbone.width, "channel multiplier");
   cmd->add_option("--depth", a->cmt.backbone.depth, "block-count multiplier");
   cmd->add_option("--latent-dim", a->cmt.latent_dim, "dimension d of r");

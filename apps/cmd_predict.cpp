@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/flag_names.h"
 #include "cmt/inference.h"
 
 namespace cmt::app {
@@ -62,7 +63,7 @@ void setup_predict(CLI::App& app, Action& action) {
   auto args = std::make_shared<PredictArgs>();
   cmd->add_option("--run", args->run, "run folder of `cmt train`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--checkpoint", args->checkpoint, "last, best or a checkpoint path");
-  cmd->add_option("--device", args->device, "auto | cpu | cuda[:N]");
+  cmd->add_option("--device", args->device, kDeviceHelp)->check(device_check());
   cmd->add_flag("--json", args->json, "print JSON");
   cmd->add_option("INPUT", args->inputs, "DICOM file, DICOM series folder, PNG/JPEG, or a folder of them")->required();
   cmd->callback([&action, args] { action = [args] { return run_predict(*args); }; });

@@ -1,18 +1,20 @@
 // `cmt profile`: one training step timed per phase and per layer (forward and backward), with
-// NVTX ranges of the same names for Nsight Systems, a table and a JSON trace.
+// NVTX ranges of the same names for Nsight Systems, a table, and the JSON and Chrome trace in --out.
 #include <fmt/core.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
+#include <filesystem>
 #include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/output_dir.h"
 #include "apps/step_options.h"
 #include "apps/step_runner.h"
+#include "apps/text_file.h"
 #include "engine/allocator.h"
+#include "engine/cuda_runtime.h"
 #include "engine/profiler.h"
 
 namespace cmt::app {
@@ -23,7 +25,7 @@ struct ProfileArgs {
   StepSetup step;
   int warmup = 1;
   int max_depth = 3;
-  std::string json_path, trace_path;
+  std::string out_dir, json_path, trace_path;
 };
 
 // One table row: a layer's forward and backward ranges (or a phase), by name.
@@ -66,9 +68,9 @@ std::string human_bytes(double b) {
 }
 
 void write_json(const std::string& path, const nlohmann::json& j) {
-  std::ofstream f(path);
-  CMT_CHECK(f, "cannot write " << path);
-  f << j.dump(1) << "\n";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  write_text_atomic(path, j.dump(1) + "\n");
   fmt::print("wrote {}\n", path);
 }
 
@@ -76,6 +78,7 @@ int run_profile(const ProfileArgs& a) {
   // Every layer timed eagerly: no graph (it hides the layers) and no plan (the activation-memory
   // column reads the caching allocator).
   StepSetup setup = a.step;
+  setup.device = resolve_device(setup.device).str();  // "auto" as everywhere else
   setup.plan_memory = false;
   setup.cuda_graph = false;
   StepRunner runner(setup);
@@ -119,12 +122,10 @@ int run_profile(const ProfileArgs& a) {
   fmt::print("\npeak memory in use {} ({} raw allocations so far)\n", human_bytes(static_cast<double>(stats.peak_bytes_in_use)),
              stats.raw_allocations);
 
-  std::string json_path = a.json_path, trace_path = a.trace_path;
-  if (const char* out = std::getenv("OUT"); out && *out) {
-    if (json_path.empty()) json_path = std::string(out) + "/profile.json";
-    if (trace_path.empty()) trace_path = std::string(out) + "/profile_trace.json";
-  }
-  if (!json_path.empty()) {
+  const std::string dir = output_dir(a.out_dir, "profile-out");
+  const std::string json_path = a.json_path.empty() ? dir + "/profile.json" : a.json_path;
+  const std::string trace_path = a.trace_path.empty() ? dir + "/profile_trace.json" : a.trace_path;
+  {
     nlohmann::json j = prof.to_json();
     j["model"] = runner.model().describe();
     j["views"] = runner.views();
@@ -137,7 +138,7 @@ int run_profile(const ProfileArgs& a) {
     j["peak_bytes_in_use"] = stats.peak_bytes_in_use;
     write_json(json_path, j);
   }
-  if (!trace_path.empty()) write_json(trace_path, prof.trace_json());
+  write_json(trace_path, prof.trace_json());
   return kOk;
 }
 
@@ -152,8 +153,9 @@ void setup_profile(CLI::App& app, Action& action) {
   add_step_options(*cmd, a->step);
   cmd->add_option("--warmup", a->warmup, "steps before the profiled one")->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "deepest nesting level printed (the JSON has all)")->capture_default_str();
-  cmd->add_option("--json", a->json_path, "ranges and step summary as JSON (default $OUT/profile.json)");
-  cmd->add_option("--trace", a->trace_path, "Chrome/Perfetto trace (default $OUT/profile_trace.json)");
+  cmd->add_option("--out", a->out_dir, "folder for profile.json and profile_trace.json (default $OUT, else ./profile-out)");
+  cmd->add_option("--json", a->json_path, "ranges and step summary as JSON here instead (default OUT/profile.json)");
+  cmd->add_option("--trace", a->trace_path, "Chrome/Perfetto trace here instead (default OUT/profile_trace.json)");
   cmd->callback([&action, a] { action = [a] { return run_profile(*a); }; });
 }
 

@@ -52,9 +52,14 @@ int run_synth(const SynthArgs& a) {
   opt.phantom.difficulty = a.difficulty;
   apply_size(a.size, opt.phantom);
   const std::int64_t files = data::write_synthetic(a.out, opt);
-  fmt::print("wrote {} phantoms ({} files) to {}: CT {}x{}x{}, X-ray {}x{}, difficulty {}, seed {}\n", a.count, files, a.out,
-             opt.phantom.ct_size[0], opt.phantom.ct_size[1], opt.phantom.ct_size[2], opt.phantom.xray_size[0],
-             opt.phantom.xray_size[1], a.difficulty, a.seed);
+  // Only the sizes of what was written: an X-ray-only set has no CT size.
+  std::string sizes;
+  if (a.modality != "xray")
+    sizes += fmt::format("CT {}x{}x{}", opt.phantom.ct_size[0], opt.phantom.ct_size[1], opt.phantom.ct_size[2]);
+  if (a.modality != "ct")
+    sizes += fmt::format("{}X-ray {}x{}", sizes.empty() ? "" : ", ", opt.phantom.xray_size[0], opt.phantom.xray_size[1]);
+  fmt::print("wrote {} phantoms ({} files) to {}: {}, difficulty {}, seed {}\n", a.count, files, a.out, sizes, a.difficulty,
+             a.seed);
   return kOk;
 }
 

@@ -44,6 +44,7 @@ int run_train(const TrainArgs& a) {
                  c.out.c_str(), c.out.c_str());
     return kInterrupted;
   }
+  if (!r.lead) return kOk;  // under MPI every rank evaluated; rank 0 reports
   std::printf("held-out fold %d: accuracy %.2f%%, sensitivity %.2f%%, specificity %.2f%%, AUC %.4f (files in %s)\n", c.fold,
               100 * r.metrics.value("accuracy", 0.0), 100 * r.metrics.value("sensitivity", 0.0),
               100 * r.metrics.value("specificity", 0.0), r.metrics.value("auc", 0.0), c.out.c_str());

@@ -3,27 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include <fmt/core.h>
 
+#include "apps/text_file.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
 
 namespace {
-
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    CMT_CHECK(f, path << ": cannot open for writing");
-    f << text;
-    CMT_CHECK(f.good(), path << ": write failed");
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -46,6 +34,11 @@ std::string blue(double t) {
 }  // namespace
 
 void write_roc_svg(const std::string& path, const std::vector<metrics::RocPoint>& roc, double auc, const std::string& title) {
+  write_roc_curves_svg(path, {{"", roc, auc}}, title);
+}
+
+void write_roc_curves_svg(const std::string& path, const std::vector<RocCurve>& curves, const std::string& title) {
+  static const char* const colours[] = {"#08306b", "#cb181d", "#238b45", "#6a51a3", "#d94801"};
   const double x0 = 60, y0 = 340, side = 300;
   std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" font-family="sans-serif" font-size="12">
 <rect width="400" height="400" fill="white"/>
@@ -62,14 +55,19 @@ void write_roc_svg(const std::string& path, const std::vector<metrics::RocPoint>
 )svg",
                      x0 + v * side, y0 + 15, v, x0 - 5, y0 - v * side + 4, v);
   }
-  std::string pts;
-  for (const auto& p : roc) pts += fmt::format("{:.2f},{:.2f} ", x0 + p.fpr * side, y0 - p.tpr * side);
-  s += fmt::format(R"svg(<polyline points="{}" fill="none" stroke="#08306b" stroke-width="2"/>
-<text x="{}" y="{}" text-anchor="end">AUC = {:.4f}</text>
-</svg>
+  for (std::size_t c = 0; c < curves.size(); ++c) {
+    const char* colour = colours[c % (sizeof(colours) / sizeof(colours[0]))];
+    std::string pts;
+    for (const auto& p : curves[c].points) pts += fmt::format("{:.2f},{:.2f} ", x0 + p.fpr * side, y0 - p.tpr * side);
+    const std::string label = curves[c].label.empty() ? "" : escape(curves[c].label) + ": ";
+    s += fmt::format(R"svg(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>
+<text x="{}" y="{}" text-anchor="end" fill="{}">{}AUC = {:.4f}</text>
 )svg",
-                   pts, x0 + side - 10, y0 - 10, auc);
-  write_atomic(path, s);
+                     pts, colour, x0 + side - 10, y0 - 10 - 16.0 * static_cast<double>(curves.size() - 1 - c), colour, label,
+                     curves[c].auc);
+  }
+  s += "</svg>\n";
+  write_text_atomic(path, s);
 }
 
 void write_confusion_svg(const std::string& path, const std::vector<std::vector<long long>>& counts,
@@ -80,12 +78,14 @@ void write_confusion_svg(const std::string& path, const std::vector<std::vector<
   long long mx = 1;
   for (const auto& row : counts)
     for (long long v : row) mx = std::max(mx, v);
-  std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
+  std::string s =
+      fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">
 <rect width="{}" height="{}" fill="white"/>
 <text x="{}" y="20" text-anchor="middle" font-size="14">{}</text>
 <text x="{}" y="{}" text-anchor="middle">predicted</text>
+<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">true</text>
 )svg",
-                              w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40);
+                  w, h, w, h, w / 2, escape(title), x0 + k * cell / 2, y0 + k * cell + 40, y0 + k * cell / 2, y0 + k * cell / 2);
   for (int t = 0; t < k; ++t) {
     const std::string name = t < static_cast<int>(names.size()) ? names[static_cast<std::size_t>(t)] : std::to_string(t);
     s += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{}" text-anchor="middle">{}</text>
@@ -101,7 +101,7 @@ void write_confusion_svg(const std::string& path, const std::vector<std::vector<
     }
   }
   s += "</svg>\n";
-  write_atomic(path, s);
+  write_text_atomic(path, s);
 }
 
 void write_heatmap_svg(const std::string& path, const std::vector<std::vector<double>>& values,
@@ -142,7 +142,7 @@ void write_heatmap_svg(const std::string& path, const std::vector<std::vector<do
     }
   }
   s += "</svg>\n";
-  write_atomic(path, s);
+  write_text_atomic(path, s);
 }
 
 }  // namespace cmt::app

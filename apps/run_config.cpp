@@ -1,22 +1,45 @@
 // RunConfig: JSON round trip, validation, command-line flags.
 #include "apps/run_config.h"
 
-#include <cstdint>
 #include <fstream>
-#include <limits>
 #include <set>
 #include <type_traits>
 
+#include "apps/flag_names.h"
+#include "apps/json_numbers.h"
 #include "apps/usage_error.h"
 #include "engine/augment_policy.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
 
+namespace {
+
+// Floats as their shortest decimal; everything else as is.
+template <typename T>
+nlohmann::json to_json_value(const T& v) {
+  if constexpr (std::is_same_v<T, float>) return json_float(v);
+  else return v;
+}
+
+// Integers must be whole numbers (4.5 is refused, not truncated to 4).
+template <typename T>
+void from_json_value(const nlohmann::json& j, const char* key, T& out) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (j.is_number()) {
+      out = static_cast<T>(json_integer(j, std::string("config: key '") + key + "'"));
+      return;
+    }
+  }
+  j.get_to(out);
+}
+
+}  // namespace
+
 // The keys, one line per group (kept as laid out by hand).
 // clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
-  X(dataset) X(fold) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
+  X(dataset) X(fold) X(task) X(val_fraction) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
   X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features)                                           \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(positive_class) X(progress)                                 \
@@ -26,40 +49,11 @@ namespace cmt::app {
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json j;
-#define CMT_TO_JSON(key) j[#key] = key;
+#define CMT_TO_JSON(key) j[#key] = to_json_value(key);
   CMT_RUN_CONFIG_KEYS(CMT_TO_JSON)
 #undef CMT_TO_JSON
   return j;
 }
-
-namespace {
-// One key's value. nlohmann converts a JSON float to an integer with a plain cast (undefined
-// behaviour out of range, a silent truncation within): integer keys take JSON integers only, in
-// the key's range.
-template <class T>
-void read_key(const nlohmann::json& v, const char* key, T& out) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    CMT_CHECK(v.is_number(), "config: key '" << key << "' has the wrong type (" << v.dump() << "): expected an integer");
-    bool fits = false;
-    if (v.is_number_unsigned()) {
-      fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
-    } else if (v.is_number_integer()) {
-      const std::int64_t x = v.get<std::int64_t>();
-      fits = x < 0 ? std::is_signed_v<T> && x >= static_cast<std::int64_t>(std::numeric_limits<T>::min())
-                   : static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
-    }
-    CMT_CHECK(fits, "config: key '" << key << "' must be an integer in [" << +std::numeric_limits<T>::min() << ", "
-                                    << +std::numeric_limits<T>::max() << "], got " << v.dump());
-    out = v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
-  } else {
-    try {
-      v.get_to(out);
-    } catch (const nlohmann::json::exception& e) {
-      CMT_THROW("config: key '" << key << "' has the wrong type (" << v.dump() << "): " << e.what());
-    }
-  }
-}
-}  // namespace
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   CMT_CHECK(j.is_object(), "config: expected a JSON object");
@@ -72,8 +66,14 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   // run_info (apps/run_info.h) records how a run was made: a saved config.json is read back without it.
   for (const auto& [key, value] : j.items())
     CMT_CHECK(known.count(key) || key == "run_info", "config: unknown key '" << key << "'");
-#define CMT_FROM_JSON(key) \
-  if (j.contains(#key)) read_key(j.at(#key), #key, c.key);
+#define CMT_FROM_JSON(key)                                                                              \
+  if (j.contains(#key)) {                                                                               \
+    try {                                                                                               \
+      from_json_value(j.at(#key), #key, c.key);                                                         \
+    } catch (const nlohmann::json::exception& e) {                                                      \
+      CMT_THROW("config: key '" #key "' has the wrong type (" << j.at(#key).dump() << "): " << e.what()); \
+    }                                                                                                   \
+  }
   CMT_RUN_CONFIG_KEYS(CMT_FROM_JSON)
 #undef CMT_FROM_JSON
   return c;
@@ -90,6 +90,8 @@ void RunConfig::validate() const {
   };
   CMT_CHECK(!dataset.empty(), "config: 'dataset' is required (an HDF5 file from `cmt prepare`)");
   CMT_CHECK(fold >= 0, "config: 'fold' must be >= 0, got " << fold);
+  one_of("task", task, {"ternary", "binary"});
+  CMT_CHECK(val_fraction >= 0 && val_fraction <= 0.5, "config: 'val_fraction' must be in [0, 0.5], got " << val_fraction);
   one_of("backbone", backbone, {"vgg19", "vgg19_bn", "resnet50", "efficientnet_b4"});
   CMT_CHECK(width > 0 && width <= 4, "config: 'width' must be in (0, 4], got " << width);
   CMT_CHECK(depth > 0 && depth <= 4, "config: 'depth' must be in (0, 4], got " << depth);
@@ -147,6 +149,9 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   RunConfig& f = flags_;
   cmd.add_option("--dataset", f.dataset, "HDF5 dataset from `cmt prepare`");
   cmd.add_option("--fold", f.fold, "held-out fold");
+  cmd.add_option("--task", f.task, "ternary (the dataset's classes) | binary (COVID-19 against the other classes)");
+  cmd.add_option("--val-fraction", f.val_fraction,
+                 "share of the training folds' patients held for validation (per class; 0: none)");
   cmd.add_option("--backbone", f.backbone, "vgg19 | vgg19_bn | resnet50 | efficientnet_b4");
   cmd.add_option("--width", f.width, "channel multiplier");
   cmd.add_option("--depth", f.depth, "block-count multiplier");
@@ -169,9 +174,9 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--clip-norm", f.clip_norm, "clip the global gradient norm (0: off)");
   cmd.add_option("--schedule", f.schedule, "constant | cosine | step");
   cmd.add_option("--warmup", f.warmup, "warm-up steps");
-  cmd.add_option("--augment", f.augment, "augmentation policy (genesis, none, rotate, poisson+flip, ...)");
+  cmd.add_option("--augment", f.augment, "augmentation policy (paper, genesis, none, rotate, poisson+flip, ...)");
   cmd.add_option("--precision", f.precision, "auto (default: tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16");
-  cmd.add_option("--device", f.device, "auto | cpu | cuda[:N]");
+  cmd.add_option("--device", f.device, kDeviceHelp)->check(device_check());
   cmd.add_option("--conv-backend", f.conv_backend, "native | cudnn");
   cmd.add_option("--seed", f.seed, "random seed");
   cmd.add_option("--out", f.out, "output folder");

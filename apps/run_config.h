@@ -14,6 +14,8 @@ struct RunConfig {
   // data
   std::string dataset;             // HDF5 file from `cmt prepare`
   int fold = 0;                    // held-out fold
+  std::string task = "ternary";    // ternary: the dataset's classes | binary: COVID-19 against the rest (apps/task.h)
+  double val_fraction = 0;         // > 0: validation patients carved out of the training folds (best.h5, lambda)
   // model
   std::string backbone = "resnet50";
   double width = 1.0, depth = 1.0;
@@ -34,7 +36,7 @@ struct RunConfig {
   float lr = 1e-3f, weight_decay = 0.f, clip_norm = 0.f;
   std::string schedule = "constant";  // constant | cosine | step
   std::int64_t warmup = 0;
-  std::string augment = "genesis";
+  std::string augment = "paper";  // all seven transformations (docs/augmentation.md)
   // run
   std::string precision = "auto";  // auto (tf32 on a GPU, fp32 on the CPU) | fp32 | tf32 | bf16
   std::string device = "auto";     // auto | cpu | cuda[:N]

@@ -15,11 +15,15 @@ namespace cmt::app {
 namespace fs = std::filesystem;
 
 bool is_run_file(const std::string& file_name) {
-  static const std::set<std::string> names = {"config.json", "data.json",     "last.h5",   "best.h5", "steps.csv",
-                                              "metrics.csv", "metrics.jsonl", "eval.json", "roc.svg", "confusion.svg"};
+  static const std::set<std::string> names = {"config.json", "data.json", "last.h5",         "best.h5",
+                                              "steps.csv",   "metrics.csv", "metrics.jsonl", "eval.json",
+                                              "roc.svg",     "confusion.svg", "predictions.csv"};
   std::string n = file_name;
   if (n.size() > 4 && n.ends_with(".tmp")) n.resize(n.size() - 4);  // a write that a kill cut short
   if (names.count(n)) return true;
+  // Evaluations of the run on another dataset (eval-NAME.json, predictions-NAME.csv, ...) describe it too.
+  for (const auto& [prefix, suffix] : {std::pair{"eval-", ".json"}, {"predictions-", ".csv"}, {"roc-", ".svg"}, {"confusion-", ".svg"}})
+    if (n.starts_with(prefix) && n.ends_with(suffix)) return true;
   return n.starts_with("epoch") && n.ends_with(".h5") && n.size() > 8 &&
          std::all_of(n.begin() + 5, n.end() - 3, [](char ch) { return ch >= '0' && ch <= '9'; });
 }

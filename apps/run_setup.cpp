@@ -3,15 +3,20 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/core.h>
 
+#include "apps/eval_output.h"
 #include "apps/plots.h"
 #include "apps/resume_config.h"
 #include "apps/run_info.h"
+#include "apps/task.h"
+#include "apps/text_file.h"
 #include "data/dataset_identity.h"
+#include "data/folds.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
 #include "engine/cuda_runtime.h"
@@ -101,8 +106,6 @@ TrainerConfig trainer_config(const RunConfig& c, std::int64_t steps_per_epoch) {
   return t;
 }
 
-namespace {
-
 data::LoaderConfig loader_config(const RunConfig& c, bool training) {
   data::LoaderConfig l;
   l.batch_size = c.batch_size;
@@ -112,36 +115,23 @@ data::LoaderConfig loader_config(const RunConfig& c, bool training) {
   return l;
 }
 
-void write_json(const fs::path& path, const nlohmann::json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << j.dump(2) << "\n";
-  fs::rename(tmp, path);
-}
+namespace {
 
-// Evaluation files of one fold: eval.json, roc.svg, confusion.svg.
-nlohmann::json evaluate_and_write(Trainer& trainer, data::Loader& held_out, const std::vector<std::string>& names, int positive,
-                                  const fs::path& dir, int fold, bool write = true) {
-  const Evaluation e = trainer.evaluate(held_out);
-  CMT_CHECK(!e.labels.empty(), "fold " << fold << " has no held-out samples");
-  const int k = static_cast<int>(names.size());
-  nlohmann::json m = metrics::evaluate(e.probs, e.labels, k, positive, names);
-  m["fold"] = fold;
-  m["class_names"] = names;
-  std::vector<double> scores;
-  std::vector<int> is_pos;
-  for (std::size_t i = 0; i < e.labels.size(); ++i) {
-    scores.push_back(e.probs[i * static_cast<std::size_t>(k) + static_cast<std::size_t>(positive)]);
-    is_pos.push_back(e.labels[i] == positive);
-  }
-  m["predictions"] = {{"sample_ids", e.sample_ids}, {"labels", e.labels}, {"probs", e.probs}};
-  if (!write) return m;  // data parallelism: only rank 0 writes files
-  write_json(dir / "eval.json", m);
-  const double auc = m["auc"].is_number() ? m["auc"].get<double>() : 0.0;
-  write_roc_svg((dir / "roc.svg").string(), metrics::roc_curve(scores, is_pos), auc,
-                fmt::format("ROC, {} vs rest, fold {}", names[static_cast<std::size_t>(positive)], fold));
-  write_confusion_svg((dir / "confusion.svg").string(), m["confusion"].get<std::vector<std::vector<long long>>>(), names,
-                      fmt::format("confusion matrix, fold {}", fold));
-  return m;
+void write_json(const fs::path& path, const nlohmann::json& j) { write_text_atomic(path.string(), j.dump(2) + "\n"); }
+
+// Loads best.h5 (the epoch of best validation accuracy, which the trainer wrote) and returns that
+// epoch's validation metrics.
+nlohmann::json select_best_on_validation(Trainer& trainer, Communicator& comm) {
+  nlohmann::json best;
+  for (const EpochRecord& e : trainer.history())  // the first epoch of the highest accuracy, as the trainer keeps
+    if (e.validation.is_object() && (best.is_null() || e.validation.value("accuracy", 0.0) > best.value("accuracy", 0.0))) {
+      best = {{"epoch", e.epoch},
+              {"accuracy", e.validation.value("accuracy", 0.0)},
+              {"samples", e.validation.value("samples", 0)}};
+    }
+  comm.barrier();  // rank 0 wrote best.h5
+  load_checkpoint(trainer.checkpoint_path("best"), trainer.store(), nullptr);
+  return best;
 }
 
 }  // namespace
@@ -151,10 +141,23 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   // The run records the precision that ran ('auto' resolved), so eval, predict and resume use it too.
   RunConfig c = requested;
   c.precision = ctx->precision.name();
-  data::Dataset ds = data::Dataset::open(c.dataset);
+  data::Dataset ds = open_task_dataset(c);
   CMT_CHECK(c.fold < ds.num_folds(), "config: 'fold' is " << c.fold << " but " << c.dataset << " has " << ds.num_folds() << " folds");
-  const auto train_idx = ds.fold_indices(c.fold, false);
+  const Shape sample = ds.sample_shape();
+  CMT_CHECK(!AugmentPolicy::parse(c.augment).may_rotate() || sample[1] == sample[2],
+            "config: 'augment' is '" << c.augment << "', which rotates by quarter turns and needs square images, but "
+                                     << c.dataset << " holds " << sample[1] << "x" << sample[2]
+                                     << " images; use a policy without rotation (e.g. --augment "
+                                     << "paper,rotate_prob=0)");
   const auto held_idx = ds.fold_indices(c.fold, true);
+  // The validation part comes out of the training folds, by patient and per class; the held-out
+  // fold is only read once, at the end.
+  const data::TrainValidationSplit split = data::split_validation(ds.fold_indices(c.fold, false), ds.labels(), ds.patient_ids(),
+                                                                  c.val_fraction, c.seed, static_cast<std::uint32_t>(c.fold));
+  const auto& train_idx = split.train;
+  CMT_CHECK(c.val_fraction == 0 || !split.validation.empty(),
+            "config: 'val_fraction' " << c.val_fraction << " leaves no validation patient in the training folds of fold "
+                                      << c.fold);
   // Data parallelism (docs/distributed.md): each rank trains on its shard with batch_size samples;
   // rank 0 alone writes files and prints progress.
   const std::unique_ptr<Communicator> comm = make_communicator(c.comm, ctx.get());
@@ -174,8 +177,10 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   data::Loader held_out(ds, held_idx, loader_config(c, false), *ctx);  // every rank evaluates all of it
   nlohmann::json recorded = c.to_json();
   recorded["run_info"] = run_info(ctx->device().str());
-  const std::string identity = data::dataset_identity(ds);
-  recorded["run_info"]["dataset_identity"] = identity;
+  std::unique_ptr<data::Loader> validation;
+  if (!split.validation.empty()) validation = std::make_unique<data::Loader>(ds, split.validation, loader_config(c, false), *ctx);
+  const data::DatasetIdentity identity = data::identify_dataset(c.dataset);
+  recorded["run_info"]["dataset_identity"] = identity.to_json();
   if (lead) {
     fs::create_directories(c.out);
     write_json(fs::path(c.out) / "config.json", recorded);
@@ -187,15 +192,19 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   tc.progress = c.progress && lead;
   Trainer trainer(*ctx, model, tc);
   if (lead)
-    std::fprintf(stderr, "cmt: %s on %s in %s%s, %zu training / %zu held-out samples (fold %d), %lld parameters\n",
+    std::fprintf(stderr,
+                 "cmt: %s on %s in %s%s, %zu training / %zu validation / %zu held-out samples (fold %d), %lld parameters\n",
                  model.describe().c_str(), ctx->device().str().c_str(), c.precision.c_str(),
-                 requested.precision == "auto" ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)") : "",
-                 train_idx.size(), held_idx.size(), c.fold,
+                 requested.precision == "auto"
+                     ? (ctx->is_cuda() ? " (auto: TF32 tensor cores; --precision fp32 for exact fp32)" : " (auto)")
+                     : "",
+                 train_idx.size(), split.validation.size(), held_idx.size(), c.fold,
                  static_cast<long long>(trainer.store().num_parameters()));
   if (comm->size() > 1)
     std::fprintf(stderr, "cmt: rank %d of %d (%s, %s%s), %lld samples per step in all\n", comm->rank(), comm->size(), comm->name().c_str(),
                  ctx->device().str().c_str(), c.sync_bn ? ", synchronised BN" : "", static_cast<long long>(c.batch_size * comm->size()));
   FoldResult r;
+  r.lead = lead;
   try {
     if (!resume.empty()) {
       check_resumed_dataset(resume, c.dataset, identity);
@@ -214,10 +223,14 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
       }
     }
     install_stop_handlers();
-    r.status = trainer.fit(train, nullptr);
+    r.status = trainer.fit(train, validation.get());
     if (r.status == TrainStatus::interrupted) return r;
-    // The final model is evaluated (the held-out fold is the test set: choosing a checkpoint on it would leak).
-    r.metrics = evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), c.out, c.fold, lead);
+    // The held-out fold is the test set: a checkpoint is chosen on validation, never on it.
+    if (validation) r.validation = select_best_on_validation(trainer, *comm);
+    EvalTarget target{c.out, "", fmt::format("fold {}", c.fold), c.fold, lead};
+    target.extra = {{"checkpoint", validation ? "best (validation accuracy)" : "final"}};
+    if (validation) target.extra["validation"] = r.validation;
+    r.metrics = evaluate_and_write(trainer, held_out, ds, positive_index(c, ds.class_names()), target);
   } catch (const std::exception& e) {
     // One rank's error ends every rank now, rather than after the others' collective timeout.
     if (comm->size() > 1) comm->abort_job(std::string("error: ") + e.what() + "; aborting the job");
@@ -226,34 +239,50 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   return r;
 }
 
-nlohmann::json evaluate_run(const std::string& run_dir, const std::string& checkpoint, const std::string& dataset_override) {
-  const fs::path dir(run_dir);
-  LoadedRun run = read_run(run_dir);
-  RunConfig& c = run.config;
-  if (!dataset_override.empty()) c.dataset = dataset_override;
-  c.progress = false;
-  data::Dataset ds = data::Dataset::open(c.dataset);
-  CMT_CHECK(ds.class_names() == run.info.class_names, c.dataset << ": classes differ from those the run was trained on");
-  auto ctx = make_context(c);
-  models::CmtModel model(model_config(c, run.info));
-  RunConfig no_files = c;
-  no_files.out.clear();
-  Trainer trainer(*ctx, model, trainer_config(no_files, 1));
-  const std::string path = checkpoint == "best" || checkpoint == "last" ? (dir / (checkpoint + ".h5")).string() : checkpoint;
-  // Weights only: a periodic checkpoint may hold no optimizer state, and evaluation needs none.
-  const CheckpointState saved = load_checkpoint(path, trainer.store(), nullptr);
-  CMT_CHECK(saved.model == model.describe(), "checkpoint " << path << " holds " << saved.model << ", not " << model.describe());
-  data::Loader held_out(ds, ds.fold_indices(c.fold, true), loader_config(c, false), *ctx);
-  return evaluate_and_write(trainer, held_out, ds.class_names(), positive_index(c, ds.class_names()), dir, c.fold);
+namespace {
+// A digest of a fold's held-out samples (class names, then each sample id with its label, in id
+// order): two cross-validations with equal digests held out the same samples in that fold.
+std::string held_out_digest(const nlohmann::json& fold) {
+  CMT_CHECK(fold.contains("predictions") && fold.contains("class_names"),
+            "fold " << fold.value("fold", -1) << ": its evaluation has no predictions to identify the held-out samples");
+  const auto ids = fold["predictions"]["sample_ids"].get<std::vector<std::int64_t>>();
+  const auto labels = fold["predictions"]["labels"].get<std::vector<int>>();
+  std::vector<std::pair<std::int64_t, int>> rows;
+  for (std::size_t i = 0; i < ids.size() && i < labels.size(); ++i) rows.emplace_back(ids[i], labels[i]);
+  std::sort(rows.begin(), rows.end());
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+  auto mix = [&h](std::uint64_t v) {
+    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xFFu)) * 1099511628211ull;
+  };
+  for (const auto& name : fold["class_names"]) {
+    for (char ch : name.get<std::string>()) mix(static_cast<unsigned char>(ch));
+    mix(0xFFFFu);
+  }
+  for (const auto& [id, label] : rows) {
+    mix(static_cast<std::uint64_t>(id));
+    mix(static_cast<std::uint64_t>(label));
+  }
+  return fmt::format("{:016x}", h);
 }
+}  // namespace
 
 nlohmann::json summarize_folds(const std::vector<nlohmann::json>& folds) {
   nlohmann::json s;
   s["folds"] = folds.size();
+  for (const auto& f : folds) {
+    s["fold_ids"].push_back(f.value("fold", -1));
+    s["held_out"].push_back(held_out_digest(f));
+  }
   for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
     std::vector<double> v;
-    for (const auto& f : folds)
-      if (f.contains(key) && f[key].is_number()) v.push_back(f[key].get<double>());
+    // A fold without a number (e.g. AUC when the fold holds no positive sample) cannot be dropped:
+    // the paired t-test pairs folds by position.
+    for (const auto& f : folds) {
+      CMT_CHECK(f.contains(key) && f[key].is_number() && std::isfinite(f[key].get<double>()),
+                "fold " << f.value("fold", -1) << ": '" << key << "' is " << (f.contains(key) ? f[key].dump() : "missing")
+                        << ", not a number (does the held-out fold hold both positive and negative samples?)");
+      v.push_back(f[key].get<double>());
+    }
     const auto ms = metrics::mean_std(v);
     s["per_fold"][key] = v;
     s["mean"][key] = ms.mean;
@@ -267,7 +296,11 @@ void print_metrics_table(const nlohmann::json& s) {
   for (const char* key : {"accuracy", "sensitivity", "specificity", "auc"}) {
     std::string per;
     for (const auto& v : s["per_fold"][key]) per += fmt::format("{:.3f} ", v.get<double>());
-    std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(), per.c_str());
+    if (std::string(key) == "auc")  // a probability-like score, not a percentage
+      std::printf("%-12s %10.4f %10.4f   %s\n", key, s["mean"][key].get<double>(), s["std"][key].get<double>(), per.c_str());
+    else
+      std::printf("%-12s %9.2f%% %9.2f%%   %s\n", key, 100 * s["mean"][key].get<double>(), 100 * s["std"][key].get<double>(),
+                  per.c_str());
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "apps/flag_names.h"
 #include "apps/step_runner.h"
 
 namespace cmt::app {
@@ -9,11 +10,12 @@ namespace cmt::app {
 // The step's sizes, device and seed (`cmt bench` takes lists of backbones, dims and precisions itself).
 inline void add_step_size_options(CLI::App& cmd, StepSetup& s) {
   cmd.add_option("--size", s.size, "image side (H = W, and D in 3D)")->capture_default_str();
-  cmd.add_option("--batch", s.batch, "samples per step (the step sees 2 x batch views)")->capture_default_str();
+  cmd.add_option("--batch-size", s.batch, "samples per step (the step sees 2 x batch views)")->capture_default_str();
+  add_hidden_alias(cmd, "--batch", s.batch);
   cmd.add_option("--width", s.width, "channel multiplier")->capture_default_str();
   cmd.add_option("--depth", s.depth, "block-count multiplier")->capture_default_str();
   cmd.add_option("--latent-dim", s.latent, "latent dimension d")->capture_default_str();
-  cmd.add_option("--device", s.device, "cpu or cuda[:i]")->capture_default_str();
+  cmd.add_option("--device", s.device, kDeviceHelp)->check(device_check())->capture_default_str();
   cmd.add_option("--seed", s.seed, "weights and synthetic batch")->capture_default_str();
   cmd.add_flag("--recompute", s.recompute, "recompute batch-norm + activation outputs in backward (less memory)");
 }

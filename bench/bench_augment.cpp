@@ -18,7 +18,8 @@ struct Case {
 };
 
 std::vector<std::string> policies() {
-  std::vector<std::string> p{"none", "genesis", "genesis,per_slice=1", "genesis,fill=noise,poisson_prob=0.5,rotate_prob=0.5"};
+  std::vector<std::string> p{"none", "genesis", "paper", "genesis,per_slice=1",
+                             "genesis,fill=noise,poisson_prob=0.5,rotate_prob=0.5"};
   for (Transform t : kAllTransforms) p.emplace_back(transform_name(t));
   p.emplace_back("bezier+outpaint");
   return p;

@@ -33,4 +33,5 @@ configure_package_config_file(cmake/cmtConfig.cmake.in ${CMAKE_BINARY_DIR}/cmtCo
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/cmtConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/cmtConfig.cmake ${CMAKE_BINARY_DIR}/cmtConfigVersion.cmake DESTINATION ${CMT_INSTALL_CMAKEDIR})
 install(DIRECTORY examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(DIRECTORY configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/cmt/configs)  # the paper's settings per modality
 install(FILES docs/api.md docs/checkpoint-format.md docs/dataset-format.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -105,6 +105,16 @@ std::vector<std::string> Dataset::source_paths() const { return impl_->sources; 
 int Dataset::num_folds() const { return impl_->num_folds; }
 std::vector<std::int32_t> Dataset::folds() const { return impl_->folds; }
 
+void Dataset::relabel(const std::vector<std::string>& names, const std::vector<std::int32_t>& old_to_new) {
+  CMT_CHECK(old_to_new.size() == impl_->classes.size(),
+            impl_->path << ": relabelling needs one new label per class (" << impl_->classes.size() << ")");
+  for (std::int32_t l : old_to_new)
+    CMT_CHECK(l >= 0 && l < static_cast<std::int32_t>(names.size()),
+              impl_->path << ": new label " << l << " outside the new classes");
+  for (std::int32_t& l : impl_->labels) l = old_to_new[static_cast<std::size_t>(l)];
+  impl_->classes = names;
+}
+
 std::vector<std::array<double, 3>> Dataset::spacings() const {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   std::vector<std::array<double, 3>> out(static_cast<std::size_t>(impl_->n));

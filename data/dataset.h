@@ -34,6 +34,9 @@ class Dataset {
   std::vector<std::int32_t> folds() const;  // fold of each sample
   std::vector<std::int64_t> fold_indices(int fold, bool held_out) const;  // train = not held_out
   std::string attribute(const std::string& name) const;  // a root string attribute ("" if absent)
+  // Regroups the classes in memory (the file is untouched): label l becomes old_to_new[l], and the
+  // classes are named `names`. The binary task merges every class but COVID-19 this way.
+  void relabel(const std::vector<std::string>& names, const std::vector<std::int32_t>& old_to_new);
 
   // Sample i as D*H*W floats in [0, 1]. Thread-safe (HDF5 calls are serialised).
   void read_sample(std::int64_t i, float* dst) const;

@@ -1,52 +1,67 @@
-// The identity hash of a dataset (see dataset_identity.h).
+// Dataset identity: size and header hash; resolving a run's dataset path.
 #include "data/dataset_identity.h"
 
-#include <cstdint>
-#include <cstdio>
-#include <vector>
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kernels/common/check.h"
+
+namespace fs = std::filesystem;
 
 namespace cmt::data {
 
 namespace {
 
-struct Fnv1a {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  void bytes(const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+constexpr std::size_t kHashedBytes = 64 * 1024;
+
+std::string fnv1a_hex(const char* bytes, std::size_t n) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(bytes[i]);
+    h *= 1099511628211ull;
   }
-  void text(const std::string& s) {
-    const std::uint64_t n = s.size();  // length first: ("ab", "c") and ("a", "bc") differ
-    bytes(&n, sizeof(n));
-    bytes(s.data(), s.size());
-  }
-  void number(std::int64_t v) { bytes(&v, sizeof(v)); }
-};
+  return fmt::format("{:016x}", h);
+}
 
 }  // namespace
 
-std::string dataset_identity(const Dataset& ds) {
-  Fnv1a f;
-  f.number(ds.size());
-  for (std::int64_t d : ds.sample_shape()) f.number(d);
-  f.text(ds.modality());
-  f.number(ds.num_folds());
-  for (const auto& c : ds.class_names()) f.text(c);
-  for (std::int32_t l : ds.labels()) f.number(l);
-  for (std::int32_t k : ds.folds()) f.number(k);
-  for (const auto& p : ds.patient_ids()) f.text(p);
-  for (const auto& s : ds.source_paths()) f.text(s);
-  for (const char* attr : {"window", "source", "created_by"}) f.text(ds.attribute(attr));
-  // The first and last images too (one read each): the same inputs prepared otherwise differ there.
-  std::vector<float> pixels(static_cast<std::size_t>(ds.sample_shape().numel()));
-  for (std::int64_t i : {std::int64_t{0}, ds.size() - 1}) {
-    if (i < 0) continue;
-    ds.read_sample(i, pixels.data());
-    f.bytes(pixels.data(), pixels.size() * sizeof(float));
+nlohmann::json DatasetIdentity::to_json() const { return {{"path", path}, {"size", size}, {"header_hash", header_hash}}; }
+
+DatasetIdentity DatasetIdentity::from_json(const nlohmann::json& j) {
+  return {j.at("path").get<std::string>(), j.at("size").get<std::uintmax_t>(), j.at("header_hash").get<std::string>()};
+}
+
+DatasetIdentity identify_dataset(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CMT_CHECK(in, path << ": cannot open the dataset file");
+  std::vector<char> head(kHashedBytes);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  DatasetIdentity id;
+  id.path = fs::absolute(path).lexically_normal().string();
+  id.size = fs::file_size(path);
+  id.header_hash = fnv1a_hex(head.data(), static_cast<std::size_t>(in.gcount()));
+  return id;
+}
+
+std::string resolve_dataset(const std::vector<std::string>& candidates, const std::optional<DatasetIdentity>& recorded,
+                            const std::string& hint) {
+  std::ostringstream tried;
+  for (const auto& c : candidates) {
+    if (c.empty()) continue;
+    if (!fs::is_regular_file(c)) {
+      tried << "\n  " << c << ": no such file";
+      continue;
+    }
+    if (!recorded) return c;
+    const DatasetIdentity id = identify_dataset(c);
+    if (id == *recorded) return c;
+    tried << "\n  " << c << ": another file (" << id.size << " bytes, header hash " << id.header_hash << "; the run's has "
+          << recorded->size << " bytes, " << recorded->header_hash << ")";
   }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(f.h));
-  return std::string("fnv1a64:") + hex;
+  CMT_THROW("the run's dataset was not found:" << tried.str() << "\n" << hint);
 }
 
 }  // namespace cmt::data

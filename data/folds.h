@@ -13,4 +13,14 @@ std::vector<std::int32_t> stratified_patient_folds(const std::vector<std::int32_
                                                    const std::vector<std::string>& patient_ids, int k,
                                                    std::uint64_t seed);
 
+// A validation part carved out of a training part: per class, round(fraction x its patients) of the
+// patients (at least one when the class has two or more), shuffled by Philox from (seed, salt).
+// Patient-level and stratified like the folds; both parts keep the order of `indices`.
+struct TrainValidationSplit {
+  std::vector<std::int64_t> train, validation;
+};
+TrainValidationSplit split_validation(const std::vector<std::int64_t>& indices, const std::vector<std::int32_t>& labels,
+                                      const std::vector<std::string>& patient_ids, double fraction, std::uint64_t seed,
+                                      std::uint32_t salt);
+
 }  // namespace cmt::data

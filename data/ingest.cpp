@@ -1,15 +1,16 @@
 // Ingest: layout discovery, loading and preprocessing of one sample at a time.
 #include "data/ingest.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/dicom.h"
 #include "data/image_io.h"
 #include "data/input_limits.h"
+#include "data/nifti.h"
 #include "engine/ops/resample.h"
 
 namespace fs = std::filesystem;
@@ -42,34 +43,74 @@ std::vector<std::string> files_in(const fs::path& dir) {
   return out;
 }
 
+// The file name without its extension; both of ".nii.gz".
+std::string nifti_stem(const std::string& path) {
+  std::string stem = fs::path(path).stem().string();
+  return stem.ends_with(".nii") ? stem.substr(0, stem.size() - 4) : stem;
+}
+
+std::string image_format(const std::string& path) { return is_png_file(path) ? "PNG" : "JPEG"; }
+
+// What images found together in one folder say: one image, or images lying directly in a class
+// folder, are radiographs; several in a patient or scan folder are the slices of a CT.
+ModalityEvidence image_evidence(const std::vector<std::string>& images, const fs::path& dir, bool class_level) {
+  if (images.size() == 1) return {"xray", images.front(), "a single " + image_format(images.front()) + " image"};
+  if (class_level) return {"xray", dir.string(), fmt::format("{} images directly in a class folder", images.size())};
+  return {"ct", dir.string(), fmt::format("a folder of {} slice images", images.size())};
+}
+
+// A NIfTI file is one sample: a 3D volume (CT) or a 2D image (a radiograph).
+ModalityEvidence nifti_evidence(const std::string& path) {
+  const NiftiShape n = read_nifti_shape(path);
+  return n.nz > 1 ? ModalityEvidence{"ct", path, "a 3D NIfTI volume"} : ModalityEvidence{"xray", path, "a 2D NIfTI image"};
+}
+
+ModalityEvidence dicom_evidence(const DicomImage& h, const std::string& source) {
+  return {modality_of_dicom(h.modality), source, h.modality.empty() ? "DICOM without Modality" : "DICOM Modality " + h.modality};
+}
+
 // A scan folder: DICOM files are grouped by series (one item each); image slices form one item.
+// class_level: `dir` is a class folder itself (files there are not one patient's).
 void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label, const std::string& patient,
-                     const std::string& modality) {
+                     const std::string& modality, bool class_level = false) {
   const std::vector<std::string> files = files_in(dir);
   std::map<std::string, std::vector<std::string>> series;
+  std::map<std::string, DicomImage> series_header;
   std::vector<std::string> images;
   for (const auto& f : files) {
-    if (is_png_file(f) || is_jpeg_file(f)) {
+    if (is_nifti_file(f)) {
+      try {
+        d.evidence.push_back(nifti_evidence(f));
+        d.items.push_back({label, patient.empty() ? nifti_stem(f) : patient, {f}, f});
+      } catch (const Error& e) {
+        d.skipped.emplace_back(f, e.what());
+      }
+    } else if (is_png_file(f) || is_jpeg_file(f)) {
       images.push_back(f);
     } else if (looks_like_dicom(f)) {
       try {
         const DicomImage h = read_dicom(f, false);
         if (modality == "xray") {
           d.items.push_back({label, patient.empty() ? h.patient_id : patient, {f}, f});
+          d.evidence.push_back(dicom_evidence(h, f));
         } else {
           series[h.series_uid].push_back(f);
+          series_header.emplace(h.series_uid, h);
         }
       } catch (const Error& e) {
         d.skipped.emplace_back(f, e.what());
       }
     } else {
-      d.skipped.emplace_back(f, "neither DICOM nor PNG/JPEG");
+      d.skipped.emplace_back(f, "neither DICOM, NIfTI nor PNG/JPEG");
     }
   }
   for (auto& [uid, fl] : series) {
-    const std::string pid = patient.empty() ? read_dicom(fl.front(), false).patient_id : patient;
-    d.items.push_back({label, pid, fl, dir.string() + (series.size() > 1 ? " series " + uid : "")});
+    const DicomImage& h = series_header.at(uid);
+    const std::string source = dir.string() + (series.size() > 1 ? " series " + uid : "");
+    d.items.push_back({label, patient.empty() ? h.patient_id : patient, fl, source});
+    d.evidence.push_back(dicom_evidence(h, source));
   }
+  if (!images.empty()) d.evidence.push_back(image_evidence(images, dir, class_level));
   if (modality == "xray") {
     for (const auto& f : images) d.items.push_back({label, patient.empty() ? fs::path(f).stem().string() : patient, {f}, f});
   } else if (!images.empty()) {
@@ -79,7 +120,7 @@ void add_scan_folder(Discovery& d, const fs::path& dir, const std::string& label
 
 void walk_class(Discovery& d, const fs::path& class_dir, const std::string& label, const std::string& modality) {
   // Files right in the class folder; every folder below that holds files is a scan (or radiographs).
-  add_scan_folder(d, class_dir, label, "", modality);
+  add_scan_folder(d, class_dir, label, "", modality, true);
   std::vector<fs::path> dirs;
   for (const auto& e : fs::recursive_directory_iterator(class_dir))
     if (e.is_directory() && !hidden_or_meta(e.path())) dirs.push_back(e.path());
@@ -91,65 +132,56 @@ void walk_class(Discovery& d, const fs::path& class_dir, const std::string& labe
   }
 }
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string cell;
-  while (std::getline(ss, cell, ',')) {
-    while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-    while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
-    out.push_back(cell);
+// A file listed on its own: an image is a radiograph; a DICOM file says in its header. Unreadable
+// files say nothing here (loading them names the problem).
+void add_file_evidence(Discovery& d, const std::string& path) {
+  if (is_nifti_file(path)) {
+    try {
+      d.evidence.push_back(nifti_evidence(path));
+    } catch (const Error&) {
+    }
+    return;
   }
-  return out;
+  if (is_png_file(path) || is_jpeg_file(path)) {
+    d.evidence.push_back({"xray", path, "a single " + image_format(path) + " image"});
+    return;
+  }
+  try {
+    const DicomImage h = read_dicom(path, false);
+    d.evidence.push_back(h.frames > 1 && h.modality.empty() ? ModalityEvidence{"ct", path, "a multi-frame DICOM"}
+                                                            : dicom_evidence(h, path));
+  } catch (const Error&) {
+  }
 }
 
-void read_manifest(Discovery& d, const fs::path& csv, const std::string& modality) {
-  std::ifstream in(csv);
-  CMT_CHECK(in, csv.string() << ": cannot open the manifest");
-  std::string line;
-  std::getline(in, line);
-  const auto header = split_csv(line);
-  CMT_CHECK(header.size() >= 2 && header[0] == "path" && header[1] == "label",
-            csv.string() << ": the first line must be 'path,label[,patient_id]'");
-  int row = 1;
-  while (std::getline(in, line)) {
-    ++row;
-    const auto cells = split_csv(line);
-    if (cells.empty() || cells[0].empty()) continue;
-    if (cells.size() < 2) {
-      d.skipped.emplace_back(csv.string() + ":" + std::to_string(row), "fewer than two columns");
-      continue;
-    }
-    const fs::path p = csv.parent_path() / cells[0];
-    const std::string patient = cells.size() > 2 ? cells[2] : "";
-    if (std::find(d.class_names.begin(), d.class_names.end(), cells[1]) == d.class_names.end()) d.class_names.push_back(cells[1]);
+void read_manifest(Discovery& d, const fs::path& csv, const std::string& modality, const ManifestColumns& columns) {
+  Manifest m = read_manifest_file(csv.string(), columns);
+  d.skipped.insert(d.skipped.end(), m.skipped.begin(), m.skipped.end());
+  d.warnings.insert(d.warnings.end(), m.warnings.begin(), m.warnings.end());
+  for (const auto& row : m.rows) {
+    const fs::path p = csv.parent_path() / row.path;
+    if (std::find(d.class_names.begin(), d.class_names.end(), row.label) == d.class_names.end())
+      d.class_names.push_back(row.label);
     if (fs::is_directory(p)) {
-      add_scan_folder(d, p, cells[1], patient, modality);
+      add_scan_folder(d, p, row.label, row.patient, modality);
     } else if (fs::is_regular_file(p)) {
-      d.items.push_back({cells[1], patient.empty() ? p.stem().string() : patient, {p.string()}, p.string()});
+      d.items.push_back({row.label, row.patient.empty() ? nifti_stem(p.string()) : row.patient, {p.string()}, p.string()});
+      add_file_evidence(d, p.string());
     } else {
       d.skipped.emplace_back(p.string(), "listed in the manifest but missing");
     }
   }
 }
 
-}  // namespace
-
-Discovery discover_scans(const std::string& dir, const std::string& modality) {
+Discovery discover_as(const std::string& input, const std::string& modality, const ManifestColumns& columns) {
   Discovery d;
-  add_scan_folder(d, dir, "", "", modality);
-  return d;
-}
-
-Discovery discover(const std::string& input, const std::string& modality) {
-  CMT_CHECK(modality == "ct" || modality == "xray", "modality must be 'ct' or 'xray', got '" << modality << "'");
-  Discovery d;
+  d.modality = modality;
   const fs::path in(input);
   CMT_CHECK(fs::exists(in), input << ": no such file or folder");
   if (fs::is_regular_file(in) && in.extension() == ".csv") {
-    read_manifest(d, in, modality);
+    read_manifest(d, in, modality, columns);
   } else if (fs::is_regular_file(in / "manifest.csv")) {
-    read_manifest(d, in / "manifest.csv", modality);
+    read_manifest(d, in / "manifest.csv", modality, columns);
   } else {
     CMT_CHECK(fs::is_directory(in), input << ": expected a folder of class folders or a manifest .csv");
     for (const auto& e : fs::directory_iterator(in))
@@ -161,9 +193,38 @@ Discovery discover(const std::string& input, const std::string& modality) {
   return d;
 }
 
+}  // namespace
+
+Discovery discover_scans(const std::string& dir, const std::string& modality) {
+  Discovery d;
+  d.modality = modality;
+  add_scan_folder(d, dir, "", "", modality);
+  return d;
+}
+
+Discovery discover(const std::string& input, const std::string& modality, const ManifestColumns& columns) {
+  CMT_CHECK(modality.empty() || modality == "ct" || modality == "xray",
+            "modality must be 'ct' or 'xray', got '" << modality << "'");
+  if (!modality.empty()) return discover_as(input, modality, columns);
+  // The walk as CT reads every DICOM header once; X-ray groups the same files into other samples.
+  Discovery d = discover_as(input, "ct", columns);
+  const std::string inferred = infer_modality(d.evidence, input);
+  if (inferred == "ct") return d;
+  std::vector<ModalityEvidence> evidence = std::move(d.evidence);
+  d = discover_as(input, inferred, columns);
+  d.evidence = std::move(evidence);
+  return d;
+}
+
 Volume load_item(const SourceItem& item, const std::string& modality, bool& hu) {
   CMT_CHECK(!item.files.empty(), item.source << ": no files");
   const std::string& first = item.files.front();
+  if (is_nifti_file(first)) {
+    Volume v = read_nifti(first);
+    CMT_CHECK(modality == "ct" || v.d == 1, first << ": a 3D NIfTI volume (" << v.d << " slices) is not a radiograph");
+    hu = modality == "ct";  // NIfTI CT (dcm2niix, MONAI data sets) holds Hounsfield units
+    return v;
+  }
   const bool dicom = !is_png_file(first) && !is_jpeg_file(first);
   if (dicom) {
     if (modality == "ct" && item.files.size() > 1) {

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "data/manifest.h"
+#include "data/modality_inference.h"
 #include "data/volume.h"
 #include "engine/context.h"
 
@@ -19,14 +21,19 @@ struct SourceItem {
 };
 
 struct Discovery {
+  std::string modality;                  // "ct" or "xray": given, or inferred from `evidence`
   std::vector<std::string> class_names;  // label order
   std::vector<SourceItem> items;
   std::vector<std::pair<std::string, std::string>> skipped;  // (path, reason)
+  std::vector<ModalityEvidence> evidence;                    // what each sample's files say about the modality
+  std::vector<std::string> warnings;                         // e.g. a manifest without patient IDs
 };
 
-// input: a folder with manifest.csv (path,label,patient_id; paths relative to it), a .csv file,
-// or a folder of class folders (class/[patient/[scan/]]files). modality: "ct" or "xray".
-Discovery discover(const std::string& input, const std::string& modality);
+// input: a folder with manifest.csv (columns path, label, patient_id in any order, data/manifest.h;
+// paths relative to it), a .csv file, or a folder of class folders (class/[patient/[scan/]]files).
+// modality: "ct", "xray", or "" to infer it (data/modality_inference.h); inputs that mix
+// modalities are then refused.
+Discovery discover(const std::string& input, const std::string& modality, const ManifestColumns& columns = {});
 
 // The studies of the files right in `dir` (no class or patient): as for a scan folder of
 // discover(), DICOM files one study per series (CT) or per file (X-ray), image files one slice

@@ -7,18 +7,13 @@
 
 #include "data/dicom.h"
 #include "data/image_io.h"
+#include "data/modality_inference.h"
+#include "data/nifti.h"
 #include "kernels/common/check.h"
 
 namespace cmt::data {
 
 namespace {
-
-// The DICOM Modality values whose kind is certain: CT, and computed / digital radiography.
-std::string modality_of_dicom(const std::string& tag) {
-  if (tag == "CT") return "ct";
-  if (tag == "CR" || tag == "DX") return "xray";
-  return "";
-}
 
 std::string modality_word(const std::string& modality) {
   return modality == "ct" ? "CT" : modality == "xray" ? "X-ray" : "unknown modality";
@@ -35,6 +30,10 @@ InputKind inspect_input(const std::vector<std::string>& files) {
   CMT_CHECK(!files.empty(), "no input files");
   const std::string& first = files.front();
   InputKind k;
+  if (is_nifti_file(first)) {
+    const NiftiShape n = read_nifti_shape(first);  // NIfTI does not say the modality
+    return n.nz > 1 ? InputKind{"", 3, "a 3D NIfTI volume"} : InputKind{"", 2, "a 2D NIfTI image"};
+  }
   const bool png = is_png_file(first), jpeg = is_jpeg_file(first);
   if (png || jpeg) {
     const std::string format = png ? "PNG" : "JPEG";

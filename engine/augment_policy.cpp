@@ -25,16 +25,27 @@ struct Entry {
 const std::vector<Entry>& fields() {
   using C = aug::Config;
   static const std::vector<Entry> table = {
-      {"rotate_prob", &C::rotate_prob},       {"flip_prob", &C::flip_prob},
-      {"flip_max", &C::flip_max},             {"shuffle_prob", &C::shuffle_prob},
-      {"bezier_prob", &C::bezier_prob},       {"poisson_prob", &C::poisson_prob},
-      {"paint_prob", &C::paint_prob},         {"inpaint_share", &C::inpaint_share},
-      {"bezier_invert_prob", &C::bezier_invert_prob}, {"shuffle_windows", &C::shuffle_windows},
-      {"shuffle_div", &C::shuffle_div},       {"poisson_scale_lo", &C::poisson_scale_lo},
-      {"poisson_scale_hi", &C::poisson_scale_hi}, {"inpaint_boxes", &C::inpaint_boxes},
-      {"outpaint_windows", &C::outpaint_windows}, {"paint_continue_prob", &C::paint_continue_prob},
-      {"fill_value", &C::fill_value},         {"per_slice", &C::per_slice},
+      {"rotate_prob", &C::rotate_prob},
+      {"flip_prob", &C::flip_prob},
+      {"flip_max", &C::flip_max},
+      {"shuffle_prob", &C::shuffle_prob},
+      {"bezier_prob", &C::bezier_prob},
+      {"poisson_prob", &C::poisson_prob},
+      {"paint_prob", &C::paint_prob},
+      {"inpaint_share", &C::inpaint_share},
+      {"bezier_invert_prob", &C::bezier_invert_prob},
+      {"shuffle_windows", &C::shuffle_windows},
+      {"shuffle_div", &C::shuffle_div},
+      {"shuffle_rounds", &C::shuffle_rounds},
+      {"poisson_scale_lo", &C::poisson_scale_lo},
+      {"poisson_scale_hi", &C::poisson_scale_hi},
+      {"inpaint_boxes", &C::inpaint_boxes},
+      {"outpaint_windows", &C::outpaint_windows},
+      {"paint_continue_prob", &C::paint_continue_prob},
+      {"fill_value", &C::fill_value},
+      {"per_slice", &C::per_slice},
       {"volumetric", &C::volumetric},
+      {"one_branch", &C::one_branch},
   };
   return table;
 }
@@ -80,6 +91,17 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 }  // namespace
 
+// The paper's seven transformations (section 3.2.1): Models Genesis' pipeline plus rotation and
+// Poisson noise, whose probabilities the paper does not give (docs/augmentation.md, assumptions).
+aug::Config paper_config() {
+  aug::Config c;
+  c.mode = aug::Mode::random;
+  c.rotate_prob = 0.5f;
+  c.poisson_prob = 0.5f;
+  c.shuffle_rounds = 6;  // Models Genesis' coverage: about 85% of pixels shuffled (docs/augmentation.md)
+  return c;
+}
+
 std::string_view transform_name(Transform t) { return kNames[static_cast<std::size_t>(t)]; }
 
 Transform transform_from_name(std::string_view name) {
@@ -96,6 +118,8 @@ AugmentPolicy AugmentPolicy::parse(const std::string& spec) {
   const std::string& name = parts.front();
   if (name == "genesis" || name.empty()) {
     c.mode = aug::Mode::random;
+  } else if (name == "paper") {
+    c = paper_config();
   } else if (name == "none") {
     c.mode = aug::Mode::none;
   } else {
@@ -143,6 +167,8 @@ void AugmentPolicy::validate() const {
     }
   CMT_CHECK(c.flip_max <= 16, "augment policy: flip_max must be <= 16, got " << c.flip_max);
   CMT_CHECK(c.shuffle_div >= 1, "augment policy: shuffle_div must be >= 1, got " << c.shuffle_div);
+  CMT_CHECK(c.shuffle_rounds >= 1 && c.shuffle_rounds <= aug::kMaxShuffleRounds,
+            "augment policy: shuffle_rounds must be in [1, " << aug::kMaxShuffleRounds << "], got " << c.shuffle_rounds);
   CMT_CHECK(c.poisson_scale_lo > 0.f && c.poisson_scale_hi >= c.poisson_scale_lo && c.poisson_scale_hi <= 1e6f,
             "augment policy: need 0 < poisson_scale_lo <= poisson_scale_hi <= 1e6, got " << c.poisson_scale_lo << ", "
                                                                                         << c.poisson_scale_hi);
@@ -150,7 +176,8 @@ void AugmentPolicy::validate() const {
             "augment policy: inpaint_boxes must be in [1, " << aug::kMaxBoxes << "], got " << c.inpaint_boxes);
   CMT_CHECK(c.outpaint_windows >= 1 && c.outpaint_windows <= aug::kMaxBoxes,
             "augment policy: outpaint_windows must be in [1, " << aug::kMaxBoxes << "], got " << c.outpaint_windows);
-  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1, "augment policy: per_slice and volumetric are 0 or 1");
+  CMT_CHECK(c.per_slice <= 1 && c.volumetric <= 1 && c.one_branch <= 1,
+            "augment policy: per_slice, volumetric and one_branch are 0 or 1");
   CMT_CHECK(!(c.per_slice && c.volumetric), "augment policy: per_slice and volumetric exclude each other");
   CMT_CHECK(c.fixed_count >= 0 && c.fixed_count <= aug::kMaxSteps, "augment policy: bad number of fixed transformations");
   for (int i = 0; i < c.fixed_count; ++i)

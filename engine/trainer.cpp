@@ -167,6 +167,7 @@ void Trainer::resume(const std::string& checkpoint) {
                           << " rank(s), or resume an end-of-epoch checkpoint on " << world);
   drop_logs_after(s.step, s.epoch);  // steps and epochs after the checkpoint are redone and logged again
   history_.clear();
+  best_score_ = -1e300;
   for (const auto& m : s.metrics) {
     EpochRecord r;
     r.epoch = m.value("epoch", 0);
@@ -180,7 +181,13 @@ void Trainer::resume(const std::string& checkpoint) {
     r.samples_per_s = m.value("samples_per_s", 0.0);
     if (m.contains("validation")) r.validation = m["validation"];
     history_.push_back(r);
+    best_score_ = std::max(best_score_, best_score(r));  // best.h5 is replaced only by a better epoch
   }
+}
+
+// Best by validation accuracy when the epoch was validated, else by training loss.
+double Trainer::best_score(const EpochRecord& r) {
+  return r.validation.is_object() ? r.validation.value("accuracy", 0.0) : -r.loss;
 }
 
 namespace {
@@ -322,8 +329,7 @@ TrainStatus Trainer::fit(BatchSource& train, BatchSource* validation) {
     ++epoch_;
     step_in_epoch_ = 0;
     totals_ = {};
-    // Best by validation accuracy, else by training loss.
-    const double score = validation ? r.validation.value("accuracy", 0.0) : -r.loss;
+    const double score = best_score(r);
     if (score > best_score_) {
       best_score_ = score;
       save("best");

@@ -99,6 +99,7 @@ class Trainer {
   bool writer() const { return config_.comm == nullptr || config_.comm->rank() == 0; }
   void average_over_ranks(Tensor& t);  // in place: the mean over ranks (no-op on one process)
   bool any_rank_stops(bool mine);     // a signal on any rank stops every rank at the same step
+  static double best_score(const EpochRecord& r);  // the higher, the better; best.h5 keeps the first maximum
 
   Context& ctx_;
   Model& model_;

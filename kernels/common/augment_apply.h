@@ -58,39 +58,85 @@ CMT_HD std::uint32_t permute_index(std::uint32_t j, std::uint32_t n, rng::Words4
   return x;
 }
 
-// The shuffle window of the cell holding p, if any: origin and sides (z, y, x). False when p is
-// in no window. Sides and offsets come from 16-bit halves of one Philox block per cell.
+// One round of local pixel shuffling: cells of side P.cell tile the volume from a grid offset (0 in
+// round 0, random in later rounds; cells cut by the border are clipped), each cell holds at most one
+// window, so a round's windows never overlap. Round r > 0 draws from its own stream (op bits 24..29).
+struct ShuffleRound {
+  rng::Stream stream;
+  std::int32_t off[3];  // (z, y, x): cells start at k * cell - off
+};
+CMT_HD ShuffleRound shuffle_round(const StepParams& P, const Config& cfg, Dims dm, int round) {
+  ShuffleRound g{P.stream, {0, 0, 0}};
+  if (round == 0) return g;
+  g.stream.op = P.stream.op | (static_cast<std::uint32_t>(round) << kShuffleRoundShift);
+  const rng::Words4 w = g.stream.draw(kShuffleOffsetBlock);
+  const bool vol = cfg.volumetric && dm.d > 1;
+  g.off[0] = vol ? static_cast<std::int32_t>(rng::uniform_int(w.w[0], static_cast<std::uint32_t>(P.cell[0]))) : 0;
+  g.off[1] = static_cast<std::int32_t>(rng::uniform_int(w.w[1], static_cast<std::uint32_t>(P.cell[1])));
+  g.off[2] = static_cast<std::int32_t>(rng::uniform_int(w.w[2], static_cast<std::uint32_t>(P.cell[2])));
+  return g;
+}
+
+// The cell of coordinate q along an axis of n pixels (cells of side c from offset o): its index, the
+// number of cells, and its extent [lo, lo + len) clipped to the axis.
+struct CellSpan {
+  std::int32_t index, count, lo, len;
+};
+CMT_HD CellSpan cell_span(std::int32_t q, std::int32_t n, std::int32_t c, std::int32_t o) {
+  CellSpan s;
+  s.index = (q + o) / c;
+  s.count = (n + o + c - 1) / c;
+  const std::int32_t lo = s.index * c - o, hi = lo + c;
+  s.lo = lo < 0 ? 0 : lo;
+  s.len = (hi > n ? n : hi) - s.lo;
+  return s;
+}
+
+// The shuffle window of the cell holding p in one round, if any: origin and sides (z, y, x). False
+// when p is in no window. Sides and offsets come from 16-bit halves of one Philox block per cell.
 struct Window {
   Pos origin;
   std::int32_t sz, sy, sx;
   std::uint32_t cell;
 };
-CMT_HD bool shuffle_window(const StepParams& P, const Config& cfg, Dims dm, Pos p, Window& win) {
-  const std::int32_t cz = P.cell[0], cy = P.cell[1], cx = P.cell[2];
-  const std::int32_t gy = dm.h / cy, gx = dm.w / cx, gz = dm.d / cz;
+CMT_HD bool shuffle_window(const StepParams& P, const Config& cfg, Dims dm, Pos p, Window& win, const ShuffleRound& g) {
   const bool vol = cfg.volumetric && dm.d > 1;
-  const std::int32_t iy = p.y / cy, ix = p.x / cx;
-  const std::int32_t iz = vol ? p.z / cz : (cfg.per_slice ? p.z : 0);
-  if (iy >= gy || ix >= gx || (vol && iz >= gz)) return false;
-  win.cell = (static_cast<std::uint32_t>(iz) * static_cast<std::uint32_t>(gy) + static_cast<std::uint32_t>(iy)) *
-                 static_cast<std::uint32_t>(gx) +
-             static_cast<std::uint32_t>(ix);
-  const rng::Words4 w = P.stream.draw(2u * win.cell);
+  const CellSpan y = cell_span(p.y, dm.h, P.cell[1], g.off[1]), x = cell_span(p.x, dm.w, P.cell[2], g.off[2]);
+  const CellSpan z = vol ? cell_span(p.z, dm.d, P.cell[0], g.off[0]) : CellSpan{cfg.per_slice ? p.z : 0, 1, p.z, 1};
+  win.cell = (static_cast<std::uint32_t>(z.index) * static_cast<std::uint32_t>(y.count) + static_cast<std::uint32_t>(y.index)) *
+                 static_cast<std::uint32_t>(x.count) +
+             static_cast<std::uint32_t>(x.index);
+  const rng::Words4 w = g.stream.draw(2u * win.cell);
   if ((w.w[0] >> 8) >= P.cell_threshold) return false;
   auto pick = [](std::uint32_t half16, std::int32_t n) { return static_cast<std::int32_t>((half16 * static_cast<std::uint32_t>(n)) >> 16); };
-  win.sy = 1 + pick(w.w[1] & 0xFFFFu, cy);
-  win.sx = 1 + pick(w.w[1] >> 16, cx);
-  win.origin.y = iy * cy + pick(w.w[2] & 0xFFFFu, cy - win.sy + 1);
-  win.origin.x = ix * cx + pick(w.w[2] >> 16, cx - win.sx + 1);
+  win.sy = 1 + pick(w.w[1] & 0xFFFFu, y.len);
+  win.sx = 1 + pick(w.w[1] >> 16, x.len);
+  win.origin.y = y.lo + pick(w.w[2] & 0xFFFFu, y.len - win.sy + 1);
+  win.origin.x = x.lo + pick(w.w[2] >> 16, x.len - win.sx + 1);
   if (vol) {
-    win.sz = 1 + pick(w.w[3] & 0xFFFFu, cz);
-    win.origin.z = iz * cz + pick(w.w[3] >> 16, cz - win.sz + 1);
+    win.sz = 1 + pick(w.w[3] & 0xFFFFu, z.len);
+    win.origin.z = z.lo + pick(w.w[3] >> 16, z.len - win.sz + 1);
   } else {
     win.sz = 1;
     win.origin.z = p.z;
   }
   const std::int32_t lz = p.z - win.origin.z, ly = p.y - win.origin.y, lx = p.x - win.origin.x;
   return lz >= 0 && lz < win.sz && ly >= 0 && ly < win.sy && lx >= 0 && lx < win.sx;
+}
+
+// Where p reads from in one round: its window's keyed permutation, or p itself outside windows.
+CMT_HD Pos shuffle_source(const StepParams& P, const Config& cfg, Dims dm, Pos p, const ShuffleRound& g) {
+  Window win;
+  if (!shuffle_window(P, cfg, dm, p, win, g)) return p;
+  const std::uint32_t n = static_cast<std::uint32_t>(win.sz * win.sy * win.sx);
+  const std::uint32_t j =
+      static_cast<std::uint32_t>(((p.z - win.origin.z) * win.sy + (p.y - win.origin.y)) * win.sx + (p.x - win.origin.x));
+  const std::int32_t k = static_cast<std::int32_t>(permute_index(j, n, g.stream.draw(2u * win.cell + 1u)));
+  return Pos{win.origin.z + k / (win.sy * win.sx), win.origin.y + (k / win.sx) % win.sy, win.origin.x + k % win.sx};
+}
+
+CMT_HD std::int32_t shuffle_rounds(const Config& cfg) {
+  return cfg.shuffle_rounds < 1 ? 1 : (cfg.shuffle_rounds > kMaxShuffleRounds ? kMaxShuffleRounds : cfg.shuffle_rounds);
 }
 
 // Where the output pixel p of one step reads from in that step's input.
@@ -108,16 +154,9 @@ CMT_HD Pos source_of(const StepParams& P, const Config& cfg, Dims dm, Pos p) {
       if (P.rot_k == 3) { p.y = dm.h - 1 - q.x; p.x = q.y; }
       return p;
     }
-    case Transform::shuffle: {
-      Window win;
-      if (!shuffle_window(P, cfg, dm, p, win)) return p;
-      const std::uint32_t n = static_cast<std::uint32_t>(win.sz * win.sy * win.sx);
-      const std::uint32_t j = static_cast<std::uint32_t>(((p.z - win.origin.z) * win.sy + (p.y - win.origin.y)) * win.sx +
-                                                         (p.x - win.origin.x));
-      const std::uint32_t k = permute_index(j, n, P.stream.draw(2u * win.cell + 1u));
-      const std::int32_t ki = static_cast<std::int32_t>(k);
-      return Pos{win.origin.z + ki / (win.sy * win.sx), win.origin.y + (ki / win.sx) % win.sy, win.origin.x + ki % win.sx};
-    }
+    case Transform::shuffle:  // the rounds applied in sequence: walk back from the last
+      for (std::int32_t r = shuffle_rounds(cfg) - 1; r >= 0; --r) p = shuffle_source(P, cfg, dm, p, shuffle_round(P, cfg, dm, r));
+      return p;
     default:
       return p;
   }

@@ -48,6 +48,7 @@ struct Config {
   // probability shuffle_windows / cells (see docs/augmentation.md).
   std::int32_t shuffle_windows = 100;         // expected windows per image or slice
   std::int32_t shuffle_div = 10;              // window side in [1, dim / shuffle_div]
+  std::int32_t shuffle_rounds = 1;            // tilings applied in sequence, each at a random offset
   // Poisson noise: x' = Poisson(x * s) / s, s uniform in [scale_lo, scale_hi].
   float poisson_scale_lo = 30.f, poisson_scale_hi = 300.f;
   // Painting.
@@ -60,6 +61,7 @@ struct Config {
   std::uint32_t flip_axes = kAxisH | kAxisW;
   std::uint32_t per_slice = 0;                // 3D: curves and windows drawn per slice (else shared)
   std::uint32_t volumetric = 0;               // 3D: windows are 3D boxes (flip axes may add kAxisD)
+  std::uint32_t one_branch = 0;               // view 1 is the identity (SimCLR's protocol for Fig. 4)
 };
 
 struct Dims {
@@ -110,6 +112,11 @@ CMT_HD std::uint32_t step_op(std::uint32_t view, int step, Transform t) {
          static_cast<std::uint32_t>(t);
 }
 constexpr std::uint32_t kPixelStreamBit = 0x40000000u;
+// Shuffle round r > 0 draws from the step's pixel stream with r in op bits 24..29; its grid offset is
+// block kShuffleOffsetBlock of that stream (cell blocks are 2 * cell and 2 * cell + 1).
+constexpr std::uint32_t kShuffleRoundShift = 24;
+constexpr std::int32_t kMaxShuffleRounds = 32;
+constexpr std::uint32_t kShuffleOffsetBlock = 0xFFFFFFFFu;
 
 // Transforms whose parameters may be drawn per slice; the others are shared by a volume.
 CMT_HD bool sliceable(Transform t) {
@@ -267,7 +274,8 @@ CMT_HD std::int32_t param_slices(const Config& cfg, Dims dm) {
 // Plan and parameters of one view: plan, then params[(step * slices) + z] for every step and slice.
 CMT_HD void draw_view(const Config& cfg, std::uint64_t seed, std::uint32_t epoch, ViewKey key, Dims dm, ViewPlan& plan,
                       StepParams* params) {
-  plan = draw_plan(cfg, rng::Stream::make(seed, epoch, key.sample, plan_op(key.view)));
+  const bool identity = cfg.one_branch && key.view == 1;  // SimCLR: t(x) = x on the other branch
+  plan = identity ? ViewPlan{} : draw_plan(cfg, rng::Stream::make(seed, epoch, key.sample, plan_op(key.view)));
   const std::int32_t slices = param_slices(cfg, dm);
   for (int s = 0; s < plan.n; ++s) {
     const rng::Stream st = rng::Stream::make(seed, epoch, key.sample, step_op(key.view, s, plan.t[s]));

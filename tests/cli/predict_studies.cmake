@@ -61,5 +61,5 @@ string(JSON predicted GET "${failed}" 1 predicted)  # fails unless entry 1 is a 
 string(JSON text_error GET "${failed}" 4 error)
 string(JSON text_study GET "${failed}" 4 study)
 cmt_expect_text("notes.txt" "the error entry of the text file" "${text_study}")
-cmt_expect_text("neither DICOM nor PNG/JPEG" "the error entry of the text file" "${text_error}")
+cmt_expect_text("neither DICOM, NIfTI nor PNG/JPEG" "the error entry of the text file" "${text_error}")
 file(REMOVE_RECURSE ${mixed})

@@ -12,7 +12,7 @@
 2. Programs: every external program the tests run, collected from tests/ (tests/gpu excluded: it is
    the GPU machine's script, docs/gpu.md): CMake `COMMAND x` and `find_program(... NAMES x ...)`,
    Python subprocess/os.system/shutil.which literals, C++ std::system/popen literals, and the command
-   words of the shell scripts. Each one is found on PATH (or /usr/local/cuda/bin) and mapped to its
+   words of the shell scripts (less their own functions). Each one is found on PATH (or /usr/local/cuda/bin) and mapped to its
    package (symlinks followed one link at a time); it passes when that package is in the --test list,
    is pulled in by one through Depends/Pre-Depends, is Essential or of priority required, or when the
    program is part of the CUDA toolkit (/usr/local/cuda*, provided separately: README.md).
@@ -272,8 +272,12 @@ def test_programs(source):
     found = {}
     functions = set()
     tests = os.path.join(source, "tests")
-    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"),
-                            skip=(os.path.join(tests, "gpu"),)):
+    skip = (os.path.join(tests, "gpu"),)
+    # Functions defined by any test script (some are sourced by others) are not programs.
+    functions = set()
+    for path in files_under(tests, (".sh",), skip=skip):
+        functions |= shell_functions(open(path, encoding="utf-8").read())
+    for path in files_under(tests, (".cmake", "CMakeLists.txt", ".py", ".sh", ".cpp", ".cu", ".h"), skip=skip):
         text = open(path, encoding="utf-8").read()
         if path.endswith((".cmake", "CMakeLists.txt")):
             names = cmake_programs(text)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `cmt train` end to end on 2 ranks: synthetic X-rays -> HDF5 -> mpirun -np 2 cmt train --sync-bn
 # (batch 2 per rank) against one rank with batch 4: the same first-step loss (the loader's shards of
-# one permutation make the same global batch), one set of output files written by rank 0 only.
+# one permutation make the same global batch), one set of output files written and one held-out
+# summary printed, by rank 0 only.
 # Usage: cli_train.sh CMT WORKDIR MPIRUN-ARGS...
 set -eu
 cmt=$1; dir=$2; shift 2
@@ -14,6 +15,8 @@ common="--dataset $dir/x.h5 --fold 0 --backbone vgg19_bn --width 0.125 --depth 0
 cat "$dir/two.log"
 ranks=$(grep -c "cmt: rank . of 2" "$dir/two.log")
 [ "$ranks" -eq 2 ] || { echo "FAIL: expected a start line from each of 2 ranks, got $ranks"; exit 1; }
+held=$(grep -c "^held-out fold 0:" "$dir/two.log")
+[ "$held" -eq 1 ] || { echo "FAIL: the held-out summary printed $held times on 2 ranks, expected once (rank 0)"; exit 1; }
 for f in config.json data.json steps.csv eval.json last.h5; do
   [ -f "$dir/two/$f" ] || { echo "FAIL: $dir/two/$f missing"; exit 1; }
 done

@@ -1,5 +1,6 @@
-// Cases of the augmentation family: each of the seven transformations under three option sets, and
-// whole policies making two views, 2D and 3D. Exact for every transformation but Poisson noise, whose
+// Cases of the augmentation family: each of the seven transformations under three option sets, whole
+// policies making two views, shuffling in several rounds, the paper policy and the one-branch
+// protocol, 2D and 3D. Exact for every transformation but Poisson noise, whose
 // exp/log/lgamma differ in the last ulp between the host libm and CUDA: there a rare sample may land
 // a count or two away at the smallest scale (at most 0.1% of the elements).
 #include <numeric>
@@ -41,7 +42,7 @@ std::vector<OpCase> augment_cases() {
     }
   }
   const std::int64_t side = on_emulator(128, 2);  // boxes and cells scale with the image
-  const char* specs[] = {"genesis", "genesis,fill=noise,rotate_prob=0.5", "genesis,per_slice=1", "genesis,volumetric=1",
+  const char* specs[] = {"paper", "genesis", "genesis,fill=noise,rotate_prob=0.5", "genesis,per_slice=1", "genesis,volumetric=1",
                          "poisson+flip", "shuffle+outpaint", "none", "genesis,poisson_prob=1"};
   for (const Shape& shape : {Shape{6, 1, side, side, 1}, Shape{2, 16, 32, 32, 1}}) {
     std::map<std::string, Check> checks;
@@ -62,6 +63,34 @@ std::vector<OpCase> augment_cases() {
                       return out;
                     },
                     .checks = checks});
+  }
+  // Local pixel shuffling in several rounds at random grid offsets. 50 is not a multiple of its cell
+  // (5 with shuffle_div 10 fits; 7 with shuffle_div 7 leaves a clipped cell).
+  for (const Shape& shape : {Shape{3, 1, 64, 50, 1}, Shape{2, 6, 30, 30, 1}}) {
+    rows.push_back({.family = "augment", .name = text("shuffle rounds ", dims(shape)), .inputs = images(shape),
+                    .run = [](Context& ctx, const Tensors& in) {
+                      const Tensor& x = in.at("x");
+                      Tensors out;
+                      for (const char* spec : {"shuffle,shuffle_rounds=6", "shuffle,shuffle_rounds=32,shuffle_div=7",
+                                               "shuffle,shuffle_rounds=3,per_slice=1", "shuffle,shuffle_rounds=4,volumetric=1",
+                                               "shuffle,shuffle_rounds=5,shuffle_windows=30"})
+                        out[spec] = ops::augment_apply(ctx, x, ids(x.dim(0), 77), Transform::shuffle, AugmentPolicy::parse(spec), seed_of(in), 2, 1);
+                      return out;
+                    }});
+  }
+  // The paper policy (Poisson noise aside: the rows above allow it its count), per slice, and the
+  // one-branch protocol (view 1 the identity): exact.
+  const std::int64_t paper_side = on_emulator(64, 2);
+  for (const Shape& shape : {Shape{4, 1, paper_side, paper_side, 1}, Shape{2, 8, 24, 24, 1}}) {
+    rows.push_back({.family = "augment", .name = text("paper policy and one branch ", dims(shape)), .inputs = images(shape),
+                    .run = [](Context& ctx, const Tensors& in) {
+                      const Tensor& x = in.at("x");
+                      Tensors out;
+                      for (const char* spec : {"paper,poisson_prob=0", "paper,poisson_prob=0,per_slice=1", "genesis,one_branch=1",
+                                               "rotate+shuffle,one_branch=1,shuffle_rounds=3"})
+                        out[spec] = ops::augment_two_views(ctx, x, ids(x.dim(0), std::int64_t{1} << 33), AugmentPolicy::parse(spec), seed_of(in), 5, true);
+                      return out;
+                    }});
   }
   return rows;
 }

@@ -19,7 +19,7 @@ train_step, = harness.bench_compare("train_step")
 
 tmp = tempfile.mkdtemp(prefix="cmt-bench-train-")
 net = ["--width", "0.125", "--depth", "0.34", "--latent-dim", 64]
-tiny = ["--backbone", "resnet50", *net, "--size", 16, "--batch", 2]
+tiny = ["--backbone", "resnet50", *net, "--size", 16, "--batch-size", 2]
 harness.cmt("bench", "train", *tiny, "--dims", "both", "--device", DEVICE, "--cuda-graph", "off", "--steps", 3, "--warmup", 1, "--out", tmp,
             "--export", os.path.join(tmp, "export"))
 with open(os.path.join(tmp, "bench_train.json")) as f:

@@ -39,7 +39,7 @@ for name, c in curves.items():
 ranges = {}
 for precision in ("fp32", "bf16"):
     path = f"{tmp}/profile-{precision}.json"
-    harness.cmt("profile", "--backbone", "resnet50", "--dims", 2, "--size", 32, "--batch", 2, "--width", "0.25", "--depth", "0.34",
+    harness.cmt("profile", "--backbone", "resnet50", "--dims", 2, "--size", 32, "--batch-size", 2, "--width", "0.25", "--depth", "0.34",
                 "--latent-dim", 32, "--precision", precision, "--json", path, "--trace", f"{tmp}/trace-{precision}.json")
     with open(path) as f:
         ranges[precision] = [r for r in json.load(f)["ranges"] if r["pass"] == "forward" and r["name"].startswith("backbone.")]

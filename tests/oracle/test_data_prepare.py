@@ -68,8 +68,9 @@ with tempfile.TemporaryDirectory(prefix="cmt-prepare-") as tmp:
     from pydicom.data import get_testdata_file
     shutil.copy(get_testdata_file("rtplan.dcm"), os.path.join(bad, "covid19", "plan.dcm"))
     open(os.path.join(bad, "pneumonia", "broken.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    # Two folds: the truncated file leaves 'normal' with 4 patients, fewer than the default 5 folds.
     p = subprocess.run([cmt, "prepare", "--input", bad, "--out", os.path.join(tmp, "bad.h5"), "--modality", "xray", "--size",
-                        "32"], capture_output=True, text=True)
+                        "32", "--folds", "2"], capture_output=True, text=True)
     check(p.returncode == 0 and os.path.exists(os.path.join(tmp, "bad.h5")), "bad inputs skipped, dataset still written")
     for name in ["P0000.dcm", "plan.dcm", "broken.png"]:
         check(name in p.stderr, f"skipped file {name} named in the summary")

@@ -1,5 +1,6 @@
 """`cmt ablate` (paper 4.4) on a tiny phantom set: the linear probe leaves the pretrained features
-untouched and trains only the head; the grid writes every single/pair run, grid.json and the heatmap."""
+untouched and trains only the head; the grid writes every single/pair run, the runs without the
+contrastive loss, grid.json with row averages and the heatmap."""
 import json
 import os
 import shutil
@@ -38,12 +39,17 @@ check(head_moved, "the probe trains the head")
 run("ablate", "grid", *common, "--transforms", "rotate,flip", "--out", f"{tmp}/grid")
 with open(f"{tmp}/grid/grid.json") as f:
     grid = json.load(f)
-check(sorted(grid["accuracy"]) == ["flip", "flip+rotate", "rotate", "rotate+flip"], "grid ran each single and ordered pair")
-check(np.allclose(np.array(grid["gain_points"]),
-                  [[100 * (grid["accuracy"][a if a == b else f"{a}+{b}"] - grid["baseline_accuracy"]) for b in ["rotate", "flip"]]
-                   for a in ["rotate", "flip"]]), "gains are accuracy minus the baseline, in points")
+cells = ["flip", "flip+rotate", "rotate", "rotate+flip"]
+check(sorted(grid["accuracy"]) == sorted(cells + ["no-contrastive-flip", "no-contrastive-rotate"]),
+      "grid ran each single and ordered pair, and each single without the contrastive loss")
+gain = np.array(grid["gain_points"])
+names = ["rotate", "flip"]
+want = [[100 * (grid["accuracy"][a if a == b else f"{a}+{b}"] - grid["baseline_accuracy"]) for b in names] for a in names]
+want.append([100 * (grid["accuracy"][f"no-contrastive-{b}"] - grid["baseline_accuracy"]) for b in names])
+check(gain.shape == (3, 3) and np.allclose(gain[:, :2], want), "gains are accuracy minus the baseline, in points")
+check(np.allclose(gain[:, 2], gain[:, :2].mean(axis=1)), "the last column averages each row")
 with open(f"{tmp}/grid/grid.svg") as f:
     svg = f.read()
-check(svg.startswith("<svg") and svg.count("<rect") >= 5, "grid.svg is a heatmap")
+check(svg.startswith("<svg") and svg.count("<rect") >= 10, "grid.svg is a heatmap")
 shutil.rmtree(tmp, ignore_errors=True)
 harness.finish()

@@ -7,8 +7,9 @@ import tempfile
 import harness
 
 harness.setup()
-path = os.path.join(tempfile.mkdtemp(prefix="cmt-profile-"), "p.json")
-harness.cmt("profile", "--width", "0.125", "--depth", "0.34", "--size", 16, "--batch", 2, "--latent-dim", 16, "--json", path)
+out = tempfile.mkdtemp(prefix="cmt-profile-")
+harness.cmt("profile", "--width", "0.125", "--depth", "0.34", "--size", 16, "--batch-size", 2, "--latent-dim", 16, "--out", out)
+path = os.path.join(out, "profile.json")
 with open(path) as f:
     j = json.load(f)
 r = j["ranges"]

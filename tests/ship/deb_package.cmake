@@ -18,7 +18,7 @@ list(GET debs 0 deb)
 message(STATUS "built ${deb}")
 
 execute_process(COMMAND dpkg-deb -I ${deb} OUTPUT_VARIABLE info COMMAND_ERROR_IS_FATAL ANY)
-foreach(want "Package: cmt" "Version: ${VERSION}" "Architecture: amd64" "Depends: [^\n]*libhdf5-103-1" "Depends: [^\n]*libdcmtk17"
+foreach(want "Package: cmt" "Version: ${VERSION}" "Architecture: amd64" "Depends: [^\n]*libhdf5-103-1" "Depends: [^\n]*libdcmtk17" "Depends: [^\n]*libnifti2-2"
              "Depends: [^\n]*libopenblas0" "Depends: [^\n]*libgomp1" "Recommends: [^\n]*libhdf5-dev")
   if(NOT info MATCHES "${want}")
     message(FATAL_ERROR "dpkg-deb -I: no '${want}' in\n${info}")
@@ -28,7 +28,7 @@ endforeach()
 execute_process(COMMAND dpkg-deb -c ${deb} OUTPUT_VARIABLE contents COMMAND_ERROR_IS_FATAL ANY)
 foreach(want ./usr/bin/cmt ./usr/include/cmt/inference.h ./usr/include/cmt/engine/tensor.h ./usr/lib/cmake/cmt/cmtConfig.cmake
              ./usr/lib/cmake/cmt/cmtTargets.cmake ./usr/lib/libcmt_api.a ./usr/lib/libcmt_engine.a ./usr/share/doc/cmt/api.md
-             ./usr/share/doc/cmt/examples/predict/main.cpp)
+             ./usr/share/doc/cmt/examples/predict/main.cpp ./usr/share/cmt/configs/ct.json ./usr/share/cmt/configs/xray.json)
   string(FIND "${contents}" "${want}\n" pos)
   if(pos EQUAL -1)
     message(FATAL_ERROR "dpkg-deb -c: ${want} is not in the package:\n${contents}")

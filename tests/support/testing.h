@@ -30,21 +30,25 @@ inline std::uint64_t run_seed() {
 }
 
 
-// Gaussian values (mean 0, stddev 1) or small integers in [-k, k] (exact in fp32 sums), on the CPU.
-inline Tensor random_normal(const Shape& shape, std::mt19937_64& gen, float scale = 1.f) {
-  std::normal_distribution<float> dist(0.f, scale);
-  Tensor t = Tensor::empty(shape, DType::f32);
-  float* p = t.data<float>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = dist(gen);
-  return t;
-}
-
-inline Tensor random_small_ints(const Shape& shape, std::mt19937_64& gen, int k = 3) {
-  std::uniform_int_distribution<int> dist(-k, k);
+// A (shape) f32 tensor on the CPU, each element a draw of `dist`.
+template <class Distribution>
+Tensor random_tensor(const Shape& shape, std::mt19937_64& gen, Distribution dist) {
   Tensor t = Tensor::empty(shape, DType::f32);
   float* p = t.data<float>();
   for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(dist(gen));
   return t;
+}
+
+// Gaussian values (mean 0, stddev 1), uniform values in [lo, hi), or small integers in [-k, k]
+// (exact in fp32 sums), on the CPU.
+inline Tensor random_normal(const Shape& shape, std::mt19937_64& gen, float scale = 1.f) {
+  return random_tensor(shape, gen, std::normal_distribution<float>(0.f, scale));
+}
+inline Tensor random_uniform(const Shape& shape, std::mt19937_64& gen, float lo = 0.f, float hi = 1.f) {
+  return random_tensor(shape, gen, std::uniform_real_distribution<float>(lo, hi));
+}
+inline Tensor random_small_ints(const Shape& shape, std::mt19937_64& gen, int k = 3) {
+  return random_tensor(shape, gen, std::uniform_int_distribution<int>(-k, k));
 }
 
 struct CompareResult {

@@ -159,7 +159,7 @@ TEST_CASE("augment: shuffling permutes each window's values and leaves the outsi
         for (std::int32_t yy = 0; yy < dm.h; ++yy)
           for (std::int32_t xx = 0; xx < dm.w; ++xx) {
             aug::Window win;
-            if (!aug::shuffle_window(P, pol.config, dm, aug::Pos{z, yy, xx}, win)) {
+            if (!aug::shuffle_window(P, pol.config, dm, aug::Pos{z, yy, xx}, win, aug::shuffle_round(P, pol.config, dm, 0))) {
               REQUIRE(b.at(n, z, yy, xx) == a.at(n, z, yy, xx));
               continue;
             }

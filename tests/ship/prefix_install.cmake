@@ -1,0 +1,48 @@
+# ship.prefix_install: `cmake --install build --prefix DIR` into a folder of the user's own, as on a
+# cluster without root: every installed file lies under DIR (install_manifest.txt), the installed
+# CMake package names no absolute path of DIR (so the folder can be moved), and the installed
+# `cmt`, moved with its folder, runs and reports the build's CUDA architectures.
+# Needs -DBIN=<build dir> -DSCRATCH=<scratch dir> -DCUDA=<ON|OFF> -DARCHS=<CMT_CUDA_ARCHITECTURES, ',' for ';'>.
+cmake_minimum_required(VERSION 3.25)
+file(REMOVE_RECURSE ${SCRATCH})
+set(prefix ${SCRATCH}/home/user/.local)
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BIN} --prefix ${prefix} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install --prefix ${prefix} failed (exit ${rc}):\n${out}\n${err}")
+endif()
+
+file(STRINGS ${BIN}/install_manifest.txt installed)
+list(LENGTH installed n)
+if(n LESS 10)
+  message(FATAL_ERROR "install_manifest.txt lists only ${n} files")
+endif()
+foreach(f IN LISTS installed)
+  string(FIND "${f}" "${prefix}/" pos)
+  if(NOT pos EQUAL 0)
+    message(FATAL_ERROR "installed outside the prefix (needs root on a cluster): ${f}")
+  endif()
+endforeach()
+message(STATUS "${n} files, all under ${prefix}")
+
+file(GLOB package_files ${prefix}/lib/cmake/cmt/*.cmake)
+foreach(f IN LISTS package_files)
+  file(READ ${f} text)
+  string(FIND "${text}" "${prefix}" pos)
+  if(NOT pos EQUAL -1)
+    message(FATAL_ERROR "${f} names the install folder ${prefix}: the package breaks when the folder moves")
+  endif()
+endforeach()
+
+file(RENAME ${SCRATCH}/home/user/.local ${SCRATCH}/moved)
+execute_process(COMMAND ${SCRATCH}/moved/bin/cmt info RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the moved install's cmt info failed (exit ${rc}):\n${out}\n${err}")
+endif()
+if(CUDA)  # ARCHS comes with ',' for ';' (a list does not survive add_test)
+  string(REGEX MATCH "CUDA architectures +([^\n]*)" line "${out}")
+  string(REPLACE ";" "," reported "${CMAKE_MATCH_1}")
+  if(NOT reported STREQUAL ARCHS)
+    message(FATAL_ERROR "cmt info reports the CUDA architectures '${reported}', the build has '${ARCHS}':\n${out}")
+  endif()
+endif()
+message(STATUS "the moved install runs: cmt info")
