@@ -76,21 +76,23 @@ int run_prepare(const PrepareArgs& a) {
   std::map<std::string, std::set<std::string>> patients_of_class;
   for (const auto& item : d.items) {
     CMT_CHECK(!g_interrupted, "interrupted: nothing was written under " << a.out);
+    std::vector<float> x;
+    data::SampleMeta m;
     try {
       bool hu = false;
       const data::Volume v = data::load_item(item, modality, hu);
-      const std::vector<float> x = data::preprocess(ctx, v, hu, p);
-      data::SampleMeta m;
+      x = data::preprocess(ctx, v, hu, p);
       m.label = static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
       m.patient_id = item.patient_id.empty() ? item.source : item.patient_id;
       m.source_path = item.source;
       m.spacing = v.spacing;
       m.original_shape = {v.d, v.h, v.w};
-      writer.add(x.data(), m);
-      patients_of_class[item.label].insert(m.patient_id);
     } catch (const Error& e) {
       d.skipped.emplace_back(item.source, e.what());
+      continue;
     }
+    writer.add(x.data(), m);  // a failed write (full disk) ends the run: it is no bad input to skip
+    patients_of_class[item.label].insert(m.patient_id);
   }
   for (const auto& [path, why] : d.skipped) fmt::print(stderr, "skipped {}: {}\n", path, why);
   fmt::print("{} samples written, {} inputs skipped\n", writer.count(), d.skipped.size());

@@ -25,9 +25,13 @@ long long json_integer(const nlohmann::json& j, const std::string& what) {
   CMT_CHECK(j.is_number(), what << " must be an integer, got " << j.dump());
   if (j.is_number_float()) {
     const double d = j.get<double>();
-    CMT_CHECK(std::isfinite(d) && d == std::floor(d), what << " must be an integer, got " << j.dump());
+    // In range before the cast: casting a double beyond long long is undefined behaviour.
+    CMT_CHECK(std::isfinite(d) && d == std::floor(d) && d >= -0x1p63 && d < 0x1p63,
+              what << " must be an integer, got " << j.dump());
     return static_cast<long long>(d);
   }
+  CMT_CHECK(!j.is_number_unsigned() || j.get<unsigned long long>() <= 0x7FFFFFFFFFFFFFFFull,
+            what << " must be an integer up to 2^63 - 1, got " << j.dump());
   return j.get<long long>();
 }
 

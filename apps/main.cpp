@@ -1,6 +1,7 @@
 // The `cmt` command: parses the command line and runs one subcommand; the only place where an
 // exception becomes an exit code.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -23,6 +24,9 @@ std::vector<CommandEntry>& command_registry() {
 int main(int argc, char** argv) {
   using namespace cmt::app;
   record_command_line(argc, argv);
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported with the
+  // file's name and its temporary file removed, instead of the process dying mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"cmt " CMT_VERSION ": contrastive multi-task CNN training engine for CT and X-ray", "cmt"};
   app.option_defaults()->always_capture_default();  // --help shows every option's default
   app.set_version_flag("--version", CMT_VERSION);

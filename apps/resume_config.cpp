@@ -69,4 +69,16 @@ RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& 
   });
 }
 
+void check_resumed_dataset(const std::string& checkpoint, const std::string& dataset, const data::DatasetIdentity& identity) {
+  const nlohmann::json saved = read_checkpoint_state(checkpoint).config;
+  if (!saved.is_object() || !saved.contains("run_info") || !saved["run_info"].contains("dataset_identity")) return;
+  const data::DatasetIdentity recorded = data::DatasetIdentity::from_json(saved["run_info"]["dataset_identity"]);
+  CMT_CHECK(recorded == identity, "--resume "
+                                      << checkpoint << ": " << dataset << " is not the dataset this run was trained on ("
+                                      << identity.size << " bytes, header hash " << identity.header_hash << "; the run recorded "
+                                      << recorded.size << " bytes, " << recorded.header_hash << " at " << recorded.path
+                                      << "): it was replaced or rewritten since; resume on the original dataset, or start a "
+                                         "new run (--init-from for the weights)");
+}
+
 }  // namespace cmt::app

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "apps/run_config.h"
+#include "data/dataset_identity.h"
 
 namespace cmt::app {
 
@@ -17,5 +18,11 @@ RunConfig resumed_config(const std::string& checkpoint, const RunConfigOptions& 
 // The keys of `now` that differ from `saved` and may not change on resume, one line each
 // ("key: SAVED <where>, NOW now"); empty when the run may continue.
 std::string changes_refused_on_resume(const nlohmann::json& saved, const nlohmann::json& now, const std::string& where);
+
+// Refuses (cmt::Error) resuming `checkpoint` on a dataset whose identity (data/dataset_identity.h:
+// size and header hash, the path aside) differs from the one the run recorded in its run_info: the
+// file at `dataset` was replaced or rewritten. Runs recorded before identities were kept resume
+// unchecked.
+void check_resumed_dataset(const std::string& checkpoint, const std::string& dataset, const data::DatasetIdentity& identity);
 
 }  // namespace cmt::app

@@ -11,9 +11,11 @@
 
 #include "apps/eval_output.h"
 #include "apps/plots.h"
+#include "apps/resume_config.h"
 #include "apps/run_info.h"
 #include "apps/task.h"
 #include "apps/text_file.h"
+#include "data/dataset_identity.h"
 #include "data/folds.h"
 #include "data/loader.h"
 #include "engine/communicator.h"
@@ -177,6 +179,8 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   recorded["run_info"] = run_info(ctx->device().str());
   std::unique_ptr<data::Loader> validation;
   if (!split.validation.empty()) validation = std::make_unique<data::Loader>(ds, split.validation, loader_config(c, false), *ctx);
+  const data::DatasetIdentity identity = data::identify_dataset(c.dataset);
+  recorded["run_info"]["dataset_identity"] = identity.to_json();
   if (lead) {
     fs::create_directories(c.out);
     write_json(fs::path(c.out) / "config.json", recorded);
@@ -203,6 +207,7 @@ FoldResult train_fold(const RunConfig& requested, const std::string& resume) {
   r.lead = lead;
   try {
     if (!resume.empty()) {
+      check_resumed_dataset(resume, c.dataset, identity);
       trainer.resume(resume);
     } else {
       trainer.initialize();

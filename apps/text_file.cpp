@@ -1,6 +1,9 @@
 // Atomic text file writes.
 #include "apps/text_file.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -10,11 +13,16 @@ namespace cmt::app {
 
 void write_text_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    CMT_CHECK(f, path << ": cannot open for writing");
-    f << text;
-    CMT_CHECK(f.good(), path << ": write failed");
+  errno = 0;
+  std::ofstream f(tmp);
+  CMT_CHECK(f, path << ": cannot open for writing (" << std::strerror(errno) << ")");
+  f << text;
+  f.close();  // flushes: on a full disk the write fails here, and nothing may be renamed over the old file
+  if (!f) {
+    const int cause = errno;
+    std::remove(tmp.c_str());
+    CMT_THROW(path << ": write failed (" << (cause ? std::strerror(cause) : "unknown cause")
+                   << "); the file under this name is unchanged");
   }
   std::filesystem::rename(tmp, path);
 }

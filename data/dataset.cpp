@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "data/folds.h"
@@ -65,10 +67,17 @@ Dataset Dataset::open(const std::string& path) {
     const auto dims = h5::dims_of(impl->images);
     CMT_CHECK(dims.size() == 4, "/images must be (N, D, H, W), has rank " << dims.size());
     impl->n = static_cast<std::int64_t>(dims[0]);
+    // /labels and /folds hold 4 bytes per image, uncompressed: a count the file cannot hold is a
+    // corrupt header, refused before the arrays are allocated.
+    const std::uintmax_t file_bytes = std::filesystem::file_size(path);
+    CMT_CHECK(dims[0] <= file_bytes / 8, "/images claims " << dims[0] << " images, more than a file of " << file_bytes
+                                                           << " bytes can list (truncated or corrupt)");
     impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
     impl->labels.resize(static_cast<std::size_t>(impl->n));
     impl->folds.resize(static_cast<std::size_t>(impl->n));
-    for (auto [name, vec] : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
+    for (const auto& entry : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
+      const char* name = entry.first;  // not a structured binding: clang 14 cannot capture those in H5_CHECK's lambda
+      std::vector<std::int32_t>* vec = entry.second;
       h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
       CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/" << name << " does not have one entry per image");
       if (impl->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, vec->data()));
@@ -159,8 +168,9 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::string& modalit
   CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad sample shape " << sample_shape.str());
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  errno = 0;
   const hid_t f = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  CMT_CHECK(f >= 0, tmp_ << ": cannot create the dataset file (does the folder exist and is it writable?)");
+  CMT_CHECK(f >= 0, tmp_ << ": cannot create the dataset file (" << (errno ? std::strerror(errno) : "HDF5 refused it") << ")");
   file_ = f;
   const hsize_t dims[4] = {0, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
   const hsize_t maxdims[4] = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
@@ -195,6 +205,15 @@ void DatasetWriter::add(const float* sample, const SampleMeta& meta) {
     q[static_cast<std::size_t>(k)] = static_cast<std::uint16_t>(v * 65535.f + 0.5f);
   }
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  try {
+    append(q.data());
+  } catch (const Error& e) {
+    fail(e);
+  }
+  meta_.push_back(meta);
+}
+
+void DatasetWriter::append(const std::uint16_t* q) {
   const hsize_t n = meta_.size();
   const hsize_t dims[4] = {n + 1, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
   H5_CHECK(H5Dset_extent(images_, dims));
@@ -203,8 +222,24 @@ void DatasetWriter::add(const float* sample, const SampleMeta& meta) {
   const hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
   H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
   h5::Id mem(H5_CHECK(H5Screate_simple(4, count, nullptr)), H5Sclose);
-  H5_CHECK(H5Dwrite(images_, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, q.data()));
-  meta_.push_back(meta);
+  H5_CHECK(H5Dwrite(images_, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, q));
+}
+
+// A failed write (a full disk, a file-size limit, the folder gone): the temporary file is closed
+// and deleted, and the error names the dataset and HDF5's innermost reason (the system's errno).
+void DatasetWriter::fail(const Error& e) {
+  const int cause = errno;  // set by the failed write() under HDF5
+  const hid_t images = images_, file = file_;
+  images_ = file_ = -1;  // never closed twice, here or in the destructor
+  // Emptied first: on a full disk this frees the space HDF5 needs to close the file, and the space
+  // comes back even where the close fails and HDF5 keeps the file open.
+  [[maybe_unused]] const int emptied = ::truncate(tmp_.c_str(), 0);
+  if (images >= 0) H5Dclose(images);
+  if (file >= 0) H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  std::remove(tmp_.c_str());
+  CMT_THROW(path_ << ": cannot write the dataset (" << (cause ? std::strerror(cause) : "HDF5 write error")
+                  << "); nothing was written under this name. Detail: " << e.what());
 }
 
 void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
@@ -223,6 +258,22 @@ void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
   const std::vector<std::int32_t> folds = stratified_patient_folds(labels, patients, num_folds, fold_seed);
   {
     std::lock_guard<std::mutex> lock(hdf5_mutex());
+    CMT_CHECK(file_ >= 0, path_ << ": finish() after a failed write");
+    try {
+      write_index(labels, folds, patients, sources, spacing, shapes, num_folds, fold_seed);
+    } catch (const Error& e) {
+      fail(e);
+    }
+  }
+  std::filesystem::rename(tmp_, path_);  // atomic on one file system: readers see all or nothing
+  finished_ = true;
+}
+
+void DatasetWriter::write_index(const std::vector<std::int32_t>& labels, const std::vector<std::int32_t>& folds,
+                                const std::vector<std::string>& patients, const std::vector<std::string>& sources,
+                                const std::vector<double>& spacing, const std::vector<std::int32_t>& shapes, int num_folds,
+                                std::uint64_t fold_seed) {
+  {
     const hid_t f = file_;
     const hsize_t n = meta_.size();
     h5::write_array(f, "labels", H5T_NATIVE_INT32, {n}, labels.data());
@@ -238,13 +289,14 @@ void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
     h5::write_int_attr(f, "num_folds", num_folds);
     h5::write_int_attr(f, "fold_seed", static_cast<long long>(fold_seed));
     for (const auto& [k, v] : attrs_) h5::write_string_attr(f, k, v);
-    H5_CHECK(H5Dclose(images_));
+    const hid_t images = images_;
     images_ = -1;
-    H5_CHECK(H5Fclose(file_));
+    H5_CHECK(H5Dclose(images));
+    H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL));  // a full disk fails here, while the file can still be closed
+    const hid_t file = file_;
     file_ = -1;
+    H5_CHECK(H5Fclose(file));
   }
-  std::filesystem::rename(tmp_, path_);  // atomic on one file system: readers see all or nothing
-  finished_ = true;
 }
 
 }  // namespace cmt::data

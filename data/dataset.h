@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/shape.h"
+#include "kernels/common/check.h"
 
 namespace cmt::data {
 
@@ -69,6 +70,13 @@ class DatasetWriter {
   void finish(int num_folds, std::uint64_t fold_seed);
 
  private:
+  void append(const std::uint16_t* quantised);
+  void write_index(const std::vector<std::int32_t>& labels, const std::vector<std::int32_t>& folds,
+                   const std::vector<std::string>& patients, const std::vector<std::string>& sources,
+                   const std::vector<double>& spacing, const std::vector<std::int32_t>& shapes, int num_folds,
+                   std::uint64_t fold_seed);
+  [[noreturn]] void fail(const Error& e);
+
   std::string path_, tmp_;
   Shape shape_;
   std::vector<SampleMeta> meta_;

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "data/dicom_log.h"
+#include "data/input_limits.h"
 #include "kernels/common/check.h"
 
 namespace cmt::data {
@@ -69,6 +70,14 @@ std::vector<std::uint8_t> pixel_bytes(DcmDataset* ds, const std::string& path) {
             path << ": no pixel data (not an image: SOP class " << get_string(ds, DCM_SOPClassUID) << ", modality '"
                  << get_string(ds, DCM_Modality) << "')");
   const Uint32 length = el->getLength();
+  // Uncompressed pixel data is read from the file itself: a length beyond the file's size is a
+  // corrupt header, refused before DCMTK allocates that much.
+  const DcmXfer xfer(ds->getOriginalXfer());
+  if (!xfer.isEncapsulated() && xfer.getStreamCompression() == ESC_none) {
+    const std::uintmax_t file_bytes = std::filesystem::file_size(path);
+    CMT_CHECK(length <= file_bytes, path << ": the pixel data claims " << length << " bytes, more than the file's " << file_bytes
+                                         << " (truncated or corrupt)");
+  }
   std::vector<std::uint8_t> out(length);
   if (length == 0) return out;
   Uint8* b = nullptr;
@@ -104,9 +113,9 @@ void decode_pixels(DcmDataset* ds, DicomImage& im) {
               im.path << ": cannot decompress transfer syntax " << im.transfer_syntax << " (" << c.text() << ")");
     im.photometric = get_string(ds, DCM_PhotometricInterpretation);  // the decoder may convert YBR to RGB
   }
-  const std::vector<std::uint8_t> bytes = pixel_bytes(ds, im.path);
   CMT_CHECK(im.bits_allocated == 8 || im.bits_allocated == 16 || im.bits_allocated == 32,
             im.path << ": unsupported BitsAllocated " << im.bits_allocated);
+  const std::vector<std::uint8_t> bytes = pixel_bytes(ds, im.path);
   const int bpp = im.bits_allocated / 8;
   const std::size_t plane = static_cast<std::size_t>(im.rows) * im.cols;
   const std::size_t samples = plane * im.frames * im.samples_per_pixel;
@@ -169,6 +178,15 @@ void save_image(const std::string& path, DcmFileFormat& ff, const DicomWriteInfo
   put(ds, DCM_Manufacturer, "cmt synth (phantom)", path);
   put(ds, DCM_InstanceNumber, std::to_string(info.instance_number), path);
   put(ds, DCM_SeriesNumber, "1", path);
+  // Patient and General Study: Type 2 attributes present, most of them empty; a fixed study date
+  // keeps the phantoms byte-identical for a seed.
+  put(ds, DCM_PatientBirthDate, "", path);
+  put(ds, DCM_PatientSex, "O", path);
+  put(ds, DCM_StudyDate, "20200101", path);
+  put(ds, DCM_StudyTime, "120000", path);
+  put(ds, DCM_ReferringPhysicianName, "", path);
+  put(ds, DCM_StudyID, "1", path);
+  put(ds, DCM_AccessionNumber, "", path);
   put(ds, DCM_SamplesPerPixel, "1", path);
   CMT_CHECK(ds->putAndInsertUint16(DCM_SamplesPerPixel, 1).good() && ds->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(rows)).good() &&
                 ds->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(cols)).good() &&
@@ -189,6 +207,45 @@ void save_image(const std::string& path, DcmFileFormat& ff, const DicomWriteInfo
     CMT_THROW(path << ": cannot write DICOM (" << c.text() << ")");
   }
   std::filesystem::rename(tmp, path);
+}
+
+// One coded entry (CodeValue, CodingSchemeDesignator, CodeMeaning) as the only item of a sequence.
+void put_code(DcmDataset* ds, const DcmTagKey& sequence, const char* value, const char* scheme, const char* meaning,
+              const std::string& path) {
+  DcmItem* item = nullptr;
+  CMT_CHECK(ds->findOrCreateSequenceItem(sequence, item, -2).good() && item != nullptr,
+            path << ": cannot create DICOM sequence " << DcmTag(sequence).getTagName());
+  CMT_CHECK(item->putAndInsertString(DCM_CodeValue, value).good() &&
+                item->putAndInsertString(DCM_CodingSchemeDesignator, scheme).good() &&
+                item->putAndInsertString(DCM_CodeMeaning, meaning).good(),
+            path << ": cannot set a code in " << DcmTag(sequence).getTagName());
+}
+
+// The DX Image, DX Anatomy Imaged, DX Detector and DX Positioning modules of a PA chest
+// radiograph for presentation: linear, unscaled stored values, windowed over the 12 bits.
+void put_dx_modules(DcmDataset* ds, const DicomWriteInfo& info, const std::string& path) {
+  put(ds, DCM_PatientOrientation, "L\\F", path);  // PA: rows run to the patient's left, columns to the feet
+  put(ds, DCM_ImageLaterality, "U", path);
+  put_code(ds, DCM_AnatomicRegionSequence, "43799004", "SCT", "Chest", path);
+  put_code(ds, DCM_ViewCodeSequence, "399348003", "SCT", "postero-anterior", path);
+  put(ds, DCM_PixelIntensityRelationship, "LIN", path);
+  CMT_CHECK(ds->putAndInsertSint16(DCM_PixelIntensityRelationshipSign, 1).good(),
+            path << ": cannot set PixelIntensityRelationshipSign");
+  put(ds, DCM_RescaleIntercept, "0", path);
+  put(ds, DCM_RescaleSlope, "1", path);
+  put(ds, DCM_RescaleType, "US", path);
+  put(ds, DCM_PresentationLUTShape, "IDENTITY", path);
+  put(ds, DCM_LossyImageCompression, "00", path);
+  put(ds, DCM_BurnedInAnnotation, "NO", path);
+  put(ds, DCM_WindowCenter, "2048", path);
+  put(ds, DCM_WindowWidth, "4096", path);
+  put(ds, DCM_DetectorType, "", path);
+  std::ostringstream spacing;
+  spacing.precision(10);
+  spacing << info.pixel_spacing[0] << "\\" << info.pixel_spacing[1];
+  put(ds, DCM_ImagerPixelSpacing, spacing.str(), path);
+  put(ds, DCM_PositionerType, "", path);
+  CMT_CHECK(ds->insertEmptyElement(DCM_AcquisitionContextSequence).good(), path << ": cannot set AcquisitionContextSequence");
 }
 
 }  // namespace
@@ -224,6 +281,8 @@ DicomImage read_dicom(const std::string& path, bool pixels) {
   im.cols = get_int(ds, DCM_Columns, 0);
   CMT_CHECK(im.rows > 0 && im.cols > 0, path << ": missing or zero Rows/Columns");
   im.frames = std::max(1, get_int(ds, DCM_NumberOfFrames, 1));
+  check_image_size(path, "DICOM header", static_cast<std::uint64_t>(im.rows), static_cast<std::uint64_t>(im.cols),
+                   static_cast<std::uint64_t>(im.frames));
   im.samples_per_pixel = get_int(ds, DCM_SamplesPerPixel, 1);
   CMT_CHECK(im.samples_per_pixel == 1 || im.samples_per_pixel == 3,
             path << ": unsupported SamplesPerPixel " << im.samples_per_pixel);
@@ -251,6 +310,7 @@ std::array<double, 3> slice_normal(const std::array<double, 6>& o) {
 
 Volume assemble_series(const std::vector<std::string>& files) {
   CMT_CHECK(!files.empty(), "assemble_series: no files");
+  check_slice_count(std::filesystem::path(files.front()).parent_path().string(), files.size());
   std::vector<DicomImage> slices;
   slices.reserve(files.size());
   for (const auto& f : files) slices.push_back(read_dicom(f, true));
@@ -315,6 +375,12 @@ void write_ct_slice(const std::string& path, const DicomWriteInfo& info, int row
   put(ds, DCM_WindowCenter, "-600", path);
   put(ds, DCM_WindowWidth, "1500", path);
   put(ds, DCM_KVP, "120", path);
+  CMT_CHECK(!info.frame_of_reference_uid.empty(), path << ": a CT slice needs a FrameOfReferenceUID");
+  put(ds, DCM_FrameOfReferenceUID, info.frame_of_reference_uid, path);
+  put(ds, DCM_PositionReferenceIndicator, "", path);
+  put(ds, DCM_AcquisitionNumber, "1", path);
+  put(ds, DCM_BodyPartExamined, "CHEST", path);  // an unpaired part: Laterality is then absent
+  put(ds, DCM_PatientPosition, "HFS", path);
   std::vector<Uint16> stored(static_cast<std::size_t>(rows) * cols);
   for (std::size_t i = 0; i < stored.size(); ++i)
     stored[i] = static_cast<Uint16>(std::clamp(std::lround(hu[i] + 1024.0f), 0L, 4095L));
@@ -330,6 +396,7 @@ void write_dx(const std::string& path, const DicomWriteInfo& info, int rows, int
   put(ds, DCM_PresentationIntentType, "FOR PRESENTATION", path);
   put(ds, DCM_ViewPosition, "PA", path);
   put(ds, DCM_BodyPartExamined, "CHEST", path);
+  put_dx_modules(ds, info, path);
   std::vector<Uint16> stored(static_cast<std::size_t>(rows) * cols);
   for (std::size_t i = 0; i < stored.size(); ++i)
     stored[i] = static_cast<Uint16>(std::clamp(std::lround(image[i] * 4095.0f), 0L, 4095L));

@@ -46,6 +46,7 @@ std::array<double, 3> slice_normal(const std::array<double, 6>& orientation);
 
 struct DicomWriteInfo {
   std::string patient_id, patient_name, study_uid, series_uid, sop_uid, description;
+  std::string frame_of_reference_uid;  // required for CT (the slices of a series share it)
   std::array<double, 3> position{};
   std::array<double, 2> pixel_spacing{1.0, 1.0};
   double slice_thickness = 1.0;

@@ -27,6 +27,15 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name) {
   Id type = vlen_string_type();
   Id space(H5_CHECK(H5Dget_space(ds)), H5Sclose);
   const hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space));
+  // Each string takes 16 bytes in the dataset itself (length and heap reference): a count the file
+  // cannot hold is a corrupt header, refused before the pointers are allocated.
+  hsize_t file_bytes = 0;
+  {
+    Id file(H5_CHECK(H5Iget_file_id(loc)), H5Fclose);
+    H5_CHECK(H5Fget_filesize(file, &file_bytes));
+  }
+  CMT_CHECK(static_cast<hsize_t>(n) <= file_bytes / 16,
+            "/" << name << " claims " << n << " strings, more than a file of " << file_bytes << " bytes holds (corrupt?)");
   std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
   if (n) H5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
   std::vector<std::string> out;

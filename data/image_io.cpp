@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "data/input_limits.h"
 #include "kernels/common/check.h"
 
 namespace cmt::data {
@@ -50,6 +51,12 @@ Volume read_png(const std::string& path) {
   png_set_error_fn(png, nullptr, [](png_structp p, png_const_charp) { png_longjmp(p, 1); }, [](png_structp, png_const_charp) {});
   png_init_io(png, f.get());
   png_read_info(png, info);
+  try {
+    check_image_size(path, "PNG header", png_get_image_height(png, info), png_get_image_width(png, info));
+  } catch (const Error&) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw;
+  }
   const int bit_depth = png_get_bit_depth(png, info);
   const int color = png_get_color_type(png, info);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -106,6 +113,10 @@ Volume read_jpeg(const std::string& path) {
     std::longjmp(e->jump, 1);
   };
   err.mgr.emit_message = [](j_common_ptr, int) {};
+  // Declared before setjmp: a decoding error jumps back here past everything declared later, whose
+  // destructors would never run (a leak of the image at each corrupt file).
+  Volume v;
+  std::vector<JSAMPLE> row;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
     CMT_THROW(path << ": unreadable JPEG (" << err.message << ")");
@@ -113,14 +124,19 @@ Volume read_jpeg(const std::string& path) {
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f.get());
   jpeg_read_header(&cinfo, TRUE);
+  try {
+    check_image_size(path, "JPEG header", cinfo.image_height, cinfo.image_width);
+  } catch (const Error&) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   cinfo.out_color_space = JCS_GRAYSCALE;  // libjpeg converts colour to luma itself
   jpeg_start_decompress(&cinfo);
-  Volume v;
   v.d = 1;
   v.h = static_cast<int>(cinfo.output_height);
   v.w = static_cast<int>(cinfo.output_width);
   v.v.resize(static_cast<std::size_t>(v.w) * v.h);
-  std::vector<JSAMPLE> row(static_cast<std::size_t>(v.w) * cinfo.output_components);
+  row.resize(static_cast<std::size_t>(v.w) * cinfo.output_components);
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW rp = row.data();
     const int y = static_cast<int>(cinfo.output_scanline);

@@ -9,6 +9,7 @@
 
 #include "data/dicom.h"
 #include "data/image_io.h"
+#include "data/input_limits.h"
 #include "data/nifti.h"
 #include "engine/ops/resample.h"
 
@@ -243,6 +244,7 @@ Volume load_item(const SourceItem& item, const std::string& modality, bool& hu) 
     return v;
   }
   hu = false;
+  check_slice_count(item.source, item.files.size());
   Volume v;
   for (const auto& f : item.files) {
     Volume s = read_image(f);

@@ -58,6 +58,7 @@ std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt) {
           const fs::path dir = cls / pid;
           fs::create_directories(dir);
           info.series_uid = uid(opt.phantom.seed, i, 2, 0);
+          info.frame_of_reference_uid = uid(opt.phantom.seed, i, 6, 0);
           info.pixel_spacing = {v.spacing[1], v.spacing[2]};
           info.slice_thickness = v.spacing[0];
           const std::size_t plane = static_cast<std::size_t>(v.h) * v.w;

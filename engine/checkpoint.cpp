@@ -4,8 +4,11 @@
 #include "engine/checkpoint.h"
 
 #include <hdf5.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -129,6 +132,15 @@ hid_t open_for_reading(const std::string& path) {
   return f;
 }
 
+// A JSON attribute; a corrupt one is a cmt::Error naming it (nlohmann's own exceptions are not).
+nlohmann::json parse_json_attr(hid_t file, const char* name) {
+  try {
+    return nlohmann::json::parse(read_attr_str(file, name));
+  } catch (const nlohmann::json::exception& e) {
+    CMT_THROW("attribute '" << name << "' is not valid JSON (" << e.what() << ")");
+  }
+}
+
 CheckpointState read_state(hid_t file) {
   CheckpointState s;
   const std::int64_t version = read_attr_i64(file, "format_version");
@@ -138,10 +150,10 @@ CheckpointState read_state(hid_t file) {
   s.step_in_epoch = read_attr_i64(file, "step_in_epoch");
   s.seed = static_cast<std::uint64_t>(read_attr_i64(file, "seed"));
   s.model = read_attr_str(file, "model");
-  s.config = nlohmann::json::parse(read_attr_str(file, "config"));
-  s.metrics = nlohmann::json::parse(read_attr_str(file, "metrics"));
+  s.config = parse_json_attr(file, "config");
+  s.metrics = parse_json_attr(file, "metrics");
   // Optional: a version 1 file written before it existed resumes with the epoch's sums at zero.
-  if (H5Aexists(file, "epoch_totals") > 0) s.epoch_totals = EpochTotals::from_json(nlohmann::json::parse(read_attr_str(file, "epoch_totals")));
+  if (H5Aexists(file, "epoch_totals") > 0) s.epoch_totals = EpochTotals::from_json(parse_json_attr(file, "epoch_totals"));
   return s;
 }
 
@@ -171,34 +183,49 @@ EpochTotals EpochTotals::from_json(const nlohmann::json& j) try {
 
 void save_checkpoint(const std::string& path, ParameterStore& store, Adam* optimizer, const CheckpointState& state) {
   const std::string tmp = path + ".tmp";
+  int cause = 0;  // the errno of a failed create or write
   try {
     {
-      H5Handle file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)), H5Fclose);
-      write_attr_i64(file, "format_version", kFormatVersion);
-      write_attr_i64(file, "epoch", state.epoch);
-      write_attr_i64(file, "step", state.step);
-      write_attr_i64(file, "step_in_epoch", state.step_in_epoch);
-      write_attr_i64(file, "seed", static_cast<std::int64_t>(state.seed));
-      write_attr_str(file, "model", state.model);
-      write_attr_str(file, "config", state.config.is_null() ? "{}" : state.config.dump());
-      write_attr_str(file, "metrics", state.metrics.is_null() ? "[]" : state.metrics.dump());
-      if (state.epoch_totals) write_attr_str(file, "epoch_totals", state.epoch_totals->to_json().dump());
-      H5Handle params(H5_CHECK(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
-      for (const auto& r : store.parameter_refs()) write_dataset(params, r.path, *r.value);
-      H5Handle buffers(H5_CHECK(H5Gcreate2(file, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
-      for (const auto& r : store.buffer_refs()) write_dataset(buffers, r.path, *r.value);
-      if (optimizer) {
-        H5Handle opt(H5_CHECK(H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
-        write_attr_i64(opt, "steps", optimizer->steps());
-        write_dataset(opt, "m", optimizer->m());
-        write_dataset(opt, "v", optimizer->v());
+      errno = 0;
+      const hid_t created = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      cause = errno;
+      errno = 0;  // a later failure reports its own cause
+      H5Handle file(H5_CHECK(created), H5Fclose);
+      try {
+        write_attr_i64(file, "format_version", kFormatVersion);
+        write_attr_i64(file, "epoch", state.epoch);
+        write_attr_i64(file, "step", state.step);
+        write_attr_i64(file, "step_in_epoch", state.step_in_epoch);
+        write_attr_i64(file, "seed", static_cast<std::int64_t>(state.seed));
+        write_attr_str(file, "model", state.model);
+        write_attr_str(file, "config", state.config.is_null() ? "{}" : state.config.dump());
+        write_attr_str(file, "metrics", state.metrics.is_null() ? "[]" : state.metrics.dump());
+        if (state.epoch_totals) write_attr_str(file, "epoch_totals", state.epoch_totals->to_json().dump());
+        H5Handle params(H5_CHECK(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
+        for (const auto& r : store.parameter_refs()) write_dataset(params, r.path, *r.value);
+        H5Handle buffers(H5_CHECK(H5Gcreate2(file, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
+        for (const auto& r : store.buffer_refs()) write_dataset(buffers, r.path, *r.value);
+        if (optimizer) {
+          H5Handle opt(H5_CHECK(H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
+          write_attr_i64(opt, "steps", optimizer->steps());
+          write_dataset(opt, "m", optimizer->m());
+          write_dataset(opt, "v", optimizer->v());
+        }
+        H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
+      } catch (...) {
+        cause = errno;
+        // Emptied before the file is closed: on a full disk this frees the space HDF5 needs to close
+        // it, and the space comes back even where the close fails and HDF5 keeps the file open.
+        [[maybe_unused]] const int emptied = ::truncate(tmp.c_str(), 0);
+        throw;
       }
-      H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
     }
     std::filesystem::rename(tmp, path);
   } catch (const std::exception& e) {
     std::remove(tmp.c_str());
-    throw Error("checkpoint " + path + ": cannot write: " + e.what());
+    throw Error("checkpoint " + path + ": cannot write" +
+                (cause ? std::string(" (") + std::strerror(cause) + ")" : std::string()) +
+                "; nothing under this name was changed. Detail: " + e.what());
   }
 }
 

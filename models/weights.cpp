@@ -18,6 +18,17 @@ struct FileTensor {
   std::vector<float> data;
 };
 
+// 2^28 floats (1 GiB): over twice the largest tensor of the backbones (VGG-19's first fully
+// connected layer, 102.8 million).
+constexpr hssize_t kMaxTensorElements = hssize_t{1} << 28;
+
+// Closes an HDF5 object on every path out of a scope.
+struct Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() { close(id); }
+};
+
 herr_t list_datasets(hid_t, const char* name, const H5L_info_t*, void* out) {
   static_cast<std::vector<std::string>*>(out)->push_back(name);
   return 0;
@@ -31,21 +42,25 @@ std::map<std::string, FileTensor> read_all(const std::string& path) {
     std::vector<std::string> names;
     H5_CHECK(H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, nullptr, list_datasets, &names));
     for (const auto& n : names) {
-      const hid_t ds = H5_CHECK(H5Dopen2(f, n.c_str(), H5P_DEFAULT));
-      const hid_t space = H5_CHECK(H5Dget_space(ds));
-      const int rank = H5Sget_simple_extent_ndims(space);
+      const Handle ds{H5_CHECK(H5Dopen2(f, n.c_str(), H5P_DEFAULT)), H5Dclose};
+      const Handle space{H5_CHECK(H5Dget_space(ds.id)), H5Sclose};
+      // The element count comes from the file: a corrupt one may claim terabytes.
+      const hssize_t points = H5Sget_simple_extent_npoints(space.id);
+      CMT_CHECK(points >= 0 && points <= kMaxTensorElements, path << ": tensor '" << n << "' claims " << points
+                                                                  << " elements, more than any backbone's (limit "
+                                                                  << kMaxTensorElements << "; a corrupt file?)");
+      const Handle layout{H5_CHECK(H5Dget_create_plist(ds.id)), H5Pclose};
+      const hsize_t stored = H5Dget_storage_size(ds.id);
+      CMT_CHECK(H5Pget_nfilters(layout.id) > 0 || stored >= static_cast<hsize_t>(points) * H5Tget_size(H5T_NATIVE_FLOAT) / 2,
+                path << ": tensor '" << n << "' claims " << points << " elements but the file stores " << stored
+                     << " bytes of it (truncated or corrupt)");  // half: a tensor stored as float16 is read as float
+      const int rank = H5Sget_simple_extent_ndims(space.id);
       std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
-      H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+      H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
       FileTensor t;
-      std::int64_t numel = 1;
-      for (hsize_t d : dims) {
-        t.shape.push_back(static_cast<std::int64_t>(d));
-        numel *= static_cast<std::int64_t>(d);
-      }
-      t.data.resize(static_cast<std::size_t>(numel));
-      H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()));
-      H5Sclose(space);
-      H5Dclose(ds);
+      for (hsize_t d : dims) t.shape.push_back(static_cast<std::int64_t>(d));
+      t.data.resize(static_cast<std::size_t>(points));
+      H5_CHECK(H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()));
       out[n] = std::move(t);
     }
   } catch (...) {

@@ -16,7 +16,9 @@ done
 packages="cmake ninja-build g++ pkg-config libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools libdcmtk-dev libnifti2-dev \
 libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin libfmt-dev nlohmann-json3-dev libcli11-dev libboost-context-dev"
 if [ "$test" = 1 ]; then
-  packages="$packages doctest-dev python3 python3-torch python3-torchvision python3-numpy python3-h5py python3-pydicom python3-nibabel python3-scipy git"  # git: docs.wording lists the tracked files
+  packages="$packages doctest-dev python3 python3-torch python3-torchvision python3-numpy python3-h5py python3-pydicom python3-nibabel python3-scipy git \
+dicom3tools clang libclang-rt-14-dev libomp-dev"  # git: docs.wording lists the tracked files; dicom3tools: dciodvfy checks what `cmt synth` writes;
+  # clang, its sanitizer and libFuzzer runtimes and its OpenMP: the sanitizer and fuzz build (tools/build-sanitize.sh)
 else
   packages="$packages doctest-dev"
 fi

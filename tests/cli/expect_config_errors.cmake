@@ -3,6 +3,8 @@
 file(WRITE ${WORK}/bad-key.json "{\"dataset\": \"x.h5\", \"learning_rate\": 0.1}")
 file(WRITE ${WORK}/bad-type.json "{\"dataset\": \"x.h5\", \"epochs\": \"many\"}")
 file(WRITE ${WORK}/bad-minutes.json "{\"dataset\": \"x.h5\", \"checkpoint_minutes\": -1}")
+# An integer beyond any integer type: refused, not cast (a cast out of range is undefined behaviour).
+file(WRITE ${WORK}/huge-int.json "{\"dataset\": \"x.h5\", \"batch_size\": 11111111111111111111111111111111}")
 set(cases
   "train,--dataset,x.h5,--batch-size,1|'batch_size'|2"
   "train,--dataset,x.h5,--batch-size,0|'batch_size'|2"
@@ -19,6 +21,7 @@ set(cases
   "train,--dataset,x.h5,--checkpoint-minutes,soon|--checkpoint-minutes|2"
   "train,--dataset,x.h5,--checkpoint-steps,-1|--checkpoint-steps|2"
   "train,--config,${WORK}/bad-minutes.json|'checkpoint_minutes' must be >= 0|2"
+  "train,--config,${WORK}/huge-int.json|key 'batch_size' must be an integer|2"
   "eval|either --run RUN_DIR or --cv CV_DIR|2"
   "augment,--policy,blur|blur|2"
   "train,--dataset,x.h5,--augment,twirl|'augment' is 'twirl': augment policy: unknown transformation|2"

@@ -14,7 +14,7 @@ cp "$run/config.json" "$dir/config-before.json"
 steps=$(awk -F, 'NR > 1 { printf "%s ", $1 }' "$run/steps.csv")
 [ "$steps" = "1 2 3 " ] || fail "the resumed run's steps.csv holds '$steps', expected '1 2 3 '"
 # The configuration is the saved one with epochs 3; run_info (how each run was made) says this one resumed.
-without_info() { sed '/"run_info"/,/}/d' "$1"; }
+without_info() { sed '/^  "run_info"/,/^  }/d' "$1"; }  # the block ends at its own indentation: it holds objects
 without_info "$dir/config-before.json" | sed 's/"epochs": 2/"epochs": 3/' > "$dir/want.json"
 without_info "$run/config.json" | cmp -s - "$dir/want.json" ||
   fail "the resumed run's config.json is not the saved one with epochs 3: $(without_info "$run/config.json" | diff "$dir/want.json" -)"

@@ -44,7 +44,9 @@ TEST_CASE("augment policy: paper applies all seven transformations at their docu
 TEST_CASE("augment policy: the paper's Poisson noise has SD 0.13 at x = 0.5, s = 30 and 0.04 at s = 300") {
   Context ctx;
   const std::vector<std::int64_t> ids{1, 2};
-  for (const auto& [s, want_sd] : {std::pair{30, 0.129}, std::pair{300, 0.0408}}) {
+  for (const auto& scale_sd : {std::pair{30, 0.129}, std::pair{300, 0.0408}}) {
+    const int s = scale_sd.first;  // not a structured binding: clang 14 cannot capture those in INFO's lambda
+    const double want_sd = scale_sd.second;
     Tensor x = Tensor::empty(Shape{2, 1, 96, 96, 1}, DType::f32);
     std::fill(x.data<float>(), x.data<float>() + x.numel(), 0.5f);
     // The paper policy's noise at the two ends of its scale range [30, 300].

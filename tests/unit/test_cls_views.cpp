@@ -25,8 +25,11 @@ TEST_CASE("CMT-CNN: cls_views both averages CE over all 2N views, first over the
     const StepLosses l = model.train_step(ctx, views, labels);
     return std::make_pair(l.fetch().classification, l.probs.to_vector<float>());
   };
-  const auto [loss_both, probs] = step(true);
-  const auto [loss_first, probs_first] = step(false);
+  // Not structured bindings: clang 14 cannot capture those in INFO's lambda.
+  const auto both = step(true), first_only = step(false);
+  const auto loss_both = both.first, loss_first = first_only.first;
+  const auto& probs = both.second;
+  const auto& probs_first = first_only.second;
   // The same forward pass: `first` reports each sample's first-view probabilities for both its rows.
   for (std::size_t i = 0; i < probs.size(); ++i) REQUIRE(probs_first[i] == probs[(i / 6) * 6 + i % 3]);
   double all = 0, first = 0;
