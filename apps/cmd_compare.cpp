@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "apps/paired_folds.h"
+#include "apps/text_file.h"
 #include "engine/metrics.h"
 #include "kernels/common/check.h"
 
@@ -13,14 +14,7 @@ namespace cmt::app {
 namespace {
 
 nlohmann::json read_cv(const std::string& dir) {
-  const auto path = std::filesystem::path(dir) / "cv.json";
-  std::ifstream in(path);
-  CMT_CHECK(in, path.string() << ": missing (run `cmt cv` or `cmt eval --cv` first)");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    CMT_THROW(path.string() << ": not valid JSON: " << e.what());
-  }
+  return read_json_file((std::filesystem::path(dir) / "cv.json").string(), " (run `cmt cv` or `cmt eval --cv` first)");
 }
 
 int run_compare(const std::string& a_dir, const std::string& b_dir, double alpha) {

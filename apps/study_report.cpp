@@ -43,13 +43,7 @@ std::vector<Column> table_columns(const StudyPlan& plan) {
 }
 
 nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  CMT_CHECK(in, path.string() << ": missing; run `cmt study` again to finish the cell");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    CMT_THROW(path.string() << ": not valid JSON: " << e.what());
-  }
+  return read_json_file(path.string(), "; run `cmt study` again to finish the cell");
 }
 
 const char* modality_name(const std::string& m) { return m == "ct" ? "CT" : "X-ray"; }

@@ -27,4 +27,14 @@ void write_text_atomic(const std::string& path, const std::string& text) {
   std::filesystem::rename(tmp, path);
 }
 
+nlohmann::json read_json_file(const std::string& path, const std::string& when_missing) {
+  std::ifstream in(path);
+  CMT_CHECK(in, path << ": missing" << when_missing);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    CMT_THROW(path << ": not valid JSON: " << e.what());
+  }
+}
+
 }  // namespace cmt::app

@@ -3,8 +3,13 @@
 #pragma once
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace cmt::app {
 
 void write_text_atomic(const std::string& path, const std::string& text);
+
+// Reads a JSON file; a missing file says "PATH: missing (when_missing)", a malformed one names it.
+nlohmann::json read_json_file(const std::string& path, const std::string& when_missing);
 
 }  // namespace cmt::app
