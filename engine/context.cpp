@@ -23,8 +23,9 @@ extern "C" void openblas_set_num_threads(int);
 namespace cmt {
 
 namespace {
-// The CPU kernels parallelise with OpenMP and call OpenBLAS inside their parallel regions; OpenBLAS's
-// own threads would then oversubscribe the cores (and spin), so BLAS runs single-threaded unless
+// The CPU kernels' GEMMs run on oneDNN's sgemm, on the OpenMP team (kernels/cpu/gemm.h). Where they go
+// to OpenBLAS instead (CMT_CPU_GEMM=openblas, builds without oneDNN), its own pthread pool would
+// oversubscribe the cores beside the OpenMP team (and spin), so it runs single-threaded unless
 // CMT_BLAS_THREADS says otherwise.
 void configure_cpu_threads() {
   static std::once_flag once;

@@ -84,7 +84,7 @@ void conv_wgrad_direct(const ConvDesc& d, const T* x, const T* dy, T* dw);
 
 // The fast path the CPU training uses: pointwise convs as one GEMM, depthwise convs by their own
 // channel-vectorised loops, the one-channel stem's weight gradient by its own path, everything
-// else as vol2col + cblas_sgemm per group, in row chunks.
+// else as vol2col + GEMM (kernels/cpu/gemm.h) per group, in row chunks.
 void conv_fprop(const ConvDesc& d, const float* x, const float* w, const float* bias, float* y);
 void conv_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx);
 void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw);

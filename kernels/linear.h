@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-// CPU reference. Through OpenBLAS cblas_sgemm (row-major).
+// CPU reference. Through kernels/cpu/gemm.h (oneDNN or OpenBLAS sgemm, row-major).
 namespace cmt::cpu {
 
 // x (n, in), w (out, in), bias [out] or null -> y (n, out).

@@ -32,14 +32,16 @@ namespace {
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
 // The plan report's lines about CPU tensors (oneDNN's choices, informative only) start with this.
 constexpr const char* kCpuPlanPrefix = "cpu onednn ";
-// Below this many output positions (N*Z*P*Q) the automatic CPU choice keeps cmt's own path.
-constexpr std::int64_t kOnednnMinPositions = 512;
+// Below this many output positions per sample (Z*P*Q) the automatic CPU choice keeps cmt's own path.
+// Per sample, not per batch: a run resumed on another number of ranks (another per-rank batch) must
+// take the same path for the same layer.
+constexpr std::int64_t kOnednnMinSamplePositions = 128;
 
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
   if (e && *e) return parse_cpu_conv_backend(e);
-  // `auto` is opt-in: its per-shape rule depends on the batch, so a run resumed on another number
-  // of ranks takes other algorithms for the same layer (docs/conv.md).
+  // `auto` is opt-in: with oneDNN on all three passes, training on 2 ranks drifts from the same
+  // training on 1 rank by more than the resume check allows (docs/conv.md).
   return CpuConvBackend::native;
 }
 std::atomic<CpuConvBackend>& cpu_backend() {
@@ -271,7 +273,7 @@ bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const
   const bool pointwise =
       d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
   if (pointwise && !two_d) return false;
-  return d.y_positions() >= kOnednnMinPositions;
+  return std::int64_t{d.Z} * d.P * d.Q >= kOnednnMinSamplePositions;
 #else
   return false;
 #endif

@@ -1,5 +1,4 @@
-// CPU convolution fast path: pointwise as one GEMM, others as vol2col + cblas_sgemm per group.
-#include <cblas.h>
+// CPU convolution fast path: pointwise as one GEMM, others as vol2col + GEMM per group.
 #include <omp.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_taps.h"
+#include "kernels/cpu/gemm.h"
 
 namespace cmt::cpu {
 
@@ -82,13 +82,11 @@ void conv_fprop(const ConvDesc& d, const float* x, const float* w, const float* 
   }
   if (d.pointwise()) {  // y_g (M x Kg) = x_g (M x Cg) * w_g^T
     for (int g = 0; g < d.groups; ++g)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), Kg, Cg, 1.f, x + g * Cg, d.C,
-                  w + std::int64_t{g} * Kg * J, J, beta, y + g * Kg, K);
+      gemm_f32(false, true, M, Kg, Cg, 1.f, x + g * Cg, d.C, w + std::int64_t{g} * Kg * J, J, beta, y + g * Kg, K);
     return;
   }
   for_each_col_chunk(d, x, [&](int g, std::int64_t m0, std::int64_t m1, const float* col) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m1 - m0), Kg, J, 1.f, col, J,
-                w + std::int64_t{g} * Kg * J, J, beta, y + m0 * K + g * Kg, K);
+    gemm_f32(false, true, m1 - m0, Kg, J, 1.f, col, J, w + std::int64_t{g} * Kg * J, J, beta, y + m0 * K + g * Kg, K);
   });
 }
 
@@ -99,8 +97,7 @@ void conv_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx) {
   const int J = static_cast<int>(d.gemm_k());
   if (d.pointwise()) {  // dx_g (M x Cg) = dy_g (M x Kg) * w_g (Kg x Cg)
     for (int g = 0; g < d.groups; ++g)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(M), Cg, Kg, 1.f, dy + g * Kg, K,
-                  w + std::int64_t{g} * Kg * J, J, 0.f, dx + g * Cg, d.C);
+      gemm_f32(false, false, M, Cg, Kg, 1.f, dy + g * Kg, K, w + std::int64_t{g} * Kg * J, J, 0.f, dx + g * Cg, d.C);
     return;
   }
   std::fill(dx, dx + d.x_elems(), 0.f);
@@ -110,8 +107,7 @@ void conv_dgrad(const ConvDesc& d, const float* dy, const float* w, float* dx) {
     const std::int64_t m1 = std::min(M, m0 + rows);
     for (int g = 0; g < d.groups; ++g) {
       // dcol (rows x J) = dy_g (rows x Kg) * w_g (Kg x J), then scattered back onto the windows.
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m1 - m0), J, Kg, 1.f,
-                  dy + m0 * K + g * Kg, K, w + std::int64_t{g} * Kg * J, J, 0.f, col.data(), J);
+      gemm_f32(false, false, m1 - m0, J, Kg, 1.f, dy + m0 * K + g * Kg, K, w + std::int64_t{g} * Kg * J, J, 0.f, col.data(), J);
       col2vol(d, col.data(), g, m0, m1, dx);
     }
   }
@@ -125,13 +121,12 @@ void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw) {
   const int J = static_cast<int>(d.gemm_k());
   if (d.pointwise()) {  // dw_g (Kg x Cg) = dy_g^T (Kg x M) * x_g (M x Cg)
     for (int g = 0; g < d.groups; ++g)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Kg, Cg, static_cast<int>(M), 1.f, dy + g * Kg, K,
-                  x + g * Cg, d.C, 0.f, dw + std::int64_t{g} * Kg * J, J);
+      gemm_f32(true, false, Kg, Cg, M, 1.f, dy + g * Kg, K, x + g * Cg, d.C, 0.f, dw + std::int64_t{g} * Kg * J, J);
     return;
   }
   for_each_col_chunk(d, x, [&](int g, std::int64_t m0, std::int64_t m1, const float* col) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Kg, J, static_cast<int>(m1 - m0), 1.f, dy + m0 * K + g * Kg, K,
-                col, J, m0 == 0 ? 0.f : 1.f, dw + std::int64_t{g} * Kg * J, J);
+    gemm_f32(true, false, Kg, J, m1 - m0, 1.f, dy + m0 * K + g * Kg, K, col, J, m0 == 0 ? 0.f : 1.f,
+             dw + std::int64_t{g} * Kg * J, J);
   });
 }
 

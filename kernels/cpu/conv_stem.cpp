@@ -2,13 +2,13 @@
 // The generic path's vol2col copies one float per tap and position through the tap walker; here the
 // columns are built transposed, one tap at a time along whole output lines, so the gather is a
 // strided copy, and one GEMM per chunk of lines forms dW (K x taps) = dy^T (K x M) . col (M x taps).
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/gemm.h"
 
 namespace cmt::cpu {
 
@@ -24,7 +24,8 @@ void stem_columns(const ConvDesc& d, const float* x, std::int64_t l0, std::int64
     const int t = tap / (d.R * d.S), r = tap / d.S % d.R, s = tap % d.S;
     float* out = colT + std::int64_t{tap} * len;
     for (std::int64_t l = l0; l < l1; ++l) {
-      const int p = static_cast<int>(l % d.P), z = static_cast<int>(l / d.P % d.Z), n = static_cast<int>(l / (std::int64_t{d.P} * d.Z));
+      const int p = static_cast<int>(l % d.P), z = static_cast<int>(l / d.P % d.Z),
+                n = static_cast<int>(l / (std::int64_t{d.P} * d.Z));
       const int id = z * d.stride[0] - d.pad[0] + t * d.dil[0];
       const int ih = p * d.stride[1] - d.pad[1] + r * d.dil[1];
       float* row = out + (l - l0) * d.Q;
@@ -54,8 +55,7 @@ void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* 
     const int len = static_cast<int>((l1 - l0) * d.Q);
     stem_columns(d, x, l0, l1, colT.data());
     // dw (K x taps) += dy_chunk^T (K x len) . colT^T (len x taps)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, K, taps, len, 1.f, dy + l0 * d.Q * K, K, colT.data(), len,
-                l0 == 0 ? 0.f : 1.f, dw, taps);
+    gemm_f32(true, true, K, taps, len, 1.f, dy + l0 * d.Q * K, K, colT.data(), len, l0 == 0 ? 0.f : 1.f, dw, taps);
   }
 }
 
