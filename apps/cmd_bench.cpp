@@ -24,6 +24,7 @@
 #include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops/basic.h"
+#include "kernels/cpu/gemm.h"
 #include "models/backbone.h"
 
 namespace cmt::app {
@@ -111,7 +112,7 @@ nlohmann::json header(Device device, const std::vector<std::string>& precisions,
     ctx.precision = PrecisionPolicy::parse(p);
     ceiling[p] = bench::gemm_ceiling_tflops(ctx);
     j["gemm_ceiling_tflops"][p] = ceiling[p];
-    fmt::print("GEMM ceiling {} ({}): {:.2f} TFLOP/s\n", p, ctx.is_cuda() ? "cuBLAS 8192^3" : "OpenBLAS sgemm 1024^3", ceiling[p]);
+    fmt::print("GEMM ceiling {} ({}): {:.2f} TFLOP/s\n", p, ctx.is_cuda() ? std::string("cuBLAS 8192^3") : fmt::format("{} sgemm 1024^3, {} thread(s)", cpu::gemm_library(), cpu::gemm_threads()), ceiling[p]);
   }
   release_cached(device);
   return j;
@@ -266,6 +267,12 @@ int bench_infer(BenchArgs a) {
       report["runs"].push_back({{"label", label(s)}, {"backbone", s.backbone}, {"dims", s.dims}, {"size", s.size}, {"width", s.width},
                                 {"depth", s.depth}, {"latent", s.latent}, {"precision", p}, {"batch", s.batch},
                                 {"latency_ms", timing_json(t)}, {"ms_per_image", per_image_ms}, {"speedup_over_paper", speedup}, {"target_speedup", 100}});
+      if (!a.export_dir.empty() && p == "fp32") {  // infer.py checks equality in fp32 before timing
+        const std::string dir = fmt::format("{}/{}-{}d-{}-infer", a.export_dir, s.backbone, s.dims, s.size);
+        runner.export_inference(dir, image, runner.model().predict(ctx, image));
+        report["exports"].push_back({{"label", label(s)}, {"dir", dir}});
+        fmt::print("exported the model, image and probabilities of {} to {}\n", label(s), dir);
+      }
       release_cached(device);
     }
   write_json(output_dir(a.out_dir, "bench-out"), a.name.empty() ? "bench_infer" : a.name, report);
@@ -455,6 +462,7 @@ void setup_bench(CLI::App& app, Action& action) {
   i->steps = 20;
   auto* infer = cmd->add_subcommand("infer", "predict() latency on one X-ray or CT volume, beside the paper's 0.06 s");
   add_common_options(*infer, *i);
+  infer->add_option("--export", i->export_dir, "write each fp32 config's weights, image and probabilities for bench/compare/infer.py");
   infer->add_option("--repeats", i->steps, "timed predictions (median, min, p90 reported)")->check(CLI::PositiveNumber)->capture_default_str();
   infer->callback([&action, i] { action = [i] { return bench_infer(*i); }; });
 

@@ -144,35 +144,46 @@ std::string StepRunner::execution() const {
 
 double StepRunner::step_macs() const { return 3.0 * model_->root().forward_macs(model_views_shape()); }
 
-void StepRunner::export_first_step(const std::string& dir) {
+namespace {
+
+// What both exports share: the weights and buffers as raw fp32, and the index's configuration and
+// parameter table (bench/compare/train_step.py's Export reads them).
+nlohmann::json export_model(const std::string& dir, const StepSetup& setup, ParameterStore& store, const models::CmtModel& model) {
   std::filesystem::create_directories(dir);
+  write_raw(dir + "/params.f32", store.params());
+  write_raw(dir + "/buffers.f32", store.buffers());
+  nlohmann::json j;
+  j["backbone"] = setup.backbone;
+  j["dims"] = setup.dims;
+  j["size"] = setup.size;
+  j["batch"] = setup.batch;
+  j["width"] = setup.width;
+  j["depth"] = setup.depth;
+  j["latent"] = setup.latent;
+  j["classes"] = setup.classes;
+  j["lambda"] = model.config().lambda;
+  j["tau"] = model.config().tau;
+  j["stochastic_depth"] = setup.stochastic_depth;
+  j["num_parameters"] = store.num_parameters();
+  for (const auto& r : store.parameter_refs())
+    j["parameters"].push_back({{"path", r.path}, {"offset", store.offset_of(r.path)}, {"shape", r.value->shape().str()}});
+  return j;
+}
+
+}  // namespace
+
+void StepRunner::export_first_step(const std::string& dir) {
   const std::uint32_t step = ctx_->step;
+  nlohmann::json j = export_model(dir, setup_, *store_, *model_);
   const Tensor views = augmented_views();
-  write_raw(dir + "/params.f32", store_->params());
-  write_raw(dir + "/buffers.f32", store_->buffers());
   write_raw(dir + "/views.f32", views);
   write_raw(dir + "/labels.i32", labels_);
-  nlohmann::json j;
-  j["backbone"] = setup_.backbone;
-  j["dims"] = setup_.dims;
-  j["size"] = setup_.size;
-  j["batch"] = setup_.batch;
-  j["width"] = setup_.width;
-  j["depth"] = setup_.depth;
-  j["latent"] = setup_.latent;
-  j["classes"] = setup_.classes;
-  j["lambda"] = model_->config().lambda;
-  j["tau"] = model_->config().tau;
   j["views_shape"] = views.shape().str();
   for (int i = 0; i < views.rank(); ++i) j["views_dims"].push_back(views.dim(i));
-  j["stochastic_depth"] = setup_.stochastic_depth;
   j["precision"] = ctx_->precision.name();
   const AdamConfig& ac = adam_->config();
   j["optimizer"] = {{"name", ac.decoupled ? "adamw" : "adam"}, {"lr", kLearningRate}, {"beta1", ac.beta1}, {"beta2", ac.beta2},
                     {"eps", ac.eps}, {"weight_decay", ac.weight_decay}};
-  j["num_parameters"] = store_->num_parameters();
-  for (const auto& r : store_->parameter_refs())
-    j["parameters"].push_back({{"path", r.path}, {"offset", store_->offset_of(r.path)}, {"shape", r.value->shape().str()}});
   // The first step's losses on these weights and views (train_step is deterministic given them).
   ctx_->training = true;
   store_->zero_grads(*ctx_);
@@ -180,6 +191,16 @@ void StepRunner::export_first_step(const std::string& dir) {
   j["loss"] = {{"total", l.total}, {"classification", l.classification}, {"contrastive", l.contrastive}};
   std::ofstream(dir + "/index.json") << j.dump(2) << "\n";
   ctx_->step = step;
+}
+
+void StepRunner::export_inference(const std::string& dir, const Tensor& image, const Tensor& probabilities) {
+  nlohmann::json j = export_model(dir, setup_, *store_, *model_);
+  write_raw(dir + "/image.f32", image);
+  write_raw(dir + "/probabilities.f32", probabilities);
+  for (int i = 0; i < image.rank(); ++i) j["image_dims"].push_back(image.dim(i));
+  for (int i = 0; i < probabilities.rank(); ++i) j["probabilities_dims"].push_back(probabilities.dim(i));
+  j["precision"] = ctx_->precision.name();
+  std::ofstream(dir + "/index.json") << j.dump(2) << "\n";
 }
 
 }  // namespace cmt::app

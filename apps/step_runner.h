@@ -64,6 +64,9 @@ class StepRunner {
   // Writes the initial parameters (flat f32, the store's layout), the augmented views of the
   // first step and the labels as raw little-endian files plus a JSON index, for the PyTorch side.
   void export_first_step(const std::string& dir);
+  // The model alone for bench/compare/infer.py: the weights, `image` and the probabilities predict()
+  // returns for it (fp32), with an index.json naming the configuration and every parameter.
+  void export_inference(const std::string& dir, const Tensor& image, const Tensor& probabilities);
   // The augmentation phase of step() alone: the two views (2N, D, H, W, 1) of the synthetic batch.
   Tensor augmented_views();
 

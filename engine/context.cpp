@@ -9,6 +9,7 @@
 #include "engine/cuda_runtime.h"
 #include "engine/host_sync.h"
 #include "kernels/common/check.h"
+#include "kernels/cpu/gemm.h"
 #if defined(CMT_WITH_CUDA)
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -23,16 +24,11 @@ extern "C" void openblas_set_num_threads(int);
 namespace cmt {
 
 namespace {
-// The CPU kernels' GEMMs run on oneDNN's sgemm, on the OpenMP team (kernels/cpu/gemm.h). Where they go
-// to OpenBLAS instead (CMT_CPU_GEMM=openblas, builds without oneDNN), its own pthread pool would
-// oversubscribe the cores beside the OpenMP team (and spin), so it runs single-threaded unless
-// CMT_BLAS_THREADS says otherwise.
+// With CMT_CPU_GEMM=openblas (or without oneDNN) the CPU kernels' GEMMs go to OpenBLAS, whose own
+// pthread pool is sized once here (kernels/cpu/gemm.h: 1 thread unless CMT_BLAS_THREADS says otherwise).
 void configure_cpu_threads() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    const char* env = std::getenv("CMT_BLAS_THREADS");
-    openblas_set_num_threads(env ? std::max(1, std::atoi(env)) : 1);
-  });
+  std::call_once(once, [] { openblas_set_num_threads(cpu::gemm_threads()); });
 }
 }  // namespace
 

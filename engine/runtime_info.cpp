@@ -7,6 +7,7 @@
 
 #include "cmt/build_info.h"
 #include "kernels/common/check.h"
+#include "kernels/cpu/gemm.h"
 #if defined(CMT_WITH_CUDA)
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -21,6 +22,9 @@
 #endif
 #if defined(CMT_WITH_MPI)
 #include <mpi.h>
+#endif
+#if defined(CMT_WITH_ONEDNN)
+#include <dnnl.h>
 #endif
 
 extern "C" char* openblas_get_config(void);
@@ -96,6 +100,13 @@ std::vector<NamedValue> library_versions() {
   out.push_back({"MPI", "not built"});
 #endif
   out.push_back({"OpenBLAS", openblas_get_config()});
+#if defined(CMT_WITH_ONEDNN)
+  const dnnl_version_t* v = dnnl_version();
+  out.push_back({"oneDNN", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)});
+#else
+  out.push_back({"oneDNN", "not built"});
+#endif
+  out.push_back({"CPU GEMM", std::string(cpu::gemm_library()) + ", " + std::to_string(cpu::gemm_threads()) + " thread(s)"});
   return out;
 }
 

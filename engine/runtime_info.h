@@ -12,6 +12,6 @@ struct NamedValue {
 };
 
 std::vector<NamedValue> build_options();     // version, build type, compiler, CUDA archs, options
-std::vector<NamedValue> library_versions();  // CUDA runtime/driver, cuDNN, cuBLAS, NCCL, HDF5, MPI, OpenBLAS
+std::vector<NamedValue> library_versions();  // CUDA runtime/driver, cuDNN, cuBLAS, NCCL, HDF5, MPI, OpenBLAS, oneDNN, CPU GEMM
 
 }  // namespace cmt

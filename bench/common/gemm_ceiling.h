@@ -1,5 +1,6 @@
 // The GEMM ceiling that benchmarks report their TFLOP/s against, measured in the same run: a cuBLAS
-// GEMM at the context's precision on a GPU, OpenBLAS sgemm (through ops::linear_forward) on the CPU.
+// GEMM at the context's precision on a GPU, the CPU kernels' sgemm (kernels/cpu/gemm.h, through
+// ops::linear_forward) on the CPU.
 #pragma once
 #include <cstdint>
 

@@ -1,7 +1,9 @@
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -28,6 +30,23 @@ bool use_onednn() {
 #endif
 }
 
+// oneDNN's sgemm sizes its team by the calling thread's OpenMP setting: set it for the call only.
+class ThreadsForCall {
+ public:
+  explicit ThreadsForCall(int n) : before_(omp_get_max_threads()), changed_(n != before_) {
+    if (changed_) omp_set_num_threads(n);
+  }
+  ~ThreadsForCall() {
+    if (changed_) omp_set_num_threads(before_);
+  }
+  ThreadsForCall(const ThreadsForCall&) = delete;
+  ThreadsForCall& operator=(const ThreadsForCall&) = delete;
+
+ private:
+  int before_;
+  bool changed_;
+};
+
 int blas_int(std::int64_t v, const char* what) {
   CMT_CHECK(v >= 0 && v < (std::int64_t{1} << 31), "gemm: " << what << " = " << v << " does not fit OpenBLAS' int");
   return static_cast<int>(v);
@@ -40,6 +59,7 @@ void gemm_f32(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::i
   if (m == 0 || n == 0) return;
 #if defined(CMT_WITH_ONEDNN)
   if (use_onednn()) {
+    const ThreadsForCall threads(gemm_threads());
     const dnnl_status_t s = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     CMT_CHECK(s == dnnl_success,
               "gemm: oneDNN's sgemm failed (status " << static_cast<int>(s) << ") for " << m << "x" << n << "x" << k);
@@ -52,5 +72,13 @@ void gemm_f32(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::i
 }
 
 const char* gemm_library() { return use_onednn() ? "onednn" : "openblas"; }
+
+int gemm_threads() {
+  static const int n = [] {
+    const char* e = std::getenv("CMT_BLAS_THREADS");
+    return e ? std::max(1, std::atoi(e)) : 1;
+  }();
+  return n;
+}
 
 }  // namespace cmt::cpu

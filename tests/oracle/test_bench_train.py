@@ -116,14 +116,39 @@ for r in runs:
                   f"{r['label']}: speed ratio {got:.3f} = PyTorch eager / cmt without augmentation, printed")
 harness.check(table.returncode == 0 and "speed x" in table.stdout and "torch 1." in table.stdout, "table has ratios and versions")
 
-# Inference latency on one image, beside the paper's 0.06 s.
-harness.cmt("bench", "infer", "--backbone", "efficientnet_b4", *net, "--size", 32, "--dims", "2", "--device", DEVICE, "--repeats", 3, "--warmup", 1, "--out", tmp)
+# Inference latency on one image, beside the paper's 0.06 s, with the export for infer.py.
+infer_export = os.path.join(tmp, "infer-export")
+harness.cmt("bench", "infer", "--backbone", "efficientnet_b4", *net, "--size", 32, "--dims", "2", "--device", DEVICE, "--repeats", 3, "--warmup", 1,
+            "--precision", "fp32", "--out", tmp, "--export", infer_export)
 with open(os.path.join(tmp, "bench_infer.json")) as f:
     infer = json.load(f)["runs"]
 lat = infer[0]["latency_ms"]
 harness.check(len(infer) == 1 and infer[0]["batch"] == 1 and 0 < lat["min"] <= lat["median"]
               and abs(infer[0]["speedup_over_paper"] - 60 / lat["median"]) < 1e-9 * infer[0]["speedup_over_paper"],
               f"infer: {lat['median']:.3f} ms per image, {infer[0]['speedup_over_paper']:.0f}x the paper's 0.06 s")
+
+# The PyTorch side of inference: same probabilities on the exported weights and image, then both settings timed,
+# with the ratio against cmt's median from the same run; a changed weight fails the check.
+infer_py, = harness.bench_compare("infer")
+rc = infer_py.main(["--export", infer_export, "--device", TORCH_DEVICE, "--repeats", "2", "--warmup", "0", "--out", tmp,
+                    "--cmt", os.path.join(tmp, "bench_infer.json")])
+with open(os.path.join(tmp, "infer_torch.json")) as f:
+    theirs = json.load(f)["configs"]
+harness.check(rc == 0 and len(theirs) == 1 and [s["setting"] for s in theirs[0]["settings"]] == ["eager", "channels_last"],
+              f"infer.py: one config, eager and channels_last ({theirs})")
+c = theirs[0]
+best = min(s["latency_ms"]["median"] for s in c["settings"])
+harness.check(c["check"]["max_abs_difference"] <= 1e-4 and c.get("cmt_median_ms") == lat["median"]
+              and abs(c["x_torch_best_over_cmt"] - best / lat["median"]) <= 1e-9 * best / lat["median"],
+              f"infer.py: probabilities equal cmt's ({c['check']['max_abs_difference']:.2g}), ratio {c.get('x_torch_best_over_cmt')} against cmt's median")
+bad = os.path.join(tmp, "bad-infer")
+shutil.copytree(infer_py.find_exports(infer_export)[0], bad)
+change_weight(bad)
+try:
+    infer_py.check(infer_py.InferExport(bad), infer_py.torch.device(TORCH_DEVICE))
+    harness.check(False, "infer.py: a changed head weight passed the check")
+except train_step.CheckFailed as e:
+    harness.check("probabilities differ" in str(e), f"infer.py: a changed head weight fails the check: {e}")
 
 # Bad options: usage errors (exit 2) name the option; a size the backbone cannot take is a clear runtime error.
 bad = harness.cmt("bench", "train", "--backbone", "vgg20", "--device", "cpu", expect=2)
