@@ -77,6 +77,7 @@ int run_prepare(const PrepareArgs& a) {
   writer.set_attribute("created_by", "cmt prepare");
   std::map<std::string, std::set<std::string>> patients_of_class;
   std::int64_t with_mask = 0;
+  std::vector<std::string> lost_lesions;  // masks whose lesions vanished at the dataset's size
   for (const auto& item : d.items) {
     CMT_CHECK(!g_interrupted, "interrupted: nothing was written under " << a.out);
     std::vector<float> x;
@@ -86,7 +87,14 @@ int run_prepare(const PrepareArgs& a) {
       bool hu = false;
       const data::Volume v = data::load_item(item, modality, hu);
       x = data::preprocess(ctx, v, hu, p);
-      if (!item.mask.empty()) mask = data::preprocess_mask(ctx, data::load_mask(item, modality, v), p);
+      if (!item.mask.empty()) {
+        const data::Volume lesion = data::load_mask(item, modality, v);
+        mask = data::preprocess_mask(ctx, lesion, p);
+        // A lesion under half a voxel of the dataset's grid vanishes: named below, since that sample
+        // then has no lesion to score maps against.
+        if (std::count(mask.begin(), mask.end(), 1) == 0 && std::count(lesion.v.begin(), lesion.v.end(), 1.f) > 0)
+          lost_lesions.push_back(item.mask);
+      }
       m.label = static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
       m.patient_id = item.patient_id.empty() ? item.source : item.patient_id;
       m.source_path = item.source;
@@ -101,6 +109,9 @@ int run_prepare(const PrepareArgs& a) {
     with_mask += mask.empty() ? 0 : 1;
   }
   for (const auto& [path, why] : d.skipped) fmt::print(stderr, "skipped {}: {}\n", path, why);
+  if (!lost_lesions.empty())
+    fmt::print(stderr, "WARNING: {} masks mark a lesion that covers under half a voxel at {}x{}x{} and vanished (e.g. {}); "
+               "a larger --size keeps them\n", lost_lesions.size(), p.size[0], p.size[1], p.size[2], lost_lesions.front());
   fmt::print("{} samples written, {} inputs skipped\n", writer.count(), d.skipped.size());
   if (writer.count() == 0) {
     fmt::print(stderr, "error: nothing usable in {}; no dataset written\n", a.input);
