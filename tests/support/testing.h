@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <string>
@@ -27,6 +28,15 @@ inline std::uint64_t run_seed() {
     return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }();
   return seed;
+}
+
+// An empty folder of its own under the system's temporary folder, named after the test and the run seed.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  const std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("cmt-test-" + name + "-" + std::to_string(run_seed()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
 }
 
 

@@ -18,11 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("cmt-test-" + name + "-" + std::to_string(test::run_seed()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+data::Volume volume(int d, int h, int w) {
+  data::Volume v;
+  v.d = d;
+  v.h = h;
+  v.w = w;
+  return v;
 }
 
 // The same patient with and without the lesions of `label` (anatomy and noise draws are shared; no
@@ -75,11 +76,8 @@ TEST_CASE("phantom lesion masks mark where the lesions change the CT and the rad
 }
 
 TEST_CASE("NIfTI masks: what write_nifti_u8 writes, read_nifti reads back in the same layout") {
-  const fs::path dir = temp_dir("nifti-mask");
-  data::Volume v;
-  v.d = 3;
-  v.h = 4;
-  v.w = 5;
+  const fs::path dir = test::temp_dir("nifti-mask");
+  data::Volume v = volume(3, 4, 5);
   v.spacing = {2.5, 0.75, 0.5};
   for (int k = 0; k < 60; ++k) v.v.push_back(static_cast<float>((k * 7) % 3 == 0));  // asymmetric along every axis
   for (const char* name : {"m.nii.gz", "m.nii"}) {
@@ -98,7 +96,7 @@ TEST_CASE("NIfTI masks: what write_nifti_u8 writes, read_nifti reads back in the
 }
 
 TEST_CASE("masks through ingest: the synth manifest's masks reach the dataset on the image's grid") {
-  const fs::path dir = temp_dir("mask-ingest");
+  const fs::path dir = test::temp_dir("mask-ingest");
   data::SynthOptions opt;
   opt.modality = "ct";
   opt.format = "png";
@@ -164,7 +162,7 @@ TEST_CASE("masks through ingest: the synth manifest's masks reach the dataset on
 }
 
 TEST_CASE("datasets without masks: version 1 files, no masks to read") {
-  const fs::path dir = temp_dir("mask-none");
+  const fs::path dir = test::temp_dir("mask-none");
   const std::string out = (dir / "x.h5").string();
   {
     data::DatasetWriter w(out, "xray", {"a", "b"}, Shape{1, 2, 2}, 0);
@@ -190,11 +188,8 @@ TEST_CASE("datasets without masks: version 1 files, no masks to read") {
 }
 
 TEST_CASE("bad masks: a clear error naming the mask file") {
-  const fs::path dir = temp_dir("mask-bad");
-  data::Volume image;
-  image.d = 1;
-  image.h = 4;
-  image.w = 6;
+  const fs::path dir = test::temp_dir("mask-bad");
+  data::Volume image = volume(1, 4, 6);
   image.v.assign(24, 0.5f);
   const auto png = [&](const std::string& name, int w, int h, std::vector<std::uint8_t> px) {
     data::write_png((dir / name).string(), w, h, 1, px);

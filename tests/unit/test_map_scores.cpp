@@ -131,9 +131,7 @@ TEST_CASE("paired comparison of two models over the same samples") {
 }
 
 TEST_CASE("maps file: written, read back and scored against a dataset's masks") {
-  const fs::path dir = fs::temp_directory_path() / ("cmt-test-maps-" + std::to_string(test::run_seed()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test::temp_dir("maps");
   const std::string ds_path = (dir / "d.h5").string(), maps_path = (dir / "maps.h5").string();
   // Three samples of 1x3x3: a lesion in the centre, none, and no mask at all.
   const std::uint8_t centre[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0}, none[9] = {};
