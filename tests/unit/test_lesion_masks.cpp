@@ -7,6 +7,7 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/ingest.h"
+#include "data/map_scores.h"
 #include "data/nifti.h"
 #include "data/phantom.h"
 #include "data/png_write.h"
@@ -184,6 +185,13 @@ TEST_CASE("datasets without masks: version 1 files, no masks to read") {
   std::uint8_t mask[4] = {7, 7, 7, 7};
   CHECK(!ds.read_mask(1, mask));
   CHECK(mask[0] == 7);
+  {
+    data::MapsWriter maps((dir / "maps.h5").string(), Shape{1, 2, 2}, {});
+    maps.add(0, std::vector<float>(4, 1.f).data());
+    maps.finish();
+  }
+  CHECK_THROWS_WITH_AS(data::score_maps(data::MapsFile::open((dir / "maps.h5").string()), ds, 0),
+                       doctest::Contains("x.h5: the dataset holds no lesion masks"), Error);
   fs::remove_all(dir);
 }
 
