@@ -33,8 +33,7 @@ int run_dataset_info(const std::string& path) {
     const auto voxels = ds.mask_voxels();
     const auto count = [&](std::int32_t c, bool lesion) {  // samples of class c (-1: all) with a mask (and a lesion)
       std::int64_t n = 0;
-      for (std::size_t i = 0; i < flags.size(); ++i)
-        n += (c < 0 || labels[i] == c) && flags[i] && (!lesion || voxels[i] > 0);
+      for (std::size_t i = 0; i < flags.size(); ++i) n += (c < 0 || labels[i] == c) && flags[i] && (!lesion || voxels[i] > 0);
       return n;
     };
     fmt::print("  lesion masks {} of {} samples, {} with a lesion\n", count(-1, false), ds.size(), count(-1, true));

@@ -104,14 +104,17 @@ int run_prepare(const PrepareArgs& a) {
       d.skipped.emplace_back(item.source, e.what());
       continue;
     }
-    writer.add(x.data(), m, mask.empty() ? nullptr : mask.data());  // a failed write (full disk) ends the run: it is no bad input to skip
+    writer.add(x.data(), m,
+               mask.empty() ? nullptr : mask.data());  // a failed write (full disk) ends the run: it is no bad input to skip
     patients_of_class[item.label].insert(m.patient_id);
     with_mask += mask.empty() ? 0 : 1;
   }
   for (const auto& [path, why] : d.skipped) fmt::print(stderr, "skipped {}: {}\n", path, why);
   if (!lost_lesions.empty())
-    fmt::print(stderr, "WARNING: {} masks mark a lesion that covers under half a voxel at {}x{}x{} and vanished (e.g. {}); "
-               "a larger --size keeps them\n", lost_lesions.size(), p.size[0], p.size[1], p.size[2], lost_lesions.front());
+    fmt::print(stderr,
+               "WARNING: {} masks mark a lesion that covers under half a voxel at {}x{}x{} and vanished (e.g. {}); "
+               "a larger --size keeps them\n",
+               lost_lesions.size(), p.size[0], p.size[1], p.size[2], lost_lesions.front());
   fmt::print("{} samples written, {} inputs skipped\n", writer.count(), d.skipped.size());
   if (writer.count() == 0) {
     fmt::print(stderr, "error: nothing usable in {}; no dataset written\n", a.input);

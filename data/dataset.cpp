@@ -3,10 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 
 #include "data/folds.h"
@@ -32,7 +32,8 @@ template <typename T>
 std::vector<T> read_per_sample(hid_t f, const char* name, hid_t type, std::int64_t n) {
   std::vector<T> out(static_cast<std::size_t>(n));
   h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
-  CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{static_cast<hsize_t>(n)}, "/" << name << " does not have one entry per image");
+  CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{static_cast<hsize_t>(n)},
+            "/" << name << " does not have one entry per image");
   if (n) H5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
   return out;
 }
@@ -190,7 +191,10 @@ void Dataset::read_sample(std::int64_t i, float* dst) const {
 
 DatasetWriter::DatasetWriter(const std::string& path, const std::string& modality, const std::vector<std::string>& class_names,
                              Shape sample_shape, int compression_level, bool with_masks)
-    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())), shape_(sample_shape), class_names_(class_names),
+    : path_(path),
+      tmp_(path + ".tmp-" + std::to_string(::getpid())),
+      shape_(sample_shape),
+      class_names_(class_names),
       modality_(modality) {
   CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad sample shape " << sample_shape.str());
   std::lock_guard<std::mutex> lock(hdf5_mutex());

@@ -164,7 +164,8 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
       d.class_names.push_back(row.label);
     const std::string mask = row.mask.empty() ? "" : (csv.parent_path() / row.mask).string();
     if (!mask.empty() && !fs::exists(mask)) {
-      d.skipped.emplace_back(p.string(), "its mask " + mask + " (" + csv.string() + ":" + std::to_string(row.line) + ") is missing");
+      d.skipped.emplace_back(p.string(),
+                             "its mask " + mask + " (" + csv.string() + ":" + std::to_string(row.line) + ") is missing");
       continue;
     }
     const std::size_t first = d.items.size();
@@ -294,10 +295,11 @@ Volume load_mask(const SourceItem& item, const std::string& modality, const Volu
   float fg = 0.f;
   for (float& v : m.v) {
     if (v == 0.f) continue;
-    CMT_CHECK(v > 0.f, "mask " << path << ": not a binary mask (a value " << v << "); give 0 for background and one value for lesion");
+    CMT_CHECK(v > 0.f,
+              "mask " << path << ": not a binary mask (a value " << v << "); give 0 for background and one value for lesion");
     if (fg == 0.f) fg = v;
     CMT_CHECK(v == fg, "mask " << path << ": not a binary mask (values 0, " << fg << " and " << v
-                                << ": a label map, or a lossy JPEG?); give 0 for background and one value for lesion");
+                               << ": a label map, or a lossy JPEG?); give 0 for background and one value for lesion");
     v = 1.f;
   }
   return m;

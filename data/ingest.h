@@ -32,8 +32,8 @@ struct Discovery {
 };
 
 // input: a folder with manifest.csv (columns path, label, patient_id and optionally mask, in any
-// order, data/manifest.h; paths relative to it; a row whose mask file is missing is skipped), a .csv file, or a folder of class folders (class/[patient/[scan/]]files).
-// modality: "ct", "xray", or "" to infer it (data/modality_inference.h); inputs that mix
+// order, data/manifest.h; paths relative to it; a row whose mask file is missing is skipped), a .csv file, or a folder of class
+// folders (class/[patient/[scan/]]files). modality: "ct", "xray", or "" to infer it (data/modality_inference.h); inputs that mix
 // modalities are then refused.
 Discovery discover(const std::string& input, const std::string& modality, const ManifestColumns& columns = {});
 

@@ -39,8 +39,9 @@ SampleScore score_map(const float* map, const std::uint8_t* mask, const Shape& s
   std::int64_t lesion = 0;
   for (std::int64_t k = 0; k < n; ++k) {
     const float v = map[k];
-    CMT_CHECK(std::isfinite(v) && v >= 0.f, "map value " << v << " at voxel " << k << ": maps must be finite and non-negative "
-                                                          "(Grad-CAM after its ReLU, attention weights)");
+    CMT_CHECK(std::isfinite(v) && v >= 0.f, "map value " << v << " at voxel " << k
+                                                         << ": maps must be finite and non-negative "
+                                                            "(Grad-CAM after its ReLU, attention weights)");
     CMT_CHECK(mask[k] <= 1, "mask value " << int{mask[k]} << " at voxel " << k << " is not 0 or 1");
     peak = std::max(peak, v);
     total += v;
@@ -106,7 +107,8 @@ double exact_mcnemar_p(std::int64_t a_only, std::int64_t b_only) {
   if (m == 0) return 1;
   double tail = 0;  // P(X <= k), X ~ Binomial(m, 1/2), summed in log space (m can be thousands)
   for (std::int64_t i = 0; i <= k; ++i)
-    tail += std::exp(std::lgamma(m + 1.0) - std::lgamma(i + 1.0) - std::lgamma(m - i + 1.0) - static_cast<double>(m) * std::log(2.0));
+    tail +=
+        std::exp(std::lgamma(m + 1.0) - std::lgamma(i + 1.0) - std::lgamma(m - i + 1.0) - static_cast<double>(m) * std::log(2.0));
   return std::min(1.0, 2 * tail);
 }
 
@@ -128,7 +130,8 @@ MapScores summarize(std::vector<SampleScore> samples) {
 }
 
 MapScores score_maps(const MapsFile& maps, const Dataset& ds, int tolerance) {
-  CMT_CHECK(ds.has_masks(), ds.path() << ": the dataset holds no lesion masks (give `cmt prepare` a manifest with a mask column)");
+  CMT_CHECK(ds.has_masks(),
+            ds.path() << ": the dataset holds no lesion masks (give `cmt prepare` a manifest with a mask column)");
   const Shape shape = ds.sample_shape();
   CMT_CHECK(maps.sample_shape() == shape, maps.path() << ": maps of " << maps.sample_shape().str() << ", but the samples of "
                                                       << ds.path() << " are " << shape.str());
@@ -169,8 +172,8 @@ MapScores score_maps(const MapsFile& maps, const Dataset& ds, int tolerance) {
 PairedComparison compare_scores(const MapScores& a, const MapScores& b) {
   std::map<std::int64_t, const SampleScore*> in_b;
   for (const SampleScore& s : b.samples) in_b[s.sample] = &s;
-  CMT_CHECK(a.samples.size() == b.samples.size(), "the two sets of maps score different samples (" << a.samples.size() << " and "
-                                                                                                   << b.samples.size() << ")");
+  CMT_CHECK(a.samples.size() == b.samples.size(),
+            "the two sets of maps score different samples (" << a.samples.size() << " and " << b.samples.size() << ")");
   PairedComparison c;
   std::vector<double> ea, eb;
   for (const SampleScore& sa : a.samples) {

@@ -16,10 +16,10 @@ namespace cmt::data {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct SampleScore {
-  std::int64_t sample = -1;       // dataset row
-  bool hit = false;               // pointing game
-  double energy_share = kNaN;     // sum(map inside the lesion) / sum(map); NaN for a map that sums to 0
-  double lesion_fraction = 0;     // lesion voxels / voxels: what a uniform map's energy share would be
+  std::int64_t sample = -1;    // dataset row
+  bool hit = false;            // pointing game
+  double energy_share = kNaN;  // sum(map inside the lesion) / sum(map); NaN for a map that sums to 0
+  double lesion_fraction = 0;  // lesion voxels / voxels: what a uniform map's energy share would be
 };
 
 // One map against one mask, both (D, H, W) = `shape`, the map finite and >= 0, the mask 0/1 with at
@@ -58,12 +58,12 @@ MapScores score_maps(const MapsFile& maps, const Dataset& ds, int tolerance);
 
 // Model A against model B on the samples both scored (the same set is required).
 struct PairedComparison {
-  std::int64_t n = 0;                       // paired samples (pointing game)
+  std::int64_t n = 0;  // paired samples (pointing game)
   std::int64_t both_hit = 0, a_only = 0, b_only = 0, neither = 0;
-  double mcnemar_p = kNaN;                  // exact McNemar (two-sided sign test on a_only vs b_only)
-  std::int64_t energy_n = 0;                // pairs where neither map sums to 0
+  double mcnemar_p = kNaN;    // exact McNemar (two-sided sign test on a_only vs b_only)
+  std::int64_t energy_n = 0;  // pairs where neither map sums to 0
   double energy_mean_a = kNaN, energy_mean_b = kNaN;
-  metrics::TTest energy_t{kNaN, 0, kNaN};   // paired t-test of A - B (NaN with fewer than 2 pairs)
+  metrics::TTest energy_t{kNaN, 0, kNaN};  // paired t-test of A - B (NaN with fewer than 2 pairs)
 };
 PairedComparison compare_scores(const MapScores& a, const MapScores& b);
 // Two-sided exact McNemar p-value: min(1, 2 * P(X <= min(b, c))) for X ~ Binomial(b + c, 1/2); 1 when b + c = 0.

@@ -103,7 +103,8 @@ MapsFile MapsFile::open(const std::string& path) {
     CMT_CHECK(dims.size() == 4, "/maps must be (N, D, H, W), has rank " << dims.size());
     h5::Id type(H5_CHECK(H5Dget_type(impl->maps)), H5Tclose);
     CMT_CHECK(H5Tget_class(type) == H5T_FLOAT, "/maps must hold floating-point values");
-    impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
+    impl->shape =
+        Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
     h5::Id ds(H5_CHECK(H5Dopen2(f, "sample_index", H5P_DEFAULT)), H5Dclose);
     CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/sample_index does not have one entry per map");
     impl->index.resize(dims[0]);

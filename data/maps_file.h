@@ -50,9 +50,9 @@ class MapsFile {
   const std::string& path() const;
   const MapsInfo& info() const;
   std::int64_t size() const;
-  Shape sample_shape() const;                      // (D, H, W)
+  Shape sample_shape() const;                             // (D, H, W)
   const std::vector<std::int64_t>& sample_index() const;  // the dataset row of each map
-  void read_map(std::int64_t k, float* dst) const;  // map k (not sample k) as D*H*W floats
+  void read_map(std::int64_t k, float* dst) const;        // map k (not sample k) as D*H*W floats
 
  private:
   struct Impl;

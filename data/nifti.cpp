@@ -172,7 +172,8 @@ void write_nifti_u8(const std::string& path, const Volume& v) {
   // The library picks compression from the name: the temporary name keeps the extension.
   const std::filesystem::path final_path(path);
   const std::string ext = path.ends_with(".nii.gz") ? ".nii.gz" : ".nii";
-  const std::string tmp = (final_path.parent_path() / fmt::format(".{}.tmp-{}{}", final_path.filename().string(), ::getpid(), ext)).string();
+  const std::string tmp =
+      (final_path.parent_path() / fmt::format(".{}.tmp-{}{}", final_path.filename().string(), ::getpid(), ext)).string();
   CMT_CHECK(nifti_set_filenames(im.get(), tmp.c_str(), 0, 1) == 0, path << ": cannot name the NIfTI file");
   nifti_set_debug_level(0);
   nifti_image_write(im.get());  // reports nothing: the file is read back instead

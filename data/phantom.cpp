@@ -52,10 +52,14 @@ int lung_of(const Anatomy& a, float x, float y, float z) {
 }
 
 bool in_heart(const Anatomy& a, float x, float y, float z) {
-  return sq((x - a.heart_cx) / a.heart_r) + sq((y - a.heart_cy) / (0.85f * a.heart_r)) + sq((z - a.heart_cz) / (1.3f * a.heart_r)) < 1.f;
+  return sq((x - a.heart_cx) / a.heart_r) + sq((y - a.heart_cy) / (0.85f * a.heart_r)) +
+             sq((z - a.heart_cz) / (1.3f * a.heart_r)) <
+         1.f;
 }
 
-float blob_q(const Blob& b, float x, float y, float z) { return sq((x - b.cx) / b.rx) + sq((y - b.cy) / b.ry) + sq((z - b.cz) / b.rz); }
+float blob_q(const Blob& b, float x, float y, float z) {
+  return sq((x - b.cx) / b.rx) + sq((y - b.cy) / b.ry) + sq((z - b.cz) / b.rz);
+}
 
 // HU at a point; `finding`, when given, says whether a lesion of the class changed it there (the
 // lesion masks are this, so they cover exactly where the phantom's intensity was changed).
@@ -165,7 +169,9 @@ float ct_coord(int i, int n) { return 2.f * (i + 0.5f) / n - 1.f; }
 struct XrayRay {
   float x, z;
 };
-XrayRay xray_ray(int r, int c, int h, int w) { return {1.9f * (c + 0.5f) / w - 0.95f, 0.95f - 1.9f * (r + 0.5f) / h}; }  // a little margin
+XrayRay xray_ray(int r, int c, int h, int w) {
+  return {1.9f * (c + 0.5f) / w - 0.95f, 0.95f - 1.9f * (r + 0.5f) / h};
+}  // a little margin
 int xray_steps(int h) { return std::clamp(h, 32, 128); }  // samples along each ray (anterior-posterior)
 
 Volume empty_like_ct(const PhantomOptions& opt) {

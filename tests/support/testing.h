@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -38,7 +38,6 @@ inline std::filesystem::path temp_dir(const std::string& name) {
   std::filesystem::create_directories(p);
   return p;
 }
-
 
 // A (shape) f32 tensor on the CPU, each element a draw of `dist`.
 template <class Distribution>

@@ -57,7 +57,8 @@ TEST_CASE("phantom lesion masks mark where the lesions change the CT and the rad
       CAPTURE(index);
       CAPTURE(label);
       const data::Volume ct_mask = data::make_ct_lesion_mask(opt, index, label);
-      const Agreement ct = compare_with_normal(data::make_ct_phantom(opt, index, label), data::make_ct_phantom(opt, index, 0), ct_mask);
+      const Agreement ct =
+          compare_with_normal(data::make_ct_phantom(opt, index, label), data::make_ct_phantom(opt, index, 0), ct_mask);
       CHECK(ct.mask > 0);
       CHECK(ct.changed_outside_mask == 0);
       // A lesion's soft edge can change a voxel by less than a float step: a few mask voxels unchanged.
@@ -65,7 +66,8 @@ TEST_CASE("phantom lesion masks mark where the lesions change the CT and the rad
       const data::Volume xr_mask = data::make_xray_lesion_mask(opt, index, label);
       CHECK(xr_mask.d == 1);
       CHECK(xr_mask.h == 48);
-      const Agreement xr = compare_with_normal(data::make_xray_phantom(opt, index, label), data::make_xray_phantom(opt, index, 0), xr_mask);
+      const Agreement xr =
+          compare_with_normal(data::make_xray_phantom(opt, index, label), data::make_xray_phantom(opt, index, 0), xr_mask);
       CHECK(xr.mask > 0);
       CHECK(xr.changed_outside_mask == 0);
       CHECK(xr.mask_unchanged <= xr.mask / 20);  // a ray grazing a lesion's edge: a change below float resolution
@@ -123,7 +125,8 @@ TEST_CASE("masks through ingest: the synth manifest's masks reach the dataset on
       const data::Volume m = data::load_mask(item, "ct", v);
       written.push_back(data::preprocess_mask(ctx, m, p));
       data::SampleMeta meta;
-      meta.label = static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
+      meta.label =
+          static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
       meta.patient_id = item.patient_id;
       const std::vector<float> x = data::preprocess(ctx, v, hu, p);
       // The last sample goes in without its mask.

@@ -50,7 +50,7 @@ TEST_CASE("pointing game: ties count only when every maximum is on the lesion; t
   // 3D, along z: the maximum two slices above the lesion.
   std::vector<float> map(27, 0.f);
   std::vector<std::uint8_t> mask(27, 0);
-  map[2 * 9 + 4] = 1;  // (z 2, y 1, x 1)
+  map[2 * 9 + 4] = 1;   // (z 2, y 1, x 1)
   mask[0 * 9 + 4] = 1;  // (z 0, y 1, x 1)
   CHECK(!data::score_map(map.data(), mask.data(), Shape{3, 3, 3}, 1).hit);
   CHECK(data::score_map(map.data(), mask.data(), Shape{3, 3, 3}, 2).hit);
@@ -100,15 +100,17 @@ TEST_CASE("exact McNemar: two-sided binomial tail of the discordant pairs") {
   CHECK(data::exact_mcnemar_p(10, 2) == doctest::Approx(158.0 / 4096));  // 2 (1 + 12 + 66) / 4096
   CHECK(data::exact_mcnemar_p(3, 3) == 1.0);
   CHECK(data::exact_mcnemar_p(0, 0) == 1.0);
-  CHECK(data::exact_mcnemar_p(2000, 2000) == 1.0);                       // large counts stay finite
+  CHECK(data::exact_mcnemar_p(2000, 2000) == 1.0);  // large counts stay finite
   CHECK(data::exact_mcnemar_p(0, 2000) < 1e-300);
 }
 
 TEST_CASE("paired comparison of two models over the same samples") {
   const auto score = [](std::int64_t i, bool hit, double e) { return data::SampleScore{i, hit, e, 0.1}; };
   // A: hits on 0, 1, 2; B: hits on 2, 3. Energy A 0.5 0.6 0.7 0.4, B 0.3 0.5 0.2 0.4 (B listed in another order).
-  const data::MapScores a = data::summarize({score(0, true, 0.5), score(1, true, 0.6), score(2, true, 0.7), score(3, false, 0.4)});
-  const data::MapScores b = data::summarize({score(3, true, 0.4), score(2, true, 0.2), score(1, false, 0.5), score(0, false, 0.3)});
+  const data::MapScores a =
+      data::summarize({score(0, true, 0.5), score(1, true, 0.6), score(2, true, 0.7), score(3, false, 0.4)});
+  const data::MapScores b =
+      data::summarize({score(3, true, 0.4), score(2, true, 0.2), score(1, false, 0.5), score(0, false, 0.3)});
   CHECK(a.hit_rate.mean == doctest::Approx(0.75));
   const data::PairedComparison c = data::compare_scores(a, b);
   CHECK(c.n == 4);
@@ -122,11 +124,13 @@ TEST_CASE("paired comparison of two models over the same samples") {
   CHECK(c.energy_t.df == 3);
   CHECK(c.energy_t.p == doctest::Approx(0.16116184721351942));
   // A map that sums to 0 leaves its pair out of the energy test only.
-  const data::MapScores z = data::summarize({score(3, true, NAN), score(2, true, 0.2), score(1, false, 0.5), score(0, false, 0.3)});
+  const data::MapScores z =
+      data::summarize({score(3, true, NAN), score(2, true, 0.2), score(1, false, 0.5), score(0, false, 0.3)});
   CHECK(z.zero_maps == 1);
   CHECK(z.energy_share.n == 3);
   CHECK(data::compare_scores(a, z).energy_n == 3);
-  const data::MapScores other = data::summarize({score(0, true, 0.5), score(1, true, 0.6), score(2, true, 0.7), score(4, false, 0.4)});
+  const data::MapScores other =
+      data::summarize({score(0, true, 0.5), score(1, true, 0.6), score(2, true, 0.7), score(4, false, 0.4)});
   CHECK_THROWS_WITH_AS(data::compare_scores(a, other), doctest::Contains("sample 3 in the first only"), Error);
 }
 
