@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "apps/text_file.h"
+#include "data/dataset_identity.h"
 #include "data/map_scores.h"
 
 namespace cmt::app {
@@ -22,8 +24,8 @@ nlohmann::json estimate_json(const data::Estimate& e) {
 nlohmann::json scores_json(const data::MapsFile& maps, const data::MapScores& s) {
   nlohmann::json samples = nlohmann::json::array();
   for (const auto& x : s.samples)
-    samples.push_back({{"sample", x.sample}, {"hit", x.hit}, {"energy_share", number(x.energy_share)},
-                       {"lesion_fraction", x.lesion_fraction}});
+    samples.push_back(
+        {{"sample", x.sample}, {"hit", x.hit}, {"energy_share", number(x.energy_share)}, {"lesion_fraction", x.lesion_fraction}});
   return {{"maps", maps.path()},
           {"run", maps.info().run},
           {"method", maps.info().method},
@@ -50,17 +52,31 @@ void print_scores(const data::MapsFile& maps, const data::MapScores& s) {
   fmt::print("  lesion share   {:.3f} (the energy share of a uniform map)\n", s.lesion_fraction.mean);
 }
 
+// Maps name the dataset they were computed on: another file than the one given (same grid, other
+// samples) would score them against the wrong masks. A file no longer there is not checked.
+void warn_other_dataset(const data::MapsFile& maps, const std::string& dataset) {
+  const std::string& named = maps.info().dataset;
+  if (named.empty() || !std::filesystem::is_regular_file(named)) return;
+  if (data::identify_dataset(named) == data::identify_dataset(dataset)) return;
+  fmt::print(stderr,
+             "WARNING: {} was computed on {}, another file than {}: its maps are scored by sample index, so the two must "
+             "hold the same samples in the same order\n",
+             maps.path(), named, dataset);
+}
+
 }  // namespace
 
 void report_map_scores(const MapScoreRequest& a) {
   const data::Dataset ds = data::Dataset::open(a.dataset);
   const data::MapsFile maps = data::MapsFile::open(a.maps);
+  warn_other_dataset(maps, a.dataset);
   const data::MapScores scores = data::score_maps(maps, ds, a.tolerance);
   fmt::print("lesion masks of {}, pointing tolerance {} voxels\n", a.dataset, a.tolerance);
   print_scores(maps, scores);
   nlohmann::json out{{"dataset", a.dataset}, {"tolerance", a.tolerance}, {"a", scores_json(maps, scores)}};
   if (!a.compare.empty()) {
     const data::MapsFile other = data::MapsFile::open(a.compare);
+    warn_other_dataset(other, a.dataset);
     const data::MapScores b = data::score_maps(other, ds, a.tolerance);
     print_scores(other, b);
     data::PairedComparison c;
@@ -76,13 +92,21 @@ void report_map_scores(const MapScoreRequest& a) {
                c.energy_mean_b, c.energy_n, c.energy_t.t, c.energy_t.df, c.energy_t.p);
     out["b"] = scores_json(other, b);
     out["paired"] = {{"n", c.n},
-                     {"pointing_game", {{"both_hit", c.both_hit}, {"a_only", c.a_only}, {"b_only", c.b_only}, {"neither", c.neither},
-                                        {"mcnemar_p", number(c.mcnemar_p)}}},
-                     {"energy_share", {{"n", c.energy_n}, {"mean_a", number(c.energy_mean_a)}, {"mean_b", number(c.energy_mean_b)},
-                                       {"t", number(c.energy_t.t)}, {"df", c.energy_t.df}, {"p", number(c.energy_t.p)}}}};
+                     {"pointing_game",
+                      {{"both_hit", c.both_hit},
+                       {"a_only", c.a_only},
+                       {"b_only", c.b_only},
+                       {"neither", c.neither},
+                       {"mcnemar_p", number(c.mcnemar_p)}}},
+                     {"energy_share",
+                      {{"n", c.energy_n},
+                       {"mean_a", number(c.energy_mean_a)},
+                       {"mean_b", number(c.energy_mean_b)},
+                       {"t", number(c.energy_t.t)},
+                       {"df", c.energy_t.df},
+                       {"p", number(c.energy_t.p)}}}};
   }
   if (!a.json.empty()) write_text_atomic(a.json, out.dump(2) + "\n");
 }
-
 
 }  // namespace cmt::app

@@ -161,4 +161,19 @@ with tempfile.TemporaryDirectory(prefix="cmt-masks-") as tmp:
                   abs(g["pointing_game"]["mcnemar_p"] - mc) < 1e-9, f"{mod} tol {tol}: exact McNemar p {mc:.4g} ({a_only} against {b_only})")
             check(g["energy_share"]["n"] == len(pair) and abs(g["energy_share"]["t"] - t.statistic) < 1e-7 and
                   abs(g["energy_share"]["p"] - t.pvalue) < 1e-9, f"{mod} tol {tol}: paired t {t.statistic:.3f}, p {t.pvalue:.3g}")
+    # Maps that name another dataset file than the one given are scored, with a warning.
+    ds_path, d = sets[("xray", "48")]
+    other = os.path.join(tmp, "xray48-refolded.h5")
+    harness.cmt("prepare", "--input", os.path.join(raw, "xray", "png"), "--out", other, "--size", "48", "--folds", "3", "--seed", "1")
+    path = os.path.join(tmp, "named.h5")
+    with h5py.File(path, "w") as h:
+        h["maps"] = d["masks"].astype(np.float32)
+        h["sample_index"] = np.arange(len(d["masks"]), dtype=np.int64)
+        h.attrs.update(format="cmt-maps", version=1, dataset=other)
+    p = harness.cmt("explain-score", "--maps", path, "--dataset", ds_path)
+    check(f"WARNING: {path} was computed on {other}, another file than {ds_path}" in p.stderr,
+          f"maps computed on another dataset file are named ({p.stderr.strip()[:120]})")
+    p = harness.cmt("explain-score", "--maps", path, "--dataset", other)
+    check("WARNING" not in p.stderr and "pointing game  1.000 (6 of 6 hit)" in p.stdout,
+          f"maps of the mask itself on their own dataset: every lesion hit, no warning ({p.stdout.strip()[-200:]})")
 harness.finish()
