@@ -26,6 +26,21 @@ int run_dataset_info(const std::string& path) {
   fmt::print("  classes\n");
   for (std::size_t c = 0; c < classes.size(); ++c)
     fmt::print("    {} {:<12} {}\n", c, classes[c], std::count(labels.begin(), labels.end(), static_cast<std::int32_t>(c)));
+  if (!ds.has_masks()) {
+    fmt::print("  lesion masks none\n");
+  } else {
+    const auto flags = ds.mask_flags();
+    const auto voxels = ds.mask_voxels();
+    const auto count = [&](std::int32_t c, bool lesion) {  // samples of class c (-1: all) with a mask (and a lesion)
+      std::int64_t n = 0;
+      for (std::size_t i = 0; i < flags.size(); ++i) n += (c < 0 || labels[i] == c) && flags[i] && (!lesion || voxels[i] > 0);
+      return n;
+    };
+    fmt::print("  lesion masks {} of {} samples, {} with a lesion\n", count(-1, false), ds.size(), count(-1, true));
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      fmt::print("    {:<14} {} masks, {} with a lesion\n", classes[c], count(static_cast<std::int32_t>(c), false),
+                 count(static_cast<std::int32_t>(c), true));
+  }
   fmt::print("  folds        {}\n", ds.num_folds());
   for (int f = 0; f < ds.num_folds(); ++f) {
     std::map<std::int32_t, int> per_class;

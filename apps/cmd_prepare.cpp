@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <map>
@@ -69,19 +70,31 @@ int run_prepare(const PrepareArgs& a) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   Context ctx;
-  data::DatasetWriter writer(a.out, modality, d.class_names, Shape{p.size[0], p.size[1], p.size[2]}, a.compression);
+  const bool masks = std::any_of(d.items.begin(), d.items.end(), [](const data::SourceItem& i) { return !i.mask.empty(); });
+  data::DatasetWriter writer(a.out, modality, d.class_names, Shape{p.size[0], p.size[1], p.size[2]}, a.compression, masks);
   if (ct) writer.set_attribute("window", a.window);  // radiographs are min-max scaled: no HU window
   writer.set_attribute("source", a.input);
   writer.set_attribute("created_by", "cmt prepare");
   std::map<std::string, std::set<std::string>> patients_of_class;
+  std::int64_t with_mask = 0;
+  std::vector<std::string> lost_lesions;  // masks whose lesions vanished at the dataset's size
   for (const auto& item : d.items) {
     CMT_CHECK(!g_interrupted, "interrupted: nothing was written under " << a.out);
     std::vector<float> x;
+    std::vector<std::uint8_t> mask;
     data::SampleMeta m;
     try {
       bool hu = false;
       const data::Volume v = data::load_item(item, modality, hu);
       x = data::preprocess(ctx, v, hu, p);
+      if (!item.mask.empty()) {
+        const data::Volume lesion = data::load_mask(item, modality, v);
+        mask = data::preprocess_mask(ctx, lesion, p);
+        // A lesion under half a voxel of the dataset's grid vanishes: named below, since that sample
+        // then has no lesion to score maps against.
+        if (std::count(mask.begin(), mask.end(), 1) == 0 && std::count(lesion.v.begin(), lesion.v.end(), 1.f) > 0)
+          lost_lesions.push_back(item.mask);
+      }
       m.label = static_cast<std::int32_t>(std::find(d.class_names.begin(), d.class_names.end(), item.label) - d.class_names.begin());
       m.patient_id = item.patient_id.empty() ? item.source : item.patient_id;
       m.source_path = item.source;
@@ -91,10 +104,17 @@ int run_prepare(const PrepareArgs& a) {
       d.skipped.emplace_back(item.source, e.what());
       continue;
     }
-    writer.add(x.data(), m);  // a failed write (full disk) ends the run: it is no bad input to skip
+    writer.add(x.data(), m,
+               mask.empty() ? nullptr : mask.data());  // a failed write (full disk) ends the run: it is no bad input to skip
     patients_of_class[item.label].insert(m.patient_id);
+    with_mask += mask.empty() ? 0 : 1;
   }
   for (const auto& [path, why] : d.skipped) fmt::print(stderr, "skipped {}: {}\n", path, why);
+  if (!lost_lesions.empty())
+    fmt::print(stderr,
+               "WARNING: {} masks mark a lesion that covers under half a voxel at {}x{}x{} and vanished (e.g. {}); "
+               "a larger --size keeps them\n",
+               lost_lesions.size(), p.size[0], p.size[1], p.size[2], lost_lesions.front());
   fmt::print("{} samples written, {} inputs skipped\n", writer.count(), d.skipped.size());
   if (writer.count() == 0) {
     fmt::print(stderr, "error: nothing usable in {}; no dataset written\n", a.input);
@@ -106,7 +126,8 @@ int run_prepare(const PrepareArgs& a) {
   }
   check_folds_fit(patients_of_class, a.folds, a.out);
   writer.finish(a.folds, a.seed);
-  fmt::print("wrote {} ({} samples of {}x{}x{}, {} folds)\n", a.out, writer.count(), p.size[0], p.size[1], p.size[2], a.folds);
+  fmt::print("wrote {} ({} samples of {}x{}x{}, {} folds{})\n", a.out, writer.count(), p.size[0], p.size[1], p.size[2], a.folds,
+             masks ? fmt::format(", {} with a lesion mask", with_mask) : "");
   return kOk;
 }
 
@@ -127,6 +148,8 @@ void setup_prepare(CLI::App& app, Action& action) {
   cmd->add_option("--label-col", a->columns.label, "Manifest column of the labels (default: label or class)");
   cmd->add_option("--patient-col", a->columns.patient,
                   "Manifest column of the patient IDs (default: patient_id, patient, subject_id or subject)");
+  cmd->add_option("--mask-col", a->columns.mask,
+                  "Manifest column of the lesion masks (default: mask, mask_path, lesion_mask or segmentation; optional)");
   cmd->callback([&action, a] { action = [a] { return run_prepare(*a); }; });
 }
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,20 +16,35 @@ namespace cmt::data {
 
 namespace {
 constexpr const char* kFormat = "cmt-dataset";
-constexpr long long kVersion = 1;
+// Version 1: images and their index. Version 2 adds lesion masks (/masks, /has_mask, /mask_voxels);
+// a dataset without masks is still written as version 1, so older readers keep reading it.
+constexpr long long kVersion = 1, kVersionWithMasks = 2;
 constexpr float kScale = 1.0f / 65535.0f;  // images are stored as u16 quanta of [0, 1]
 
-// HDF5 is not thread-safe in Debian's serial build: every call of this library goes through one lock.
-std::mutex& hdf5_mutex() {
-  static std::mutex m;
-  return m;
+std::mutex& hdf5_mutex() { return h5::library_mutex(); }
+
+std::vector<hsize_t> sample_dims(const Shape& s) {
+  return {static_cast<hsize_t>(s[0]), static_cast<hsize_t>(s[1]), static_cast<hsize_t>(s[2])};
+}
+
+// A 1D dataset of n values of `type` read whole; it must have one entry per image.
+template <typename T>
+std::vector<T> read_per_sample(hid_t f, const char* name, hid_t type, std::int64_t n) {
+  std::vector<T> out(static_cast<std::size_t>(n));
+  h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
+  CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{static_cast<hsize_t>(n)},
+            "/" << name << " does not have one entry per image");
+  if (n) H5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  return out;
 }
 }  // namespace
 
 struct Dataset::Impl {
   std::string path;
-  h5::Id file, images;
+  h5::Id file, images, masks;  // masks: absent (-1) in a dataset without them
   std::int64_t n = 0;
+  std::vector<std::uint8_t> has_mask;
+  std::vector<std::int64_t> mask_voxels;
   Shape shape;
   std::vector<std::int32_t> labels, folds;
   std::vector<std::string> patients, classes, sources;
@@ -48,19 +64,16 @@ Dataset::~Dataset() {
 
 Dataset Dataset::open(const std::string& path) {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
-  CMT_CHECK(std::filesystem::is_regular_file(path), path << ": no such dataset file");
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file (or truncated)");
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  CMT_CHECK(f >= 0, path << ": HDF5 cannot open the file");
-  impl->file = h5::Id(f, H5Fclose);
+  impl->file = h5::open_read_only(path, "dataset");
+  const hid_t f = impl->file;
   try {
     CMT_CHECK(H5Aexists(f, "format") > 0 && h5::read_string_attr(f, "format") == kFormat,
               "not a cmt dataset (no format attribute '" << kFormat << "'; write one with `cmt prepare`)");
     const long long version = h5::read_int_attr(f, "version");
-    CMT_CHECK(version == kVersion, "dataset format version " << version << ", this cmt reads version " << kVersion);
+    CMT_CHECK(version == kVersion || version == kVersionWithMasks,
+              "dataset format version " << version << ", this cmt reads versions " << kVersion << " and " << kVersionWithMasks);
     impl->modality = h5::read_string_attr(f, "modality");
     impl->num_folds = static_cast<int>(h5::read_int_attr(f, "num_folds"));
     impl->images = h5::Id(H5_CHECK(H5Dopen2(f, "images", H5P_DEFAULT)), H5Dclose);
@@ -88,6 +101,16 @@ Dataset Dataset::open(const std::string& path) {
     CMT_CHECK(static_cast<std::int64_t>(impl->patients.size()) == impl->n, "/patient_ids does not have one entry per image");
     for (std::int32_t l : impl->labels)
       CMT_CHECK(l >= 0 && l < static_cast<std::int32_t>(impl->classes.size()), "label " << l << " outside the " << impl->classes.size() << " classes");
+    if (version == kVersionWithMasks) {
+      impl->masks = h5::Id(H5_CHECK(H5Dopen2(f, "masks", H5P_DEFAULT)), H5Dclose);
+      CMT_CHECK(h5::dims_of(impl->masks) == dims, "/masks must have the shape of /images");
+      impl->has_mask = read_per_sample<std::uint8_t>(f, "has_mask", H5T_NATIVE_UINT8, impl->n);
+      impl->mask_voxels = read_per_sample<std::int64_t>(f, "mask_voxels", H5T_NATIVE_INT64, impl->n);
+      for (std::uint8_t m : impl->has_mask) CMT_CHECK(m <= 1, "/has_mask holds " << int{m} << ", not 0 or 1");
+    } else {
+      impl->has_mask.assign(static_cast<std::size_t>(impl->n), 0);
+      impl->mask_voxels.assign(static_cast<std::size_t>(impl->n), 0);
+    }
   } catch (const Error& e) {
     CMT_THROW(path << ": " << e.what());
   }
@@ -103,6 +126,17 @@ std::vector<std::int32_t> Dataset::labels() const { return impl_->labels; }
 std::vector<std::string> Dataset::patient_ids() const { return impl_->patients; }
 std::vector<std::string> Dataset::source_paths() const { return impl_->sources; }
 int Dataset::num_folds() const { return impl_->num_folds; }
+bool Dataset::has_masks() const { return impl_->masks.get() >= 0; }
+std::vector<std::uint8_t> Dataset::mask_flags() const { return impl_->has_mask; }
+std::vector<std::int64_t> Dataset::mask_voxels() const { return impl_->mask_voxels; }
+
+bool Dataset::read_mask(std::int64_t i, std::uint8_t* dst) const {
+  CMT_CHECK(i >= 0 && i < impl_->n, impl_->path << ": sample " << i << " out of range [0, " << impl_->n << ")");
+  if (!impl_->has_mask[static_cast<std::size_t>(i)]) return false;
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  h5::read_row(impl_->masks, static_cast<hsize_t>(i), sample_dims(impl_->shape), H5T_NATIVE_UINT8, dst);
+  return true;
+}
 std::vector<std::int32_t> Dataset::folds() const { return impl_->folds; }
 
 void Dataset::relabel(const std::vector<std::string>& names, const std::vector<std::int32_t>& old_to_new) {
@@ -151,19 +185,16 @@ void Dataset::read_sample(std::int64_t i, float* dst) const {
   const std::int64_t per = impl_->shape.numel();
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   impl_->scratch.resize(static_cast<std::size_t>(per));
-  h5::Id space(H5_CHECK(H5Dget_space(impl_->images)), H5Sclose);
-  const hsize_t start[4] = {static_cast<hsize_t>(i), 0, 0, 0};
-  const hsize_t count[4] = {1, static_cast<hsize_t>(impl_->shape[0]), static_cast<hsize_t>(impl_->shape[1]),
-                            static_cast<hsize_t>(impl_->shape[2])};
-  H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
-  h5::Id mem(H5_CHECK(H5Screate_simple(4, count, nullptr)), H5Sclose);
-  H5_CHECK(H5Dread(impl_->images, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, impl_->scratch.data()));
+  h5::read_row(impl_->images, static_cast<hsize_t>(i), sample_dims(impl_->shape), H5T_NATIVE_UINT16, impl_->scratch.data());
   for (std::int64_t k = 0; k < per; ++k) dst[k] = static_cast<float>(impl_->scratch[static_cast<std::size_t>(k)]) * kScale;
 }
 
 DatasetWriter::DatasetWriter(const std::string& path, const std::string& modality, const std::vector<std::string>& class_names,
-                             Shape sample_shape, int compression_level)
-    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())), shape_(sample_shape), class_names_(class_names),
+                             Shape sample_shape, int compression_level, bool with_masks)
+    : path_(path),
+      tmp_(path + ".tmp-" + std::to_string(::getpid())),
+      shape_(sample_shape),
+      class_names_(class_names),
       modality_(modality) {
   CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad sample shape " << sample_shape.str());
   std::lock_guard<std::mutex> lock(hdf5_mutex());
@@ -172,21 +203,14 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::string& modalit
   const hid_t f = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   CMT_CHECK(f >= 0, tmp_ << ": cannot create the dataset file (" << (errno ? std::strerror(errno) : "HDF5 refused it") << ")");
   file_ = f;
-  const hsize_t dims[4] = {0, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
-  const hsize_t maxdims[4] = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
-  const hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};  // one sample per chunk: a read touches one chunk
-  h5::Id space(H5_CHECK(H5Screate_simple(4, dims, maxdims)), H5Sclose);
-  h5::Id props(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose);
-  H5_CHECK(H5Pset_chunk(props, 4, chunk));
-  if (compression_level > 0) {
-    H5_CHECK(H5Pset_shuffle(props));
-    H5_CHECK(H5Pset_deflate(props, static_cast<unsigned>(std::min(compression_level, 9))));
-  }
-  images_ = H5_CHECK(H5Dcreate2(f, "images", H5T_STD_U16LE, space, H5P_DEFAULT, props, H5P_DEFAULT));
+  images_ = h5::create_rows(f, "images", H5T_STD_U16LE, sample_dims(shape_), compression_level);
+  // Masks are mostly zeros: compressed even when the images are not.
+  if (with_masks) masks_ = h5::create_rows(f, "masks", H5T_STD_U8LE, sample_dims(shape_), std::max(compression_level, 1));
 }
 
 DatasetWriter::~DatasetWriter() {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  if (masks_ >= 0) H5Dclose(masks_);
   if (images_ >= 0) H5Dclose(images_);
   if (file_ >= 0) H5Fclose(file_);
   if (!finished_) std::remove(tmp_.c_str());
@@ -194,46 +218,47 @@ DatasetWriter::~DatasetWriter() {
 
 void DatasetWriter::set_attribute(const std::string& name, const std::string& value) { attrs_.emplace_back(name, value); }
 
-void DatasetWriter::add(const float* sample, const SampleMeta& meta) {
+void DatasetWriter::add(const float* sample, const SampleMeta& meta, const std::uint8_t* mask) {
   CMT_CHECK(!finished_, path_ << ": add() after finish()");
   CMT_CHECK(meta.label >= 0 && meta.label < static_cast<std::int32_t>(class_names_.size()),
             path_ << ": label " << meta.label << " outside the " << class_names_.size() << " classes");
+  CMT_CHECK(!mask || masks_ >= 0, path_ << ": a mask for a dataset opened without masks");
   const std::int64_t per = shape_.numel();
   std::vector<std::uint16_t> q(static_cast<std::size_t>(per));
   for (std::int64_t k = 0; k < per; ++k) {
     const float v = std::min(1.f, std::max(0.f, sample[k]));
     q[static_cast<std::size_t>(k)] = static_cast<std::uint16_t>(v * 65535.f + 0.5f);
   }
+  std::vector<std::uint8_t> m(masks_ >= 0 ? static_cast<std::size_t>(per) : 0, 0);
+  std::int64_t voxels = 0;
+  for (std::size_t k = 0; mask && k < m.size(); ++k) {
+    CMT_CHECK(mask[k] <= 1, path_ << ": mask value " << int{mask[k]} << " is not 0 or 1");
+    m[k] = mask[k];
+    voxels += mask[k];
+  }
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   try {
-    append(q.data());
+    const hsize_t row = meta_.size();
+    h5::append_row(images_, row, sample_dims(shape_), H5T_NATIVE_UINT16, q.data());
+    if (masks_ >= 0) h5::append_row(masks_, row, sample_dims(shape_), H5T_NATIVE_UINT8, m.data());
   } catch (const Error& e) {
     fail(e);
   }
   meta_.push_back(meta);
-}
-
-void DatasetWriter::append(const std::uint16_t* q) {
-  const hsize_t n = meta_.size();
-  const hsize_t dims[4] = {n + 1, static_cast<hsize_t>(shape_[0]), static_cast<hsize_t>(shape_[1]), static_cast<hsize_t>(shape_[2])};
-  H5_CHECK(H5Dset_extent(images_, dims));
-  h5::Id space(H5_CHECK(H5Dget_space(images_)), H5Sclose);
-  const hsize_t start[4] = {n, 0, 0, 0};
-  const hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
-  H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
-  h5::Id mem(H5_CHECK(H5Screate_simple(4, count, nullptr)), H5Sclose);
-  H5_CHECK(H5Dwrite(images_, H5T_NATIVE_UINT16, mem, space, H5P_DEFAULT, q));
+  has_mask_.push_back(mask ? 1 : 0);
+  mask_voxels_.push_back(voxels);
 }
 
 // A failed write (a full disk, a file-size limit, the folder gone): the temporary file is closed
 // and deleted, and the error names the dataset and HDF5's innermost reason (the system's errno).
 void DatasetWriter::fail(const Error& e) {
   const int cause = errno;  // set by the failed write() under HDF5
-  const hid_t images = images_, file = file_;
-  images_ = file_ = -1;  // never closed twice, here or in the destructor
+  const hid_t images = images_, masks = masks_, file = file_;
+  images_ = masks_ = file_ = -1;  // never closed twice, here or in the destructor
   // Emptied first: on a full disk this frees the space HDF5 needs to close the file, and the space
   // comes back even where the close fails and HDF5 keeps the file open.
   [[maybe_unused]] const int emptied = ::truncate(tmp_.c_str(), 0);
+  if (masks >= 0) H5Dclose(masks);
   if (images >= 0) H5Dclose(images);
   if (file >= 0) H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);
@@ -276,6 +301,7 @@ void DatasetWriter::write_index(const std::vector<std::int32_t>& labels, const s
   {
     const hid_t f = file_;
     const hsize_t n = meta_.size();
+    const bool masks_written = masks_ >= 0;
     h5::write_array(f, "labels", H5T_NATIVE_INT32, {n}, labels.data());
     h5::write_array(f, "folds", H5T_NATIVE_INT32, {n}, folds.data());
     h5::write_array(f, "spacing", H5T_NATIVE_DOUBLE, {n, 3}, spacing.data());
@@ -283,8 +309,15 @@ void DatasetWriter::write_index(const std::vector<std::int32_t>& labels, const s
     h5::write_strings(f, "patient_ids", patients);
     h5::write_strings(f, "source_paths", sources);
     h5::write_strings(f, "class_names", class_names_);
+    if (masks_ >= 0) {
+      h5::write_array(f, "has_mask", H5T_NATIVE_UINT8, {n}, has_mask_.data());
+      h5::write_array(f, "mask_voxels", H5T_NATIVE_INT64, {n}, mask_voxels_.data());
+      const hid_t masks = masks_;
+      masks_ = -1;
+      H5_CHECK(H5Dclose(masks));
+    }
     h5::write_string_attr(f, "format", kFormat);
-    h5::write_int_attr(f, "version", kVersion);
+    h5::write_int_attr(f, "version", masks_written ? kVersionWithMasks : kVersion);
     h5::write_string_attr(f, "modality", modality_);
     h5::write_int_attr(f, "num_folds", num_folds);
     h5::write_int_attr(f, "fold_seed", static_cast<long long>(fold_seed));

@@ -1,6 +1,9 @@
 // HDF5 helpers: variable-length string datasets and attributes, small arrays.
 #include "data/hdf5_util.h"
 
+#include <algorithm>
+#include <filesystem>
+
 namespace cmt::data::h5 {
 
 namespace {
@@ -89,6 +92,67 @@ std::vector<hsize_t> dims_of(hid_t dataset) {
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr));
   return dims;
+}
+
+Id open_read_only(const std::string& path, const std::string& what) {
+  CMT_CHECK(std::filesystem::is_regular_file(path), path << ": no such " << what << " file");
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file (or truncated)");
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  CMT_CHECK(f >= 0, path << ": HDF5 cannot open the file");
+  return Id(f, H5Fclose);
+}
+
+std::mutex& library_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+namespace {
+// (1, sample_dims...) selected at `row` of `dataset`, and the matching memory space.
+struct RowSpaces {
+  Id file, mem;
+};
+RowSpaces row_spaces(hid_t dataset, hsize_t row, const std::vector<hsize_t>& sample_dims) {
+  std::vector<hsize_t> start(sample_dims.size() + 1, 0), count{1};
+  start[0] = row;
+  count.insert(count.end(), sample_dims.begin(), sample_dims.end());
+  Id space(H5_CHECK(H5Dget_space(dataset)), H5Sclose);
+  H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
+  Id mem(H5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)), H5Sclose);
+  return {std::move(space), std::move(mem)};
+}
+}  // namespace
+
+void read_row(hid_t dataset, hsize_t row, const std::vector<hsize_t>& sample_dims, hid_t mem_type, void* dst) {
+  const RowSpaces s = row_spaces(dataset, row, sample_dims);
+  H5_CHECK(H5Dread(dataset, mem_type, s.mem, s.file, H5P_DEFAULT, dst));
+}
+
+hid_t create_rows(hid_t loc, const std::string& name, hid_t file_type, const std::vector<hsize_t>& sample_dims, int level) {
+  std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
+  for (hsize_t d : sample_dims) {
+    dims.push_back(d);
+    maxdims.push_back(d);
+    chunk.push_back(d);  // one row per chunk: a read touches one chunk
+  }
+  const int rank = static_cast<int>(dims.size());
+  Id space(H5_CHECK(H5Screate_simple(rank, dims.data(), maxdims.data())), H5Sclose);
+  Id props(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose);
+  H5_CHECK(H5Pset_chunk(props, rank, chunk.data()));
+  if (level > 0) {
+    H5_CHECK(H5Pset_shuffle(props));
+    H5_CHECK(H5Pset_deflate(props, static_cast<unsigned>(std::min(level, 9))));
+  }
+  return H5_CHECK(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, props, H5P_DEFAULT));
+}
+
+void append_row(hid_t dataset, hsize_t row, const std::vector<hsize_t>& sample_dims, hid_t mem_type, const void* src) {
+  std::vector<hsize_t> dims{row + 1};
+  dims.insert(dims.end(), sample_dims.begin(), sample_dims.end());
+  H5_CHECK(H5Dset_extent(dataset, dims.data()));
+  const RowSpaces s = row_spaces(dataset, row, sample_dims);
+  H5_CHECK(H5Dwrite(dataset, mem_type, s.mem, s.file, H5P_DEFAULT, src));
 }
 
 }  // namespace cmt::data::h5

@@ -162,6 +162,13 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
     const fs::path p = csv.parent_path() / row.path;
     if (std::find(d.class_names.begin(), d.class_names.end(), row.label) == d.class_names.end())
       d.class_names.push_back(row.label);
+    const std::string mask = row.mask.empty() ? "" : (csv.parent_path() / row.mask).string();
+    if (!mask.empty() && !fs::exists(mask)) {
+      d.skipped.emplace_back(p.string(),
+                             "its mask " + mask + " (" + csv.string() + ":" + std::to_string(row.line) + ") is missing");
+      continue;
+    }
+    const std::size_t first = d.items.size();
     if (fs::is_directory(p)) {
       add_scan_folder(d, p, row.label, row.patient, modality);
     } else if (fs::is_regular_file(p)) {
@@ -170,6 +177,15 @@ void read_manifest(Discovery& d, const fs::path& csv, const std::string& modalit
     } else {
       d.skipped.emplace_back(p.string(), "listed in the manifest but missing");
     }
+    if (mask.empty()) continue;
+    if (d.items.size() - first > 1) {  // one mask cannot belong to several series
+      for (std::size_t k = first; k < d.items.size(); ++k)
+        d.skipped.emplace_back(d.items[k].source, fmt::format("{} holds {} samples but one mask ({}) is given", p.string(),
+                                                              d.items.size() - first, mask));
+      d.items.resize(first);
+      continue;
+    }
+    for (std::size_t k = first; k < d.items.size(); ++k) d.items[k].mask = mask;
   }
 }
 
@@ -260,11 +276,48 @@ Volume load_item(const SourceItem& item, const std::string& modality, bool& hu) 
   return v;
 }
 
+Volume load_mask(const SourceItem& item, const std::string& modality, const Volume& image) {
+  const std::string& path = item.mask;
+  CMT_CHECK(!path.empty(), item.source << ": no mask");
+  SourceItem as_image{item.label, item.patient_id, {}, path, ""};
+  as_image.files = fs::is_directory(path) ? files_in(path) : std::vector<std::string>{path};
+  CMT_CHECK(!as_image.files.empty(), path << ": an empty mask folder");
+  bool hu = false;
+  Volume m;
+  try {
+    m = load_item(as_image, modality, hu);
+  } catch (const Error& e) {
+    CMT_THROW("mask " << path << ": " << e.what());
+  }
+  CMT_CHECK(m.d == image.d && m.h == image.h && m.w == image.w,
+            "mask " << path << ": size " << m.d << "x" << m.h << "x" << m.w << " (D, H, W) differs from the image's " << image.d
+                    << "x" << image.h << "x" << image.w << " (" << item.source << ")");
+  float fg = 0.f;
+  for (float& v : m.v) {
+    if (v == 0.f) continue;
+    CMT_CHECK(v > 0.f,
+              "mask " << path << ": not a binary mask (a value " << v << "); give 0 for background and one value for lesion");
+    if (fg == 0.f) fg = v;
+    CMT_CHECK(v == fg, "mask " << path << ": not a binary mask (values 0, " << fg << " and " << v
+                               << ": a label map, or a lossy JPEG?); give 0 for background and one value for lesion");
+    v = 1.f;
+  }
+  return m;
+}
+
 std::vector<float> preprocess(Context& ctx, const Volume& v, bool hu, const Preprocess& p) {
   Tensor x = Tensor::from_vector(v.v, Shape{1, v.d, v.h, v.w, 1});
   x = hu ? ops::hu_window(ctx, x, p.window_lo, p.window_hi) : ops::minmax_scale(ctx, x);
   Tensor y = ops::resample(ctx, x, p.size[0], p.size[1], p.size[2], true);
   return y.to_vector<float>();
+}
+
+std::vector<std::uint8_t> preprocess_mask(Context& ctx, const Volume& mask, const Preprocess& p) {
+  const Tensor x = Tensor::from_vector(mask.v, Shape{1, mask.d, mask.h, mask.w, 1});
+  const std::vector<float> y = ops::resample(ctx, x, p.size[0], p.size[1], p.size[2], true).to_vector<float>();
+  std::vector<std::uint8_t> out(y.size());
+  for (std::size_t k = 0; k < y.size(); ++k) out[k] = y[k] >= 0.5f ? 1 : 0;
+  return out;
 }
 
 }  // namespace cmt::data

@@ -2,6 +2,7 @@
 // CC-CCII tree), loads each (DICOM series or image, slice folder, radiograph) and preprocesses it.
 #pragma once
 #include <array>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@ struct SourceItem {
   std::string patient_id;           // from the layout; DICOM PatientID replaces an empty one
   std::vector<std::string> files;   // one file, or the slices of a scan
   std::string source;               // what the summary and the dataset call it
+  std::string mask{};               // its lesion mask (a manifest's mask column), "" for none
 };
 
 struct Discovery {
@@ -29,9 +31,9 @@ struct Discovery {
   std::vector<std::string> warnings;                         // e.g. a manifest without patient IDs
 };
 
-// input: a folder with manifest.csv (columns path, label, patient_id in any order, data/manifest.h;
-// paths relative to it), a .csv file, or a folder of class folders (class/[patient/[scan/]]files).
-// modality: "ct", "xray", or "" to infer it (data/modality_inference.h); inputs that mix
+// input: a folder with manifest.csv (columns path, label, patient_id and optionally mask, in any
+// order, data/manifest.h; paths relative to it; a row whose mask file is missing is skipped), a .csv file, or a folder of class
+// folders (class/[patient/[scan/]]files). modality: "ct", "xray", or "" to infer it (data/modality_inference.h); inputs that mix
 // modalities are then refused.
 Discovery discover(const std::string& input, const std::string& modality, const ManifestColumns& columns = {});
 
@@ -44,6 +46,12 @@ Discovery discover_scans(const std::string& dir, const std::string& modality);
 // `hu` says whether the values are Hounsfield units. Throws cmt::Error naming the file.
 Volume load_item(const SourceItem& item, const std::string& modality, bool& hu);
 
+// The lesion mask of `item` (item.mask: a NIfTI, PNG or DICOM file, or a folder of slice images,
+// read as load_item reads images) as 0/1 on the grid of `image`, the item's loaded image. Throws
+// cmt::Error naming the mask file when it cannot be read, its size differs from the image's, or it
+// is not binary (values other than 0 and one foreground value, e.g. a label map).
+Volume load_mask(const SourceItem& item, const std::string& modality, const Volume& image);
+
 struct Preprocess {
   std::array<int, 3> size{128, 128, 128};  // (D, H, W); D = 1 for X-ray
   float window_lo = -1000.f, window_hi = 400.f;
@@ -52,5 +60,9 @@ struct Preprocess {
 // To `size` floats in [0, 1]: HU data through the window, others min-max scaled, then resampled
 // (antialiased) on the CPU with ops::resample.
 std::vector<float> preprocess(Context& ctx, const Volume& v, bool hu, const Preprocess& p);
+
+// A 0/1 mask to `size` by the image's resampling (antialiased linear), then thresholded at 0.5: a
+// voxel is lesion when at least half of what it covers was lesion.
+std::vector<std::uint8_t> preprocess_mask(Context& ctx, const Volume& mask, const Preprocess& p);
 
 }  // namespace cmt::data

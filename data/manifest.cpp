@@ -94,6 +94,8 @@ Manifest read_manifest_file(const std::string& csv, const ManifestColumns& colum
                                 << (columns.label.empty() ? "label column (label or class)" : "column '" + columns.label + "'")
                                 << "; " << have << ". Name it with --label-col");
   CMT_CHECK(patient_col >= 0 || columns.patient.empty(), csv << ": no column '" << columns.patient << "'; " << have);
+  const int mask_col = find_column(header, columns.mask, {"mask", "mask_path", "lesion_mask", "segmentation"});
+  CMT_CHECK(mask_col >= 0 || columns.mask.empty(), csv << ": no column '" << columns.mask << "'; " << have);
   Manifest m;
   std::map<std::string, const ManifestRow*> first_listing;  // normalised path -> its first row
   int number = 1, no_patient = 0;
@@ -105,7 +107,7 @@ Manifest read_manifest_file(const std::string& csv, const ManifestColumns& colum
     if (trim(line).empty()) continue;
     const std::vector<std::string> cells = split_csv_line(line);
     const std::string where = fmt::format("{}:{}", csv, number);
-    ManifestRow r{number, cell(cells, path_col), cell(cells, label_col), cell(cells, patient_col)};
+    ManifestRow r{number, cell(cells, path_col), cell(cells, label_col), cell(cells, patient_col), cell(cells, mask_col)};
     if (r.path.empty()) {
       m.skipped.emplace_back(where, "no path");
     } else if (r.label.empty()) {

@@ -10,9 +10,10 @@
 namespace cmt::data {
 
 // Column names to use; "" finds the column by its usual names (case-insensitive): path (path,
-// file, filename, image), label (label, class), patient (patient_id, patient, subject_id, subject).
+// file, filename, image), label (label, class), patient (patient_id, patient, subject_id, subject),
+// mask (mask, mask_path, lesion_mask, segmentation; optional: a lesion mask per sample).
 struct ManifestColumns {
-  std::string path, label, patient;
+  std::string path, label, patient, mask;
 };
 
 struct ManifestRow {
@@ -20,6 +21,7 @@ struct ManifestRow {
   std::string path;  // as written (relative to the manifest's folder unless absolute)
   std::string label;
   std::string patient;  // "" when there is no patient column or the cell is empty
+  std::string mask;     // "" when there is no mask column or the cell is empty (no mask)
 };
 
 struct Manifest {

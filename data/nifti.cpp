@@ -1,12 +1,16 @@
 // NIfTI reading and reorientation to the DICOM axial layout (S, P, L along slices, rows, columns).
 #include "data/nifti.h"
 
+#include <fmt/core.h>
 #include <nifti2_io.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "kernels/common/check.h"
@@ -142,6 +146,45 @@ Volume read_nifti(const std::string& path) {
         v.v[static_cast<std::size_t>((o[0] * v.h + o[1]) * v.w + o[2])] = src[s];
       }
   return v;
+}
+
+void write_nifti_u8(const std::string& path, const Volume& v) {
+  CMT_CHECK(is_nifti_file(path), path << ": a NIfTI file name ends in .nii or .nii.gz");
+  CMT_CHECK(v.numel() > 0 && static_cast<std::int64_t>(v.v.size()) == v.numel(), path << ": an empty or inconsistent volume");
+  const std::int64_t dims[8] = {3, v.w, v.h, v.d, 1, 1, 1, 1};
+  NiftiPtr im(nifti_make_new_nim(dims, NIFTI_TYPE_UINT8, 1));
+  CMT_CHECK(im && im->data, path << ": cannot make a NIfTI image");
+  auto* dst = static_cast<std::uint8_t*>(im->data);
+  for (std::size_t k = 0; k < v.v.size(); ++k) dst[k] = static_cast<std::uint8_t>(std::clamp(std::lround(v.v[k]), 0L, 255L));
+  im->dx = im->pixdim[1] = v.spacing[2];
+  im->dy = im->pixdim[2] = v.spacing[1];
+  im->dz = im->pixdim[3] = v.spacing[0];
+  // RAS world axes: columns run towards the patient's left (-x), rows posterior (-y), slices superior (+z).
+  im->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) im->sto_xyz.m[r][c] = 0.0;
+  im->sto_xyz.m[0][0] = -v.spacing[2];
+  im->sto_xyz.m[1][1] = -v.spacing[1];
+  im->sto_xyz.m[2][2] = v.spacing[0];
+  im->sto_xyz.m[3][3] = 1.0;
+  im->sto_ijk = nifti_dmat44_inverse(im->sto_xyz);
+  im->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  // The library picks compression from the name: the temporary name keeps the extension.
+  const std::filesystem::path final_path(path);
+  const std::string ext = path.ends_with(".nii.gz") ? ".nii.gz" : ".nii";
+  const std::string tmp =
+      (final_path.parent_path() / fmt::format(".{}.tmp-{}{}", final_path.filename().string(), ::getpid(), ext)).string();
+  CMT_CHECK(nifti_set_filenames(im.get(), tmp.c_str(), 0, 1) == 0, path << ": cannot name the NIfTI file");
+  nifti_set_debug_level(0);
+  nifti_image_write(im.get());  // reports nothing: the file is read back instead
+  try {
+    const NiftiShape got = read_nifti_shape(tmp);
+    CMT_CHECK(got.nx == v.w && got.ny == v.h && got.nz == v.d, "read back with another shape");
+  } catch (const Error& e) {
+    std::filesystem::remove(tmp);
+    CMT_THROW(path << ": cannot write the NIfTI file (" << e.what() << ")");
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace cmt::data

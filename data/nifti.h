@@ -25,4 +25,9 @@ NiftiShape read_nifti_shape(const std::string& path);
 // series, an unsupported voxel type, an oblique axis that belongs to no anatomical direction.
 Volume read_nifti(const std::string& path);
 
+// Writes `v` (laid out as read_nifti returns volumes) as unsigned 8-bit NIfTI-1 (a mask or label
+// map; values rounded and clamped to 0..255) with an sform that says so, spacing from v.spacing;
+// .nii.gz is gzipped. Atomic: a temporary name in the same folder, renamed when read back whole.
+void write_nifti_u8(const std::string& path, const Volume& v);
+
 }  // namespace cmt::data

@@ -22,6 +22,7 @@ struct Draws {
 
 struct Blob {  // an ellipsoidal opacity with a soft edge
   float cx, cy, cz, rx, ry, rz, hu, strength;
+  bool finding = true;  // a lesion of the class; false: a distractor nodule every class has
 };
 struct Segment {  // a vessel: a capsule from a to b
   float ax, ay, az, bx, by, bz, r;
@@ -50,7 +51,19 @@ int lung_of(const Anatomy& a, float x, float y, float z) {
   return -1;
 }
 
-float hu_at(const Anatomy& a, float x, float y, float z) {
+bool in_heart(const Anatomy& a, float x, float y, float z) {
+  return sq((x - a.heart_cx) / a.heart_r) + sq((y - a.heart_cy) / (0.85f * a.heart_r)) +
+             sq((z - a.heart_cz) / (1.3f * a.heart_r)) <
+         1.f;
+}
+
+float blob_q(const Blob& b, float x, float y, float z) {
+  return sq((x - b.cx) / b.rx) + sq((y - b.cy) / b.ry) + sq((z - b.cz) / b.rz);
+}
+
+// HU at a point; `finding`, when given, says whether a lesion of the class changed it there (the
+// lesion masks are this, so they cover exactly where the phantom's intensity was changed).
+float hu_at(const Anatomy& a, float x, float y, float z, bool* finding = nullptr) {
   if (sq(x / a.body_rx) + sq(y / a.body_ry) >= 1.f || std::fabs(z) > 1.f) return -1000.f;
   const float ring = std::sqrt(sq(x / a.body_rx) + sq(y / a.body_ry));
   float hu = ring > 0.93f ? -100.f : 40.f;  // subcutaneous fat, then soft tissue
@@ -61,9 +74,7 @@ float hu_at(const Anatomy& a, float x, float y, float z) {
   const int side = lung_of(a, x, y, z);
   if (side >= 0) {
     hu = -850.f;
-    const float heart = sq((x - a.heart_cx) / a.heart_r) + sq((y - a.heart_cy) / (0.85f * a.heart_r)) +
-                        sq((z - a.heart_cz) / (1.3f * a.heart_r));
-    if (heart < 1.f) return 40.f;
+    if (in_heart(a, x, y, z)) return 40.f;
     for (const Segment& s : a.vessels) {
       const float vx = s.bx - s.ax, vy = s.by - s.ay, vz = s.bz - s.az;
       const float t = std::clamp(((x - s.ax) * vx + (y - s.ay) * vy + (z - s.az) * vz) / (vx * vx + vy * vy + vz * vz), 0.f, 1.f);
@@ -73,13 +84,13 @@ float hu_at(const Anatomy& a, float x, float y, float z) {
       }
     }
     for (const Blob& b : a.lesions) {
-      const float q = sq((x - b.cx) / b.rx) + sq((y - b.cy) / b.ry) + sq((z - b.cz) / b.rz);
-      if (q < 1.f) hu += (b.hu - hu) * b.strength * (1.f - q * q);  // soft edge
+      const float q = blob_q(b, x, y, z);
+      if (q >= 1.f) continue;
+      hu += (b.hu - hu) * b.strength * (1.f - q * q);  // soft edge
+      if (finding && b.finding) *finding = true;
     }
-  } else {
-    const float heart = sq((x - a.heart_cx) / a.heart_r) + sq((y - a.heart_cy) / (0.85f * a.heart_r)) +
-                        sq((z - a.heart_cz) / (1.3f * a.heart_r));
-    if (heart < 1.f) hu = 40.f;
+  } else if (in_heart(a, x, y, z)) {
+    hu = 40.f;
   }
   return hu;
 }
@@ -96,6 +107,7 @@ void peripheral_point(const Anatomy& a, Draws& r, int side, float& x, float& y, 
 }
 
 Anatomy make_anatomy(const PhantomOptions& opt, std::int64_t index, int label) {
+  CMT_CHECK(label >= 0 && label < 3, "phantom " << index << ": label must be 0, 1 or 2, got " << label);
   Draws r{rng::Stream::make(opt.seed, 0, static_cast<std::uint32_t>(index), kOpAnatomy)};
   Anatomy a;
   a.body_rx = r.uniform(0.82f, 0.92f);
@@ -145,9 +157,43 @@ Anatomy make_anatomy(const PhantomOptions& opt, std::int64_t index, int label) {
   for (int i = 0; i < nodules; ++i) {
     float x, y, z;
     peripheral_point(a, l, i % 2, x, y, z);
-    a.lesions.push_back({x * 0.8f, y, z, 0.04f, 0.04f, 0.04f, 20.f, 0.9f});
+    a.lesions.push_back({x * 0.8f, y, z, 0.04f, 0.04f, 0.04f, 20.f, 0.9f, false});
   }
   return a;
+}
+
+// Normalised coordinate of voxel i of n along an axis of the CT grid.
+float ct_coord(int i, int n) { return 2.f * (i + 0.5f) / n - 1.f; }
+
+// The radiograph's geometry: pixel (r, c) is the ray at (x, z) = xray_ray(...); `steps` samples along y.
+struct XrayRay {
+  float x, z;
+};
+XrayRay xray_ray(int r, int c, int h, int w) {
+  return {1.9f * (c + 0.5f) / w - 0.95f, 0.95f - 1.9f * (r + 0.5f) / h};
+}  // a little margin
+int xray_steps(int h) { return std::clamp(h, 32, 128); }  // samples along each ray (anterior-posterior)
+
+Volume empty_like_ct(const PhantomOptions& opt) {
+  Volume v;
+  v.d = opt.ct_size[0];
+  v.h = opt.ct_size[1];
+  v.w = opt.ct_size[2];
+  CMT_CHECK(v.d > 0 && v.h > 0 && v.w > 0, "make_ct_phantom: bad size");
+  v.spacing = {300.0 / v.d, 300.0 / v.h, 300.0 / v.w};
+  v.v.resize(static_cast<std::size_t>(v.numel()));
+  return v;
+}
+
+Volume empty_like_xray(const PhantomOptions& opt) {
+  Volume v;
+  v.d = 1;
+  v.h = opt.xray_size[0];
+  v.w = opt.xray_size[1];
+  CMT_CHECK(v.h > 0 && v.w > 0, "make_xray_phantom: bad size");
+  v.spacing = {1.0, 400.0 / v.h, 400.0 / v.w};
+  v.v.resize(static_cast<std::size_t>(v.numel()));
+  return v;
 }
 
 }  // namespace
@@ -160,15 +206,8 @@ const std::vector<std::string>& phantom_class_names() {
 int phantom_label(std::int64_t index, int num_classes) { return static_cast<int>(index % num_classes); }
 
 Volume make_ct_phantom(const PhantomOptions& opt, std::int64_t index, int label) {
-  CMT_CHECK(label >= 0 && label < 3, "make_ct_phantom: label must be 0, 1 or 2, got " << label);
   const Anatomy a = make_anatomy(opt, index, label);
-  Volume v;
-  v.d = opt.ct_size[0];
-  v.h = opt.ct_size[1];
-  v.w = opt.ct_size[2];
-  CMT_CHECK(v.d > 0 && v.h > 0 && v.w > 0, "make_ct_phantom: bad size");
-  v.spacing = {300.0 / v.d, 300.0 / v.h, 300.0 / v.w};
-  v.v.resize(static_cast<std::size_t>(v.numel()));
+  Volume v = empty_like_ct(opt);
   const rng::Stream noise = rng::Stream::make(opt.seed, 0, static_cast<std::uint32_t>(index), kOpNoise);
   // Noise of a low-dose scan: photon statistics give roughly Gaussian HU noise, stronger in dense tissue.
   const float sigma = static_cast<float>(15.0 + 60.0 * opt.difficulty);
@@ -176,9 +215,8 @@ Volume make_ct_phantom(const PhantomOptions& opt, std::int64_t index, int label)
   for (int z = 0; z < v.d; ++z)
     for (int y = 0; y < v.h; ++y)
       for (int x = 0; x < v.w; ++x) {
-        const float fz = 2.f * (z + 0.5f) / v.d - 1.f;  // slice 0 at the feet: ascending patient z
-        const float fy = 2.f * (y + 0.5f) / v.h - 1.f, fx = 2.f * (x + 0.5f) / v.w - 1.f;
-        float hu = hu_at(a, fx, fy, fz);
+        // Slice 0 at the feet: ascending patient z.
+        float hu = hu_at(a, ct_coord(x, v.w), ct_coord(y, v.h), ct_coord(z, v.d));
         const std::uint64_t i = (static_cast<std::uint64_t>(z) * v.h + y) * v.w + x;
         if (hu > -1000.f) {
           float n0, n1;
@@ -191,16 +229,9 @@ Volume make_ct_phantom(const PhantomOptions& opt, std::int64_t index, int label)
 }
 
 Volume make_xray_phantom(const PhantomOptions& opt, std::int64_t index, int label) {
-  CMT_CHECK(label >= 0 && label < 3, "make_xray_phantom: label must be 0, 1 or 2, got " << label);
   const Anatomy a = make_anatomy(opt, index, label);
-  Volume v;
-  v.d = 1;
-  v.h = opt.xray_size[0];
-  v.w = opt.xray_size[1];
-  CMT_CHECK(v.h > 0 && v.w > 0, "make_xray_phantom: bad size");
-  v.spacing = {1.0, 400.0 / v.h, 400.0 / v.w};
-  v.v.resize(static_cast<std::size_t>(v.numel()));
-  const int steps = std::clamp(v.h, 32, 128);     // samples along each ray (anterior-posterior)
+  Volume v = empty_like_xray(opt);
+  const int steps = xray_steps(v.h);
   const float dy_cm = 30.f / static_cast<float>(steps);
   const float mu_water = 0.2f;                      // 1/cm at ~70 keV
   const double photons = 2000.0 * std::pow(10.0, 1.5 * (1.0 - opt.difficulty));  // fewer photons = more noise
@@ -209,11 +240,10 @@ Volume make_xray_phantom(const PhantomOptions& opt, std::int64_t index, int labe
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < v.h; ++r)
     for (int c = 0; c < v.w; ++c) {
-      const float fz = 0.95f - 1.9f * (r + 0.5f) / v.h, fx = 1.9f * (c + 0.5f) / v.w - 0.95f;  // a little margin
+      const XrayRay ray = xray_ray(r, c, v.h, v.w);
       float line = 0.f;
       for (int s = 0; s < steps; ++s) {
-        const float fy = 2.f * (s + 0.5f) / steps - 1.f;
-        const float hu = hu_at(a, fx, fy, fz);
+        const float hu = hu_at(a, ray.x, ct_coord(s, steps), ray.z);
         line += std::max(0.f, mu_water * (1.f + hu / 1000.f)) * dy_cm;
       }
       // Poisson counts (Gaussian approximation, exact enough above ~20 photons), then -log.
@@ -226,6 +256,35 @@ Volume make_xray_phantom(const PhantomOptions& opt, std::int64_t index, int labe
       v.at(0, r, c) = std::clamp(measured * scale, 0.f, 1.f);
     }
   return v;
+}
+
+Volume make_ct_lesion_mask(const PhantomOptions& opt, std::int64_t index, int label) {
+  const Anatomy a = make_anatomy(opt, index, label);
+  Volume m = empty_like_ct(opt);
+#pragma omp parallel for schedule(static)
+  for (int z = 0; z < m.d; ++z)
+    for (int y = 0; y < m.h; ++y)
+      for (int x = 0; x < m.w; ++x) {
+        bool finding = false;
+        hu_at(a, ct_coord(x, m.w), ct_coord(y, m.h), ct_coord(z, m.d), &finding);
+        m.at(z, y, x) = finding ? 1.f : 0.f;
+      }
+  return m;
+}
+
+Volume make_xray_lesion_mask(const PhantomOptions& opt, std::int64_t index, int label) {
+  const Anatomy a = make_anatomy(opt, index, label);
+  Volume m = empty_like_xray(opt);
+  const int steps = xray_steps(m.h);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < m.h; ++r)
+    for (int c = 0; c < m.w; ++c) {
+      const XrayRay ray = xray_ray(r, c, m.h, m.w);
+      bool finding = false;
+      for (int s = 0; s < steps && !finding; ++s) hu_at(a, ray.x, ct_coord(s, steps), ray.z, &finding);
+      m.at(0, r, c) = finding ? 1.f : 0.f;
+    }
+  return m;
 }
 
 }  // namespace cmt::data

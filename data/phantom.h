@@ -31,4 +31,11 @@ Volume make_ct_phantom(const PhantomOptions& opt, std::int64_t index, int label)
 // -log of Poisson photon counts through the phantom.
 Volume make_xray_phantom(const PhantomOptions& opt, std::int64_t index, int label);
 
+// Where the lesions of the class lie (COVID-19-like opacities, the pneumonia-like consolidation; not
+// the distractor nodules every class has at higher difficulty), on the grid of the image above:
+// 1 where a lesion changed the phantom's intensity, else 0; all 0 for a normal patient.
+// CT: the voxels a lesion changed. X-ray: the pixels whose ray crosses such a voxel.
+Volume make_ct_lesion_mask(const PhantomOptions& opt, std::int64_t index, int label);
+Volume make_xray_lesion_mask(const PhantomOptions& opt, std::int64_t index, int label);
+
 }  // namespace cmt::data

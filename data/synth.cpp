@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "data/dicom.h"
+#include "data/nifti.h"
 #include "data/png_write.h"
 #include "kernels/common/check.h"
 #include "kernels/common/philox.h"
@@ -24,9 +25,37 @@ std::string uid(std::uint64_t seed, std::int64_t patient, std::uint32_t what, st
   return uid_from_bits((std::uint64_t{w.w[0]} << 32) | w.w[1], (std::uint64_t{w.w[2]} << 32) | w.w[3]);
 }
 
+std::string patient_name(std::int64_t index) {
+  char pid[24];
+  std::snprintf(pid, sizeof(pid), "P%04lld", static_cast<long long>(index));
+  return pid;
+}
+
 std::uint8_t to_u8(float v01) { return static_cast<std::uint8_t>(std::lround(std::clamp(v01, 0.f, 1.f) * 255.f)); }
 
+// The lesion masks of one modality, shared by its DICOM and PNG copies: OUT/<modality>/masks/<patient>
+// (.nii.gz for CT, 0/1; .png for X-ray, 0/255). Outside the class folders, so that a folder layout
+// read without the manifest does not take them for samples.
+void write_masks(const fs::path& dir, const std::string& modality, const SynthOptions& opt) {
+  fs::create_directories(dir);
+  for (std::int64_t i = 0; i < opt.count; ++i) {
+    const int label = phantom_label(i);
+    if (modality == "ct") {
+      write_nifti_u8((dir / mask_file_name(modality, i)).string(), make_ct_lesion_mask(opt.phantom, i, label));
+    } else {
+      const Volume m = make_xray_lesion_mask(opt.phantom, i, label);
+      std::vector<std::uint8_t> px(m.v.size());
+      for (std::size_t k = 0; k < px.size(); ++k) px[k] = m.v[k] > 0.5f ? 255 : 0;
+      write_png((dir / mask_file_name(modality, i)).string(), m.w, m.h, 1, px);
+    }
+  }
+}
+
 }  // namespace
+
+std::string mask_file_name(const std::string& modality, std::int64_t index) {
+  return patient_name(index) + (modality == "ct" ? ".nii.gz" : ".png");
+}
 
 std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt) {
   CMT_CHECK(opt.modality == "ct" || opt.modality == "xray" || opt.modality == "both", "synth: bad modality '" << opt.modality << "'");
@@ -36,21 +65,23 @@ std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt) {
   std::int64_t files = 0;
   for (const std::string mod : {"ct", "xray"}) {
     if (opt.modality != "both" && opt.modality != mod) continue;
+    write_masks(fs::path(out) / mod / "masks", mod, opt);
+    files += opt.count;
     for (const std::string fmt : {"dicom", "png"}) {
       if (opt.format != "both" && opt.format != fmt) continue;
       const fs::path root = fs::path(out) / mod / fmt;
       fs::create_directories(root);
       std::ofstream manifest(root / "manifest.csv.tmp");
-      manifest << "path,label,patient_id\n";
+      manifest << "path,label,patient_id,mask\n";
       for (std::int64_t i = 0; i < opt.count; ++i) {
         const int label = phantom_label(i);
-        char pid[24];
-        std::snprintf(pid, sizeof(pid), "P%04lld", static_cast<long long>(i));
+        const std::string pid = patient_name(i);
+        const std::string mask = ",../masks/" + mask_file_name(mod, i);
         const fs::path cls = root / classes[static_cast<std::size_t>(label)];
         fs::create_directories(cls);
         DicomWriteInfo info;
         info.patient_id = pid;
-        info.patient_name = std::string("Phantom^") + pid;
+        info.patient_name = "Phantom^" + pid;
         info.study_uid = uid(opt.phantom.seed, i, 1, 0);
         info.description = "cmt phantom " + classes[static_cast<std::size_t>(label)];
         if (mod == "ct") {
@@ -80,10 +111,10 @@ std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt) {
             ++files;
           }
           manifest << classes[static_cast<std::size_t>(label)] << "/" << pid << (fmt == "png" ? "/scan0" : "") << ","
-                   << classes[static_cast<std::size_t>(label)] << "," << pid << "\n";
+                   << classes[static_cast<std::size_t>(label)] << "," << pid << mask << "\n";
         } else {
           const Volume v = make_xray_phantom(opt.phantom, i, label);
-          const std::string name = std::string(pid) + (fmt == "dicom" ? ".dcm" : ".png");
+          const std::string name = pid + (fmt == "dicom" ? ".dcm" : ".png");
           if (fmt == "dicom") {
             info.series_uid = uid(opt.phantom.seed, i, 4, 0);
             info.sop_uid = uid(opt.phantom.seed, i, 5, 0);
@@ -96,7 +127,7 @@ std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt) {
           }
           ++files;
           manifest << classes[static_cast<std::size_t>(label)] << "/" << name << "," << classes[static_cast<std::size_t>(label)]
-                   << "," << pid << "\n";
+                   << "," << pid << mask << "\n";
         }
       }
       manifest.close();

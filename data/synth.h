@@ -14,8 +14,12 @@ struct SynthOptions {
   std::int64_t count = 30;
 };
 
-// Layout: OUT/<ct|xray>/<dicom|png>/<class>/<patient>/... plus manifest.csv (path,label,patient_id)
-// in each OUT/<modality>/<format>/. Returns the number of files written.
+// Layout: OUT/<ct|xray>/<dicom|png>/<class>/<patient>/... plus manifest.csv (path,label,patient_id,mask)
+// in each OUT/<modality>/<format>/, and each patient's lesion mask (data/phantom.h) in
+// OUT/<modality>/masks/ (mask_file_name). Returns the number of files written.
 std::int64_t write_synthetic(const std::string& out, const SynthOptions& opt);
+
+// The lesion mask of phantom `index`: "P0007.nii.gz" (CT, 0/1) or "P0007.png" (X-ray, 0/255).
+std::string mask_file_name(const std::string& modality, std::int64_t index);
 
 }  // namespace cmt::data

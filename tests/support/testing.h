@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <string>
@@ -29,6 +30,14 @@ inline std::uint64_t run_seed() {
   return seed;
 }
 
+// An empty folder of its own under the system's temporary folder, named after the test and the run seed.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  const std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("cmt-test-" + name + "-" + std::to_string(run_seed()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
 
 // A (shape) f32 tensor on the CPU, each element a draw of `dist`.
 template <class Distribution>

@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("cmt-test-" + name + "-" + std::to_string(test::run_seed()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
 // Writes `count` X-ray phantoms, prepares them and returns the dataset path.
 std::string make_dataset(const fs::path& dir, int count) {
   data::SynthOptions opt;
@@ -76,7 +69,7 @@ TEST_CASE("phantoms are deterministic and the classes differ") {
 }
 
 TEST_CASE("prepare -> HDF5 -> loader: every sample, label and patient arrives; same seed, same batches") {
-  const fs::path dir = temp_dir("loader");
+  const fs::path dir = test::temp_dir("loader");
   const std::string path = make_dataset(dir, 18);
   const data::Dataset ds = data::Dataset::open(path);
   CHECK(ds.size() == 18);
@@ -143,7 +136,7 @@ TEST_CASE("prepare -> HDF5 -> loader: every sample, label and patient arrives; s
 }
 
 TEST_CASE("bad input: clear errors naming the file") {
-  const fs::path dir = temp_dir("bad");
+  const fs::path dir = test::temp_dir("bad");
   std::ofstream(dir / "junk.png") << "\x89PNG\r\n\x1a\n" << "not really";
   CHECK_THROWS_WITH_AS(data::read_image((dir / "junk.png").string()), doctest::Contains("junk.png"), Error);
   std::ofstream(dir / "junk.dcm") << "nothing";
