@@ -72,6 +72,13 @@ TEST_CASE("attention head: the model's losses train the decoder on the CPU (loss
         CHECK(g[0] != 0.f);
         CHECK(std::isfinite(g[0]));
       }
+      // The mean poolings undo the kernels' 2x2 spread: P = mean(w1) mean(w2) A + mean(w2) b1 + b2, so the
+      // losses see each kernel only through the mean of its taps, and all its taps get one gradient.
+      for (const char* name : {kDecoderParams[0], kDecoderParams[2]}) {
+        const std::vector<float> g = store.grads().narrow(store.offset_of(name), 4).to_vector<float>();
+        INFO(name << " tap gradients " << g[0] << " " << g[1] << " " << g[2] << " " << g[3]);
+        for (float t : g) CHECK(std::fabs(t - g[0]) <= 1e-6f * std::fabs(g[0]));
+      }
       first = loss;
     }
     last = loss;
