@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/checkpoint.h"
+#include "engine/ops/basic.h"
 #include "engine/optimizer.h"
 #include "engine/parameters.h"
 #include "models/attention_map.h"
@@ -163,4 +164,38 @@ TEST_CASE("attention map: input-sized, in (0, 1), 2D and 3D; the decoder's map i
   ParameterStore plain_store(ctx, plain.root());
   CHECK_THROWS_WITH_AS(models::attention_map(ctx, plain, test::random_normal(Shape{1, 1, 64, 64, 1}, gen)),
                        doctest::Contains("no attention head"), Error);
+}
+
+TEST_CASE("attention decoder on bf16 features: widened, computed in f32, the output and dx rounded once") {
+  std::mt19937_64 gen(test::run_seed());
+  Context host;
+  for (int dims : {2, 3}) {
+    const Shape shape = dims == 2 ? Shape{2, 1, 3, 4, 24} : Shape{2, 2, 3, 2, 16};
+    // Inputs exactly representable in bf16, so that both runs see the same numbers.
+    const Tensor x = ops::cast(host, test::random_normal(shape, gen), DType::bf16);
+    const Tensor dy = ops::cast(host, test::random_normal(shape, gen), DType::bf16);
+    std::vector<float> y[2], dx[2], grads[2];
+    for (int k = 0; k < 2; ++k) {
+      Context ctx;
+      layers::AttentionDecoder decoder(dims);
+      ParameterStore store(ctx, decoder);
+      store.initialize(ctx, 7);
+      store.zero_grads(ctx);
+      ctx.training = true;
+      const Tensor in = k == 0 ? ops::cast(ctx, x, DType::f32) : x;
+      const Tensor out = decoder.forward(ctx, in);
+      CHECK(out.dtype() == in.dtype());
+      const Tensor back = decoder.backward(ctx, k == 0 ? ops::cast(ctx, dy, DType::f32) : dy);
+      CHECK(back.dtype() == in.dtype());
+      y[k] = out.to_float_vector();
+      dx[k] = back.to_float_vector();
+      grads[k] = store.grads().to_vector<float>();
+    }
+    for (std::size_t i = 0; i < y[0].size(); ++i) {
+      INFO(dims << "D element " << i << ": y " << y[0][i] << " / " << y[1][i] << ", dx " << dx[0][i] << " / " << dx[1][i]);
+      CHECK(std::fabs(y[1][i] - y[0][i]) <= std::fabs(y[0][i]) / 256);  // one rounding to bf16: half an ulp, 2^-8
+      CHECK(std::fabs(dx[1][i] - dx[0][i]) <= std::fabs(dx[0][i]) / 256);
+    }
+    CHECK(grads[1] == grads[0]);  // the parameter gradients are f32 from the same f32 numbers
+  }
 }
