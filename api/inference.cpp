@@ -14,6 +14,7 @@
 #include "engine/ops/conv.h"
 #include "engine/parameters.h"
 #include "engine/precision.h"
+#include "models/attention_map.h"
 
 namespace cmt {
 
@@ -42,6 +43,13 @@ std::string checkpoint_path(const std::string& run_dir, const std::string& check
 }  // namespace
 
 struct InferenceModel::Impl {
+  struct Input {
+    Tensor device;            // (1, D, H, W, 1) on the model's device, shifted as in training
+    std::vector<float> host;  // the preprocessed input in [0, 1]
+    std::vector<std::string> warnings;
+  };
+  Input load_input(const std::vector<std::string>& files, const std::string& source);
+
   api::DataInfo info;
   data::Preprocess pre;
   data::TrainedOn trained;
@@ -91,31 +99,58 @@ Prediction InferenceModel::predict(const std::string& path) const {
   });
 }
 
+// Loads and preprocesses one study like training did; the caller holds the model's mutex.
+InferenceModel::Impl::Input InferenceModel::Impl::load_input(const std::vector<std::string>& files, const std::string& source) {
+  Impl& m = *this;
+  CMT_CHECK(!files.empty(), "no input files");
+  // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
+  const std::string mismatch = data::input_mismatch(data::inspect_input(files), m.trained, source);
+  CMT_CHECK(mismatch.empty(), mismatch);
+  bool hu = false;
+  const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
+  Context host(Device::cpu());
+  Input in;
+  in.host = data::preprocess(host, v, hu, m.pre);
+  in.warnings = data::input_warnings(v, m.trained, source);
+  Tensor t = Tensor::from_vector(in.host, Shape{1, m.pre.size[0], m.pre.size[1], m.pre.size[2], 1});
+  in.device = m.ctx->device().is_cpu() ? t : t.to(m.ctx->device());
+  ops::add_scalar_(*m.ctx, in.device, -0.5f);  // the shift training applies after augmentation
+  return in;
+}
+
 Prediction InferenceModel::predict_files(const std::vector<std::string>& files, const std::string& name) const {
   const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
   return guarded("cmt: cannot predict " + source, [&] {
-    CMT_CHECK(!files.empty(), "no input files");
     Impl& m = *impl_;
-    // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
-    const std::string mismatch = data::input_mismatch(data::inspect_input(files), m.trained, source);
-    CMT_CHECK(mismatch.empty(), mismatch);
     std::lock_guard<std::mutex> lock(m.mutex);
-    bool hu = false;
-    const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
-    Context host(Device::cpu());
-    const std::vector<float> x = data::preprocess(host, v, hu, m.pre);
-    Tensor t = Tensor::from_vector(x, Shape{1, m.pre.size[0], m.pre.size[1], m.pre.size[2], 1});
-    Tensor dev = m.ctx->device().is_cpu() ? t : t.to(m.ctx->device());
-    ops::add_scalar_(*m.ctx, dev, -0.5f);  // the shift training applies after augmentation
+    const Impl::Input in = m.load_input(files, source);
     Prediction p;
     p.source = source;
-    p.warnings = data::input_warnings(v, m.trained, source);
-    p.probabilities = m.model->predict(*m.ctx, dev).to_vector<float>();
-    p.latent = m.model->embed(*m.ctx, dev).to_vector<float>();
+    p.warnings = in.warnings;
+    p.probabilities = m.model->predict(*m.ctx, in.device).to_vector<float>();
+    p.latent = m.model->embed(*m.ctx, in.device).to_vector<float>();
     m.ctx->synchronize();
     p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
     p.predicted_class = m.info.class_names[static_cast<std::size_t>(p.predicted)];
     return p;
+  });
+}
+
+bool InferenceModel::has_attention_head() const { return impl_->model->attention_decoder() != nullptr; }
+
+AttentionMap InferenceModel::attention_map_files(const std::vector<std::string>& files, const std::string& name) const {
+  const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
+  return guarded("cmt: cannot map attention of " + source, [&] {
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mutex);
+    Impl::Input in = m.load_input(files, source);
+    AttentionMap a;
+    a.source = source;
+    a.size = m.pre.size;
+    a.map = models::attention_map(*m.ctx, *m.model, in.device).to_vector<float>();
+    m.ctx->synchronize();
+    a.image = std::move(in.host);
+    return a;
   });
 }
 

@@ -93,6 +93,7 @@ models::CmtConfig model_config(const nlohmann::json& c, const DataInfo& info) {
   m.cls_weight = c.value("cls_weight", 1.f);
   m.cls_both_views = c.value("cls_views", std::string("both")) == "both";
   m.freeze_features = c.value("freeze_features", false);
+  m.attention_head = c.value("attention_head", false);  // absent in runs made before the key existed
   return m;
 }
 

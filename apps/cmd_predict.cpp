@@ -3,10 +3,14 @@
 // study that cannot be predicted is an "error" entry and makes the exit code 1.
 #include <fmt/core.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
+#include "apps/attention_output.h"
 #include "apps/commands.h"
 #include "apps/flag_names.h"
+#include "apps/usage_error.h"
 #include "cmt/inference.h"
 
 namespace cmt::app {
@@ -16,6 +20,7 @@ namespace {
 struct PredictArgs {
   std::string run, checkpoint = "last", device = "auto";
   std::vector<std::string> inputs;
+  std::string attention_out;  // non-empty: write each study's attention map here
   bool json = false;
 };
 
@@ -23,6 +28,13 @@ int run_predict(const PredictArgs& a) {
   // The public inference API (include/cmt/inference.h): what embedding programs get is what this prints.
   const InferenceModel model = InferenceModel::load(a.run, {a.checkpoint, a.device});
   const auto& names = model.class_names();
+  if (!a.attention_out.empty()) {
+    if (!model.has_attention_head())
+      throw UsageError("--attention-out: the run " + a.run + " was trained without attention_head (no attention decoder)");
+    std::error_code ec;
+    std::filesystem::create_directories(a.attention_out, ec);
+    CMT_CHECK(!ec && std::filesystem::is_directory(a.attention_out), a.attention_out << ": cannot create the folder: " << ec.message());
+  }
   nlohmann::json results = nlohmann::json::array();
   int failures = 0;
   auto fail = [&](const std::string& source, const std::string& error) {
@@ -42,6 +54,8 @@ int run_predict(const PredictArgs& a) {
         nlohmann::json r = {{"study", study.source}, {"predicted", p.predicted_class}};
         for (std::size_t k = 0; k < p.probabilities.size(); ++k) r["probabilities"][names[k]] = p.probabilities[k];
         if (!p.warnings.empty()) r["warnings"] = p.warnings;
+        if (!a.attention_out.empty())
+          r["attention"] = write_attention(a.attention_out, model.attention_map_files(study.files, study.source));
         results.push_back(r);
         for (const auto& w : p.warnings) std::fprintf(stderr, "cmt predict: warning: %s\n", w.c_str());
         if (!a.json) {
@@ -65,6 +79,8 @@ void setup_predict(CLI::App& app, Action& action) {
   cmd->add_option("--checkpoint", args->checkpoint, "last, best or a checkpoint path");
   cmd->add_option("--device", args->device, kDeviceHelp)->check(device_check());
   cmd->add_flag("--json", args->json, "print JSON");
+  cmd->add_option("--attention-out", args->attention_out,
+                  "write each study's attention map here (runs trained with attention_head): PNG renderings and a .npy");
   cmd->add_option("INPUT", args->inputs, "DICOM file, DICOM series folder, PNG/JPEG, or a folder of them")->required();
   cmd->callback([&action, args] { action = [args] { return run_predict(*args); }; });
 }

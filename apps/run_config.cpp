@@ -40,7 +40,7 @@ void from_json_value(const nlohmann::json& j, const char* key, T& out) {
 // clang-format off
 #define CMT_RUN_CONFIG_KEYS(X)                                                                                        \
   X(dataset) X(fold) X(task) X(val_fraction) X(backbone) X(width) X(depth) X(latent_dim) X(lambda) X(tau) X(label_smoothing) X(class_weights) \
-  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features)                                           \
+  X(cls_weight) X(cls_views) X(init_from) X(init_weights) X(freeze_features) X(attention_head)                         \
   X(batch_size) X(epochs) X(steps) X(optimizer) X(lr) X(weight_decay) X(clip_norm) X(schedule) X(warmup) X(augment)   \
   X(precision) X(device) X(conv_backend) X(seed) X(out) X(positive_class) X(progress)                                 \
   X(checkpoint_every) X(keep_last_n) X(checkpoint_optimizer) X(checkpoint_steps) X(checkpoint_minutes)                \
@@ -165,6 +165,7 @@ void RunConfigOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--init-weights", f.init_weights, "2D backbone weights exported from torchvision (ImageNet, ...)");
   cmd.add_option("--init-from", f.init_from, "initial weights from this checkpoint");
   cmd.add_flag("--freeze-features", f.freeze_features, "train only the head on frozen features (linear probe)");
+  cmd.add_flag("--attention-head", f.attention_head, "add the attention decoder of the paper's Fig. 5 (cmt predict --attention-out)");
   cmd.add_option("--batch-size", f.batch_size, "samples per step (each gives two views)");
   cmd.add_option("--epochs", f.epochs, "epochs");
   cmd.add_option("--steps", f.steps, "stop after this many steps (0: run all epochs)");

@@ -28,6 +28,7 @@ struct RunConfig {
   std::string init_from;               // start from these weights (a checkpoint), not from the seed
   std::string init_weights;            // backbone weights exported from torchvision (tools/export_torchvision.py)
   bool freeze_features = false;        // train only the head on frozen features (linear probe)
+  bool attention_head = false;         // the attention decoder of the paper's Fig. 5 (docs/models.md)
   // optimisation
   std::int64_t batch_size = 8;
   int epochs = 1;

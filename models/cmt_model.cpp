@@ -58,6 +58,10 @@ CmtModel::CmtModel(const CmtConfig& config) : config_(config) {
   const bool vgg = config.backbone.name.rfind("vgg", 0) == 0;
   backbone_ = static_cast<layers::Sequential*>(root_.add(std::move(b.features), "backbone"));
   backbone_->set_input_grad(false);  // the images need no gradient
+  // Every backbone ends in its "avgpool" (then VGG's flatten): the decoder sees the last feature map.
+  if (config.attention_head)
+    attention_ = static_cast<layers::AttentionDecoder*>(backbone_->insert_before(
+        "avgpool", std::make_unique<layers::AttentionDecoder>(config.backbone.spatial_dims), "attention"));
   latent_ = static_cast<layers::Linear*>(root_.add(
       std::make_unique<layers::Linear>(b.feature_dim, config.latent_dim, true, vgg ? Init::normal_001 : Init::torch_default_linear,
                                        vgg ? Init::zeros : Init::torch_default_linear),
@@ -69,7 +73,7 @@ std::string CmtModel::describe() const {
   std::ostringstream os;
   os << "CMT-CNN(" << config_.backbone.name << ", " << config_.backbone.spatial_dims << "D, width " << config_.backbone.width
      << ", latent " << config_.latent_dim << ", classes " << config_.num_classes << ", lambda " << config_.lambda << ", tau "
-     << config_.tau << (config_.freeze_features ? ", frozen features" : "") << ")";
+     << config_.tau << (config_.freeze_features ? ", frozen features" : "") << (config_.attention_head ? ", attention head" : "") << ")";
   return os.str();
 }
 

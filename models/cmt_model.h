@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/communicator.h"
+#include "engine/layers/attention_decoder.h"
 #include "engine/layers/linear.h"
 #include "engine/model.h"
 #include "models/backbone.h"
@@ -24,6 +25,8 @@ struct CmtConfig {
   float cls_weight = 1.f;
   bool cls_both_views = true;  // L_cls over both views (default) or over the first view of each sample
   bool freeze_features = false;
+  // The attention decoder of the paper's Fig. 5 on the backbone's last feature map (docs/models.md).
+  bool attention_head = false;
 };
 
 class CmtModel : public Model {
@@ -38,6 +41,8 @@ class CmtModel : public Model {
   Tensor predict(Context& ctx, const Tensor& images) override;
   Tensor embed(Context& ctx, const Tensor& images) override;
   const CmtConfig& config() const { return config_; }
+  // The attention decoder inside the backbone; null without attention_head (models/attention_map.h).
+  layers::AttentionDecoder* attention_decoder() const { return attention_; }
   void set_lambda(float lambda) { config_.lambda = lambda; }
   // Data parallelism: with a communicator of size > 1, train_step treats its views as this rank's part
   // of the global batch: both losses are global means (NT-Xent over the gathered latent rows), the
@@ -59,6 +64,7 @@ class CmtModel : public Model {
   layers::Sequential* backbone_ = nullptr;
   layers::Linear* latent_ = nullptr;
   layers::Linear* head_ = nullptr;
+  layers::AttentionDecoder* attention_ = nullptr;
   Communicator* comm_ = nullptr;
 };
 

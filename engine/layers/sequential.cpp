@@ -1,6 +1,8 @@
 // Sequential composite.
 #include "engine/layers/sequential.h"
 
+#include <algorithm>
+
 #include "engine/layers/activation.h"
 #include "engine/layers/conv.h"
 #include "engine/layers/norm.h"
@@ -13,6 +15,17 @@ Layer* Sequential::add(LayerPtr layer, std::string name) {
   owned_.push_back(std::move(layer));
   add_child(std::move(name), owned_.back().get());
   return owned_.back().get();
+}
+
+Layer* Sequential::insert_before(const std::string& before, LayerPtr layer, std::string name) {
+  auto& kids = children();
+  const auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& child) { return child.first == before; });
+  CMT_CHECK(it != kids.end(), "Sequential: no child named '" << before << "' to insert '" << name << "' before");
+  const auto at = it - kids.begin();
+  Layer* raw = layer.get();
+  owned_.insert(owned_.begin() + at, std::move(layer));
+  kids.insert(kids.begin() + at, {std::move(name), raw});
+  return raw;
 }
 
 Shape Sequential::output_shape(const Shape& in) const {

@@ -16,6 +16,8 @@ class Sequential : public Layer {
   T* emplace(Args&&... args) {
     return static_cast<T*>(add(std::make_unique<T>(std::forward<Args>(args)...)));
   }
+  // Inserts a child named `name` just before the child named `before` (which must exist); returns it.
+  Layer* insert_before(const std::string& before, LayerPtr layer, std::string name);
   std::size_t size() const { return owned_.size(); }
   Layer& at(std::size_t i) { return *owned_[i]; }
 

@@ -29,6 +29,15 @@ struct Prediction {
   std::vector<std::string> warnings;
 };
 
+// The attention decoder's map for one study (paper Fig. 5, docs/models.md), both at the model's input
+// size (D, H, W), row-major, D = 1 for 2D.
+struct AttentionMap {
+  std::string source;
+  std::array<int, 3> size{};  // (D, H, W)
+  std::vector<float> image;   // the preprocessed input the model saw, in [0, 1]
+  std::vector<float> map;     // the sigmoid of the decoder's map resized to the input, in (0, 1)
+};
+
 // A study found under a path by InferenceModel::studies.
 struct Study {
   std::string source;              // the file, the folder, or "FOLDER series UID" when a folder holds several series
@@ -62,6 +71,9 @@ class InferenceModel {
   // One study from explicit files: the slices of a CT series (any order; DICOM positions sort
   // them) or a single file. `name` becomes Prediction::source (default: the first file).
   Prediction predict_files(const std::vector<std::string>& files, const std::string& name = "") const;
+  // Whether the run was trained with attention_head; attention_map_files throws cmt::Error otherwise.
+  bool has_attention_head() const;
+  AttentionMap attention_map_files(const std::vector<std::string>& files, const std::string& name = "") const;
 
   const std::vector<std::string>& class_names() const;
   const std::string& modality() const;          // "ct" or "xray"

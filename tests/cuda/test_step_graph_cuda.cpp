@@ -87,6 +87,25 @@ TEST_CASE("CUDA Graph replay of the CMT-CNN step equals the eager step, step aft
   CHECK(steady.captured());
 }
 
+TEST_CASE("CUDA Graph replay of the step with the attention decoder (attention_head) equals the eager step") {
+  Context ctx(Device::cuda(0));
+  ctx.training = true;
+  std::mt19937_64 gen(test::run_seed() + 91);
+  const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4}).to(ctx.device());
+  // The decoder's numbers are the op rows' and the oracle's; here: its kernels inside the captured step.
+  const Shape shape{4, 1, kSide, kSide, 1};
+  Tensor static_views = Tensor::empty(shape, DType::f32, ctx.device());
+  models::CmtConfig config = test::tiny_cmt_config(32, 2);
+  config.attention_head = true;
+  Run eager(ctx, config), graphed(ctx, config);
+  SteadyStep steady(ctx, /*use_graph=*/true);
+  for (int i = 0; i < steps(5); ++i) {
+    const Tensor views = test::random_normal(shape, gen).to(ctx.device());
+    eager_and_steady_agree(i, ctx, eager, graphed, steady, static_views, labels, views);
+  }
+  CHECK(steady.captured());
+}
+
 TEST_CASE("CUDA Graph replay draws each step's stochastic-depth masks from the device step key") {
   Context ctx(Device::cuda(0));
   ctx.training = true;

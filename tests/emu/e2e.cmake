@@ -35,7 +35,7 @@ endif()
 # CPU, which the CPU oracles check against PyTorch). Left out: test_cmt_step (whole
 # steps of all backbones: 3D vgg19 at 32^3 alone runs past 10 minutes), the end-to-end, bench, metrics
 # and data-preparation scripts (CPU paths, or PyTorch on a GPU).
-foreach(name batchnorm conv linear ntxent pool)
+foreach(name attention_decoder batchnorm conv linear ntxent pool)
   add_test(NAME emu.oracle_${name}
            COMMAND ${CMT_EMU_E2E_PYTHON} ${CMAKE_SOURCE_DIR}/tests/oracle/test_${name}.py --runner $<TARGET_FILE:cmt_op_runner>
                    --cmt $<TARGET_FILE:cmt> --device cuda)

@@ -151,8 +151,23 @@ def conv(i, a):
     return {"y": ndhwc(y), "dx": ndhwc(dx), "dw": ndhwc(dw), "db": db}
 
 
+def channel_map(i, a):
+    x, m = i["x"].double(), i["m"]
+    mean, (mean_dx,) = grad_of(lambda t: t.mean(dim=4, keepdim=True), [x], i["dym"])
+    scaled, (dx, dm) = grad_of(lambda t, s: t * s, [x, m], i["dy"])  # (.., C) * (.., 1): broadcast over channels
+    return {"mean": mean, "mean_dx": mean_dx, "scaled": scaled, "scaled_dx": dx, "scaled_dm": dm}
+
+
+def transposed_conv(i, a):
+    kd = a["kd"]
+    w = i["w"].reshape(1, 1, kd, 2, 2)
+    y, (dx, dw, db) = grad_of(lambda t, k, c: F.conv_transpose3d(t, k, c, stride=(kd, 2, 2)), [ncdhw(i["x"]), w, i["b"]],
+                              ncdhw(i["dy"]))
+    return {"y": ndhwc(y), "dx": ndhwc(dx), "dw": dw.reshape(kd, 2, 2), "db": db}
+
+
 ORACLES = {f.__name__: f for f in [relu, silu, sigmoid, elementwise, l2_normalize_rows, pool, linear, cross_entropy, batchnorm,
-                                   ntxent, conv]}
+                                   ntxent, conv, channel_map, transposed_conv]}
 
 
 def compare(got, want, check, what):
