@@ -37,6 +37,16 @@ class CmtModel : public Model {
   bool graph_safe() override { return config_.cls_both_views; }
   Tensor predict(Context& ctx, const Tensor& images) override;
   Tensor embed(Context& ctx, const Tensor& images) override;
+  // The output A of the backbone's last stage (the feature map before global pooling: ResNet's
+  // layer4, EfficientNet's head conv, VGG's last max pool), the logits, and the gradient of each
+  // row's logit `classes[i]` (-1: the row's largest) with respect to A; eval mode (running BN
+  // statistics, no dropout), no parameter gradients. A and dA are f32 (N, d, h, w, C) on the
+  // context's device, logits (N, classes) on the host. Grad-CAM is built on it (models/grad_cam.h).
+  struct FeatureMapGradient {
+    Tensor features, gradient, logits;
+    std::vector<int> classes;  // the class differentiated for each row
+  };
+  FeatureMapGradient feature_map_gradient(Context& ctx, const Tensor& images, const std::vector<int>& classes);
   const CmtConfig& config() const { return config_; }
   void set_lambda(float lambda) { config_.lambda = lambda; }
   // Data parallelism: with a communicator of size > 1, train_step treats its views as this rank's part
