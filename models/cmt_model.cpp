@@ -209,8 +209,7 @@ Tensor CmtModel::embed(Context& ctx, const Tensor& images) {
   return r;
 }
 
-CmtModel::FeatureMapGradient CmtModel::feature_map_gradient(Context& ctx, const Tensor& images,
-                                                              const std::vector<int>& classes) {
+CmtModel::FeatureMapGradient CmtModel::feature_map_gradient(Context& ctx, const Tensor& images, const std::vector<int>& classes) {
   // The backbone's top-level children split at its global (or adaptive) pooling: the stages run in
   // plain eval mode, the pooling onwards keeps what its backward needs.
   std::size_t split = backbone_->size();
@@ -218,7 +217,8 @@ CmtModel::FeatureMapGradient CmtModel::feature_map_gradient(Context& ctx, const 
     const std::string t = backbone_->at(i).type();
     if (t == "GlobalAvgPool" || t == "AdaptiveAvgPool") split = i;
   }
-  CMT_CHECK(split > 0 && split < backbone_->size(), "CMT-CNN: the " << config_.backbone.name << " backbone has no pooling after its last stage");
+  CMT_CHECK(split > 0 && split < backbone_->size(),
+            "CMT-CNN: the " << config_.backbone.name << " backbone has no pooling after its last stage");
   CMT_CHECK(classes.empty() || static_cast<std::int64_t>(classes.size()) == images.dim(0),
             "CMT-CNN: " << classes.size() << " classes for " << images.dim(0) << " images");
   // The context's modes come back as they were, also when an op throws.

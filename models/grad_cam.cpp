@@ -53,7 +53,8 @@ Tensor class_activation_map(const Tensor& features, const Tensor& gradient, CamM
 }
 
 Tensor upsample_map(Context& ctx, const Tensor& maps, const std::array<std::int64_t, 3>& size) {
-  CMT_CHECK(maps.rank() == 4 && maps.dtype() == DType::f32, "upsample_map: maps must be f32 (N, d, h, w), got " << maps.describe());
+  CMT_CHECK(maps.rank() == 4 && maps.dtype() == DType::f32,
+            "upsample_map: maps must be f32 (N, d, h, w), got " << maps.describe());
   const Tensor x = maps.view(Shape{maps.dim(0), maps.dim(1), maps.dim(2), maps.dim(3), 1}).to(ctx.device());
   // No antialiasing: the maps only grow, and PyTorch's interpolate (the reference) has none by default.
   const Tensor up = ops::resample(ctx, x, size[0], size[1], size[2], /*antialias=*/false);

@@ -26,9 +26,9 @@ Tensor class_activation_map(const Tensor& features, const Tensor& gradient, CamM
 Tensor upsample_map(Context& ctx, const Tensor& maps, const std::array<std::int64_t, 3>& size);
 
 struct CamResult {
-  Tensor maps;    // (N, D, H, W) f32 on the host, in [0, 1], the images' size
-  Tensor cams;    // (N, d, h, w) f32 on the host: the maps at the feature map's size, before scaling
-  Tensor logits;  // (N, classes) f32 on the host
+  Tensor maps;               // (N, D, H, W) f32 on the host, in [0, 1], the images' size
+  Tensor cams;               // (N, d, h, w) f32 on the host: the maps at the feature map's size, before scaling
+  Tensor logits;             // (N, classes) f32 on the host
   std::vector<int> classes;  // the class each map explains
 };
 
