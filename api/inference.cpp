@@ -14,6 +14,7 @@
 #include "engine/ops/conv.h"
 #include "engine/parameters.h"
 #include "engine/precision.h"
+#include "models/grad_cam.h"
 
 namespace cmt {
 
@@ -49,6 +50,66 @@ struct InferenceModel::Impl {
   std::unique_ptr<models::CmtModel> model;
   std::unique_ptr<ParameterStore> store;
   std::mutex mutex;  // one forward at a time: the context, its allocator and the layers' scratch are not shared-safe
+
+  // The request steps, called under the mutex.
+  // A study as read (its geometry, for the warnings) and preprocessed as the training data were.
+  struct LoadedStudy {
+    data::Volume original;
+    std::vector<float> input;  // the model's size, in [0, 1]
+  };
+  // Its files read, after the input checks.
+  LoadedStudy read_study(const std::vector<std::string>& files, const std::string& source) {
+    // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
+    const std::string mismatch = data::input_mismatch(data::inspect_input(files), trained, source);
+    CMT_CHECK(mismatch.empty(), mismatch);
+    bool hu = false;
+    LoadedStudy s;
+    s.original = data::load_item({"", "", files, source}, info.modality, hu);
+    Context host(Device::cpu());
+    s.input = data::preprocess(host, s.original, hu, pre);
+    return s;
+  }
+
+  // (1, D, H, W, 1) on the model's device, shifted as training shifts its inputs after augmentation.
+  Tensor input_tensor(const std::vector<float>& x) {
+    Tensor t = Tensor::from_vector(x, Shape{1, pre.size[0], pre.size[1], pre.size[2], 1});
+    Tensor dev = ctx->device().is_cpu() ? t : t.to(ctx->device());
+    ops::add_scalar_(*ctx, dev, -0.5f);
+    return dev;
+  }
+
+  Prediction predict_input(const Tensor& input, const std::string& source) {
+    Prediction p;
+    p.source = source;
+    p.probabilities = model->predict(*ctx, input).to_vector<float>();
+    p.latent = model->embed(*ctx, input).to_vector<float>();
+    ctx->synchronize();
+    p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
+    p.predicted_class = info.class_names[static_cast<std::size_t>(p.predicted)];
+    return p;
+  }
+
+  Explanation explain_input(const std::vector<float>& x, const std::string& source, const ExplainOptions& options) {
+    const int classes = static_cast<int>(info.class_names.size());
+    CMT_CHECK(options.target_class >= -1 && options.target_class < classes,
+              "class " << options.target_class << " of a model with " << classes << " classes");
+    const models::CamMethod method = models::parse_cam_method(options.method);
+    const Tensor input = input_tensor(x);
+    Explanation e;
+    e.prediction = predict_input(input, source);
+    const models::CamResult r = models::grad_cam(*ctx, *model, input, method, {options.target_class});
+    e.target_class = r.classes.front();
+    e.target_class_name = info.class_names[static_cast<std::size_t>(e.target_class)];
+    e.score = r.logits.data<float>()[e.target_class];
+    e.size = pre.size;
+    e.image = x;
+    e.map = r.maps.to_vector<float>();
+    e.feature_size = {static_cast<int>(r.cams.dim(1)), static_cast<int>(r.cams.dim(2)), static_cast<int>(r.cams.dim(3))};
+    e.cam = r.cams.to_vector<float>();
+    const auto peak = static_cast<int>(std::max_element(e.map.begin(), e.map.end()) - e.map.begin());
+    e.peak = {peak / (e.size[1] * e.size[2]), peak / e.size[2] % e.size[1], peak % e.size[2]};
+    return e;
+  }
 };
 
 InferenceModel::InferenceModel(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -100,22 +161,36 @@ Prediction InferenceModel::predict_files(const std::vector<std::string>& files, 
     const std::string mismatch = data::input_mismatch(data::inspect_input(files), m.trained, source);
     CMT_CHECK(mismatch.empty(), mismatch);
     std::lock_guard<std::mutex> lock(m.mutex);
-    bool hu = false;
-    const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
-    Context host(Device::cpu());
-    const std::vector<float> x = data::preprocess(host, v, hu, m.pre);
-    Tensor t = Tensor::from_vector(x, Shape{1, m.pre.size[0], m.pre.size[1], m.pre.size[2], 1});
-    Tensor dev = m.ctx->device().is_cpu() ? t : t.to(m.ctx->device());
-    ops::add_scalar_(*m.ctx, dev, -0.5f);  // the shift training applies after augmentation
-    Prediction p;
-    p.source = source;
-    p.warnings = data::input_warnings(v, m.trained, source);
-    p.probabilities = m.model->predict(*m.ctx, dev).to_vector<float>();
-    p.latent = m.model->embed(*m.ctx, dev).to_vector<float>();
-    m.ctx->synchronize();
-    p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
-    p.predicted_class = m.info.class_names[static_cast<std::size_t>(p.predicted)];
+    const Impl::LoadedStudy study = m.read_study(files, source);
+    Prediction p = m.predict_input(m.input_tensor(study.input), source);
+    p.warnings = data::input_warnings(study.original, m.trained, source);
     return p;
+  });
+}
+
+Explanation InferenceModel::explain_files(const std::vector<std::string>& files, const std::string& name,
+                                          const ExplainOptions& options) const {
+  const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
+  return guarded("cmt: cannot explain " + source, [&] {
+    CMT_CHECK(!files.empty(), "no input files");
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mutex);
+    const Impl::LoadedStudy study = m.read_study(files, source);
+    Explanation e = m.explain_input(study.input, source, options);
+    e.prediction.warnings = data::input_warnings(study.original, m.trained, source);
+    return e;
+  });
+}
+
+Explanation InferenceModel::explain_image(const std::vector<float>& image, const std::string& name,
+                                          const ExplainOptions& options) const {
+  return guarded("cmt: cannot explain " + name, [&] {
+    Impl& m = *impl_;
+    const std::size_t want = static_cast<std::size_t>(m.pre.size[0]) * m.pre.size[1] * m.pre.size[2];
+    CMT_CHECK(image.size() == want, name << ": " << image.size() << " values, but the model takes " << m.pre.size[0] << "x"
+                                         << m.pre.size[1] << "x" << m.pre.size[2] << " = " << want);
+    std::lock_guard<std::mutex> lock(m.mutex);
+    return m.explain_input(image, name, options);
   });
 }
 
