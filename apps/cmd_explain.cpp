@@ -42,7 +42,10 @@ std::string default_checkpoint(const std::string& run) { return fs::exists(fs::p
 
 LoadedRun load_run(const std::string& dir, const ExplainArgs& a) {
   const std::string checkpoint = a.checkpoint.empty() ? default_checkpoint(dir) : a.checkpoint;
-  LoadedRun r{dir, fs::path(dir).lexically_normal().filename().string(), checkpoint, InferenceModel::load(dir, {checkpoint, a.device}),
+  LoadedRun r{dir,
+              fs::path(dir).lexically_normal().filename().string(),
+              checkpoint,
+              InferenceModel::load(dir, {checkpoint, a.device}),
               {a.method, -1}};
   if (r.label.empty()) r.label = fs::path(dir).lexically_normal().parent_path().filename().string();
   if (!a.target.empty()) {
@@ -73,7 +76,7 @@ LoadedRun load_run(const std::string& dir, const ExplainArgs& a) {
 struct Item {
   std::string source, stem;  // stem: the name of its output files
   std::vector<std::string> files;
-  std::vector<float> image;  // a dataset sample, preprocessed
+  std::vector<float> image;          // a dataset sample, preprocessed
   std::optional<std::string> label;  // a dataset sample's class
   std::string error;
 };
@@ -97,13 +100,19 @@ std::vector<Item> collect_items(const ExplainArgs& a, const InferenceModel& mode
     const auto size = model.input_size();
     CMT_CHECK(ds.modality() == model.modality() && shape[0] == size[0] && shape[1] == size[1] && shape[2] == size[2],
               a.dataset << ": " << ds.modality() << " samples of " << shape[0] << "x" << shape[1] << "x" << shape[2] << ", but "
-                        << a.run << " takes " << model.modality() << " inputs of " << size[0] << "x" << size[1] << "x" << size[2]);
+                        << a.run << " takes " << model.modality() << " inputs of " << size[0] << "x" << size[1] << "x"
+                        << size[2]);
     const auto labels = ds.labels();
     const auto names = ds.class_names();
     for (const std::int64_t i : a.samples) {
       if (i < 0 || i >= ds.size())
         throw UsageError(fmt::format("--samples {}: {} holds {} samples (0 to {})", i, a.dataset, ds.size(), ds.size() - 1));
-      Item item{fmt::format("{}#{}", a.dataset, i), fmt::format("{}-{}", fs::path(a.dataset).stem().string(), i), {}, std::vector<float>(static_cast<std::size_t>(shape.numel())), {}, ""};
+      Item item{fmt::format("{}#{}", a.dataset, i),
+                fmt::format("{}-{}", fs::path(a.dataset).stem().string(), i),
+                {},
+                std::vector<float>(static_cast<std::size_t>(shape.numel())),
+                {},
+                ""};
       ds.read_sample(i, item.image.data());
       item.label = names[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
       items.push_back(std::move(item));
@@ -132,17 +141,18 @@ nlohmann::json result_json(const LoadedRun& r, const Explanation& e) {
 }
 
 int run_explain(const ExplainArgs& a) {
-  if (a.inputs.empty() && a.dataset.empty()) throw UsageError("nothing to explain: give INPUT files or --dataset FILE --samples I,J");
   if (a.dataset.empty() != a.samples.empty()) throw UsageError("--dataset and --samples go together");
+  if (a.inputs.empty() && a.dataset.empty())
+    throw UsageError("nothing to explain: give INPUT files or --dataset FILE --samples I,J");
   std::vector<LoadedRun> runs;
   runs.push_back(load_run(a.run, a));
   if (!a.compare.empty()) {
     runs.push_back(load_run(a.compare, a));
     const InferenceModel &m0 = runs[0].model, &m1 = runs[1].model;
     if (m0.modality() != m1.modality() || m0.input_size() != m1.input_size())
-      throw UsageError(fmt::format("--compare {}: {} inputs of {}x{}x{}, but {} takes {} inputs of {}x{}x{}", a.compare, m1.modality(),
-                                   m1.input_size()[0], m1.input_size()[1], m1.input_size()[2], a.run, m0.modality(),
-                                   m0.input_size()[0], m0.input_size()[1], m0.input_size()[2]));
+      throw UsageError(fmt::format("--compare {}: {} inputs of {}x{}x{}, but {} takes {} inputs of {}x{}x{}", a.compare,
+                                   m1.modality(), m1.input_size()[0], m1.input_size()[1], m1.input_size()[2], a.run,
+                                   m0.modality(), m0.input_size()[0], m0.input_size()[1], m0.input_size()[2]));
     if (runs[1].label == runs[0].label) runs[1].label += "-2";
   }
   const std::vector<Item> items = collect_items(a, runs[0].model);
@@ -192,14 +202,16 @@ int run_explain(const ExplainArgs& a) {
 }
 
 void setup_explain(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("explain", "Attention maps (Grad-CAM, Grad-CAM++) of a trained run for studies or dataset samples");
+  auto* cmd =
+      app.add_subcommand("explain", "Attention maps (Grad-CAM, Grad-CAM++) of a trained run for studies or dataset samples");
   auto args = std::make_shared<ExplainArgs>();
   cmd->add_option("--run", args->run, "run folder of `cmt train`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--compare", args->compare, "a second run, shown side by side")->check(CLI::ExistingDirectory);
   cmd->add_option("--out", args->out, "folder for the maps, the pictures and explain.json")->required();
   cmd->add_option("--method", args->method, "gradcam or gradcampp")->check(CLI::IsMember({"gradcam", "gradcampp"}));
   cmd->add_option("--class", args->target, "class to explain, by name or index (default: the predicted class)");
-  cmd->add_option("--checkpoint", args->checkpoint, "last, best or a checkpoint path (default: best when the run has it, else last)");
+  cmd->add_option("--checkpoint", args->checkpoint,
+                  "last, best or a checkpoint path (default: best when the run has it, else last)");
   cmd->add_option("--device", args->device, kDeviceHelp)->check(device_check());
   cmd->add_option("--dataset", args->dataset, "a prepared dataset whose --samples to explain")->check(CLI::ExistingFile);
   cmd->add_option("--samples", args->samples, "sample indices of --dataset, e.g. 0,5,9")->delimiter(',');

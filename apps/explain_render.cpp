@@ -65,7 +65,8 @@ class Canvas {
         std::array<float, 3> rgb{g, g, g};
         if (map) {
           const std::array<float, 3> m = jet((*map)[v]);
-          for (int k = 0; k < 3; ++k) rgb[static_cast<std::size_t>(k)] = (1 - kMapWeight) * g + kMapWeight * m[static_cast<std::size_t>(k)];
+          for (int k = 0; k < 3; ++k)
+            rgb[static_cast<std::size_t>(k)] = (1 - kMapWeight) * g + kMapWeight * m[static_cast<std::size_t>(k)];
         }
         for (int k = 0; k < 3; ++k)
           rgb_[(static_cast<std::size_t>(y + i) * w_ + x + j) * 3 + k] =
