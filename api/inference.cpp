@@ -79,11 +79,17 @@ struct InferenceModel::Impl {
   }
 
   Prediction predict_input(const Tensor& input, const std::string& source) {
+    std::vector<float> probabilities = model->predict(*ctx, input).to_vector<float>();
+    std::vector<float> latent = model->embed(*ctx, input).to_vector<float>();
+    ctx->synchronize();
+    return prediction(std::move(probabilities), std::move(latent), source);
+  }
+
+  Prediction prediction(std::vector<float> probabilities, std::vector<float> latent, const std::string& source) const {
     Prediction p;
     p.source = source;
-    p.probabilities = model->predict(*ctx, input).to_vector<float>();
-    p.latent = model->embed(*ctx, input).to_vector<float>();
-    ctx->synchronize();
+    p.probabilities = std::move(probabilities);
+    p.latent = std::move(latent);
     p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
     p.predicted_class = info.class_names[static_cast<std::size_t>(p.predicted)];
     return p;
@@ -95,9 +101,10 @@ struct InferenceModel::Impl {
               "class " << options.target_class << " of a model with " << classes << " classes");
     const models::CamMethod method = models::parse_cam_method(options.method);
     const Tensor input = input_tensor(x);
-    Explanation e;
-    e.prediction = predict_input(input, source);
     const models::CamResult r = models::grad_cam(*ctx, *model, input, method, {options.target_class});
+    // The prediction from the same eval-mode forward pass (predict() would run it again).
+    Explanation e;
+    e.prediction = prediction(models::softmax_rows(r.logits).to_vector<float>(), r.latent.to_vector<float>(), source);
     e.target_class = r.classes.front();
     e.target_class_name = info.class_names[static_cast<std::size_t>(e.target_class)];
     e.score = r.logits.data<float>()[e.target_class];

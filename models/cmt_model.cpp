@@ -242,8 +242,9 @@ CmtModel::FeatureMapGradient CmtModel::feature_map_gradient(Context& ctx, const 
     ctx.keep_for_backward = true;
     Tensor f = out.features;
     for (std::size_t i = split; i < backbone_->size(); ++i) f = run_forward(ctx, backbone_->at(i), f);
-    const Tensor logits = run_forward(ctx, *head_, run_forward(ctx, *latent_, f));
-    out.logits = logits.to(Device::cpu());
+    const Tensor r = run_forward(ctx, *latent_, f);
+    out.latent = r.to(Device::cpu());
+    out.logits = run_forward(ctx, *head_, r).to(Device::cpu());
     const std::int64_t n = out.logits.dim(0), k = out.logits.dim(1);
     std::vector<float> onehot(static_cast<std::size_t>(n * k), 0.f);
     const float* l = out.logits.data<float>();
@@ -266,7 +267,11 @@ Tensor CmtModel::predict(Context& ctx, const Tensor& images) {
   ctx.training = false;
   const Tensor logits = head_->forward(ctx, latent_->forward(ctx, features(ctx, images))).to(Device::cpu());
   ctx.training = was_training;
-  // Softmax on the host in double: (N, classes) is tiny.
+  return softmax_rows(logits);
+}
+
+Tensor softmax_rows(const Tensor& logits) {
+  // On the host in double: (N, classes) is tiny.
   const std::int64_t n = logits.dim(0), k = logits.dim(1);
   Tensor probs = Tensor::empty(Shape{n, k}, DType::f32);
   const float* l = logits.data<float>();

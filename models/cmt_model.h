@@ -41,9 +41,10 @@ class CmtModel : public Model {
   // layer4, EfficientNet's head conv, VGG's last max pool), the logits, and the gradient of each
   // row's logit `classes[i]` (-1: the row's largest) with respect to A; eval mode (running BN
   // statistics, no dropout), no parameter gradients. A and dA are f32 (N, d, h, w, C) on the
-  // context's device, logits (N, classes) on the host. Grad-CAM is built on it (models/grad_cam.h).
+  // context's device, logits (N, classes) and latent r (N, d) on the host. Grad-CAM is built on it (models/grad_cam.h).
   struct FeatureMapGradient {
     Tensor features, gradient, logits;
+    Tensor latent;             // r (N, d) on the host: the same forward pass gives the prediction
     std::vector<int> classes;  // the class differentiated for each row
   };
   FeatureMapGradient feature_map_gradient(Context& ctx, const Tensor& images, const std::vector<int>& classes);
@@ -71,5 +72,8 @@ class CmtModel : public Model {
   layers::Linear* head_ = nullptr;
   Communicator* comm_ = nullptr;
 };
+
+// Row-wise softmax of host logits (N, classes), in double: the class probabilities of predict().
+Tensor softmax_rows(const Tensor& logits);
 
 }  // namespace cmt::models

@@ -68,6 +68,7 @@ CamResult grad_cam(Context& ctx, CmtModel& model, const Tensor& images, CamMetho
   r.cams = class_activation_map(fg.features, fg.gradient, method);
   r.maps = upsample_map(ctx, r.cams, {images.dim(1), images.dim(2), images.dim(3)});
   r.logits = fg.logits;
+  r.latent = fg.latent;
   r.classes = fg.classes;
   return r;
 }

@@ -29,6 +29,7 @@ struct CamResult {
   Tensor maps;               // (N, D, H, W) f32 on the host, in [0, 1], the images' size
   Tensor cams;               // (N, d, h, w) f32 on the host: the maps at the feature map's size, before scaling
   Tensor logits;             // (N, classes) f32 on the host
+  Tensor latent;             // (N, d) f32 on the host: the latent r of the same forward pass
   std::vector<int> classes;  // the class each map explains
 };
 

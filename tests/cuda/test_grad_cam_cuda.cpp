@@ -17,7 +17,8 @@ namespace {
 void copy_store(Context& ctx, const ParameterStore& src, ParameterStore& dst) {
   for (std::size_t i = 0; i < src.parameter_refs().size(); ++i)
     ops::copy(ctx, *src.parameter_refs()[i].value, *dst.parameter_refs()[i].value);
-  for (std::size_t i = 0; i < src.buffer_refs().size(); ++i) ops::copy(ctx, *src.buffer_refs()[i].value, *dst.buffer_refs()[i].value);
+  for (std::size_t i = 0; i < src.buffer_refs().size(); ++i)
+    ops::copy(ctx, *src.buffer_refs()[i].value, *dst.buffer_refs()[i].value);
 }
 
 }  // namespace
