@@ -40,35 +40,38 @@ struct LoadedRun {
 // The checkpoint cmt explain reads by default: best.h5 when the run has one, else last.h5.
 std::string default_checkpoint(const std::string& run) { return fs::exists(fs::path(run) / "best.h5") ? "best" : "last"; }
 
+// --class as a class index of the run: a class name, or an index.
+int class_index(const std::vector<std::string>& names, const std::string& target, const std::string& run) {
+  const auto named = std::find(names.begin(), names.end(), target);
+  if (named != names.end()) return static_cast<int>(named - names.begin());
+  std::size_t used = 0;
+  int index = -1;
+  try {
+    index = std::stoi(target, &used);
+  } catch (const std::exception&) {
+  }
+  if (used == target.size() && index >= 0 && index < static_cast<int>(names.size())) return index;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw UsageError(
+      fmt::format("--class {}: {} has the classes {} (give a name or an index 0 to {})", target, run, list, names.size() - 1));
+}
+
+// The last `parts` names of a run folder's path: its label in the pictures.
+std::string run_label(const std::string& dir, int parts) {
+  std::vector<std::string> names;
+  for (const auto& p : fs::path(dir).lexically_normal())
+    if (!p.empty() && p != "." && p != "/") names.push_back(p.string());
+  std::string label;
+  for (std::size_t i = names.size() > static_cast<std::size_t>(parts) ? names.size() - parts : 0; i < names.size(); ++i)
+    label += (label.empty() ? "" : "/") + names[i];
+  return label.empty() ? dir : label;
+}
+
 LoadedRun load_run(const std::string& dir, const ExplainArgs& a) {
   const std::string checkpoint = a.checkpoint.empty() ? default_checkpoint(dir) : a.checkpoint;
-  LoadedRun r{dir,
-              fs::path(dir).lexically_normal().filename().string(),
-              checkpoint,
-              InferenceModel::load(dir, {checkpoint, a.device}),
-              {a.method, -1}};
-  if (r.label.empty()) r.label = fs::path(dir).lexically_normal().parent_path().filename().string();
-  if (!a.target.empty()) {
-    const auto& names = r.model.class_names();
-    const auto named = std::find(names.begin(), names.end(), a.target);
-    if (named != names.end()) {
-      r.options.target_class = static_cast<int>(named - names.begin());
-    } else {
-      std::size_t used = 0;
-      int index = -1;
-      try {
-        index = std::stoi(a.target, &used);
-      } catch (const std::exception&) {
-      }
-      if (used != a.target.size() || index < 0 || index >= static_cast<int>(names.size())) {
-        std::string list;
-        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-        throw UsageError(fmt::format("--class {}: {} has the classes {} (give a name or an index 0 to {})", a.target, dir, list,
-                                     names.size() - 1));
-      }
-      r.options.target_class = index;
-    }
-  }
+  LoadedRun r{dir, run_label(dir, 1), checkpoint, InferenceModel::load(dir, {checkpoint, a.device}), {a.method, -1}};
+  if (!a.target.empty()) r.options.target_class = class_index(r.model.class_names(), a.target, dir);
   return r;
 }
 
@@ -153,7 +156,10 @@ int run_explain(const ExplainArgs& a) {
       throw UsageError(fmt::format("--compare {}: {} inputs of {}x{}x{}, but {} takes {} inputs of {}x{}x{}", a.compare,
                                    m1.modality(), m1.input_size()[0], m1.input_size()[1], m1.input_size()[2], a.run,
                                    m0.modality(), m0.input_size()[0], m0.input_size()[1], m0.input_size()[2]));
-    if (runs[1].label == runs[0].label) runs[1].label += "-2";
+    // Two folds of one name (cmt-cnn/fold0 against ce-only/fold0) are told apart by their parents.
+    for (int parts = 2; runs[1].label == runs[0].label && parts <= 4; ++parts)
+      for (LoadedRun& r : runs) r.label = run_label(r.dir, parts);
+    if (runs[1].label == runs[0].label) runs[1].label += " (compare)";
   }
   const std::vector<Item> items = collect_items(a, runs[0].model);
   fs::create_directories(a.out);
@@ -163,7 +169,7 @@ int run_explain(const ExplainArgs& a) {
   int failures = 0;
   for (const Item& item : items) {
     nlohmann::json entry = {{"source", item.source}};
-    if (item.label) entry["label"] = *item.label;
+    if (item.label) entry["true_class"] = *item.label;
     try {
       CMT_CHECK(item.error.empty(), item.error);
       std::vector<Explanation> found;

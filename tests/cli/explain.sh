@@ -29,13 +29,17 @@ tiny="--backbone resnet50 --width 0.125 --depth 0.34 --latent-dim 8 --batch-size
 check one 1 1,64,64
 [ "$(grep -c '"source"' one/explain.json)" -eq 4 ] || fail "one/explain.json does not list 2 studies and 2 samples"
 grep -q '"checkpoint": "best"' one/explain.json || fail "the default checkpoint is not best.h5"
-grep -q '"label": "' one/explain.json || fail "a dataset sample has no label in explain.json"
+grep -q '"true_class": "' one/explain.json || fail "a dataset sample has no true_class in explain.json"
 # Two runs side by side, Grad-CAM++, the class given by name.
 "$cmt" explain --run xa --compare xb --out two --dataset xray.h5 --samples 1,2 --method gradcampp --class normal > two.log 2>&1 ||
   { cat two.log; fail "explain --compare"; }
 check two 2 1,64,64
 [ "$(grep -c '"class": "normal"' two/explain.json)" -eq 4 ] || fail "--class normal is not the class explained"
 grep -q '"method": "gradcampp"' two/explain.json || fail "the method is not recorded"
+# Two folds of one name are labelled by their parents.
+mkdir A B; cp -r xa A/fold0; cp -r xb B/fold0
+"$cmt" explain --run A/fold0 --compare B/fold0 --out labels --dataset xray.h5 --samples 0 > labels.log 2>&1 || { cat labels.log; fail "labels"; }
+grep -q '"label": "A/fold0"' labels/explain.json && grep -q '"label": "B/fold0"' labels/explain.json || fail "runs not labelled A/fold0, B/fold0"
 # CT: planes and montage.
 "$cmt" explain --run ct --out vol --dataset ct.h5 --samples 0 --checkpoint last > vol.log 2>&1 || { cat vol.log; fail "explain CT"; }
 check vol 1 64,64,64
