@@ -15,6 +15,7 @@
 #include "engine/parameters.h"
 #include "engine/precision.h"
 #include "models/attention_map.h"
+#include "models/grad_cam.h"
 
 namespace cmt {
 
@@ -43,13 +44,6 @@ std::string checkpoint_path(const std::string& run_dir, const std::string& check
 }  // namespace
 
 struct InferenceModel::Impl {
-  struct Input {
-    Tensor device;            // (1, D, H, W, 1) on the model's device, shifted as in training
-    std::vector<float> host;  // the preprocessed input in [0, 1]
-    std::vector<std::string> warnings;
-  };
-  Input load_input(const std::vector<std::string>& files, const std::string& source);
-
   api::DataInfo info;
   data::Preprocess pre;
   data::TrainedOn trained;
@@ -57,6 +51,74 @@ struct InferenceModel::Impl {
   std::unique_ptr<models::CmtModel> model;
   std::unique_ptr<ParameterStore> store;
   std::mutex mutex;  // one forward at a time: the context, its allocator and the layers' scratch are not shared-safe
+
+  // The request steps, called under the mutex.
+  // A study as read (its geometry, for the warnings) and preprocessed as the training data were.
+  struct LoadedStudy {
+    data::Volume original;
+    std::vector<float> input;  // the model's size, in [0, 1]
+  };
+  // Its files read, after the input checks.
+  LoadedStudy read_study(const std::vector<std::string>& files, const std::string& source) {
+    CMT_CHECK(!files.empty(), "no input files");
+    // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
+    const std::string mismatch = data::input_mismatch(data::inspect_input(files), trained, source);
+    CMT_CHECK(mismatch.empty(), mismatch);
+    bool hu = false;
+    LoadedStudy s;
+    s.original = data::load_item({"", "", files, source}, info.modality, hu);
+    Context host(Device::cpu());
+    s.input = data::preprocess(host, s.original, hu, pre);
+    return s;
+  }
+
+  // (1, D, H, W, 1) on the model's device, shifted as training shifts its inputs after augmentation.
+  Tensor input_tensor(const std::vector<float>& x) {
+    Tensor t = Tensor::from_vector(x, Shape{1, pre.size[0], pre.size[1], pre.size[2], 1});
+    Tensor dev = ctx->device().is_cpu() ? t : t.to(ctx->device());
+    ops::add_scalar_(*ctx, dev, -0.5f);
+    return dev;
+  }
+
+  Prediction predict_input(const Tensor& input, const std::string& source) {
+    std::vector<float> probabilities = model->predict(*ctx, input).to_vector<float>();
+    std::vector<float> latent = model->embed(*ctx, input).to_vector<float>();
+    ctx->synchronize();
+    return prediction(std::move(probabilities), std::move(latent), source);
+  }
+
+  Prediction prediction(std::vector<float> probabilities, std::vector<float> latent, const std::string& source) const {
+    Prediction p;
+    p.source = source;
+    p.probabilities = std::move(probabilities);
+    p.latent = std::move(latent);
+    p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
+    p.predicted_class = info.class_names[static_cast<std::size_t>(p.predicted)];
+    return p;
+  }
+
+  Explanation explain_input(const std::vector<float>& x, const std::string& source, const ExplainOptions& options) {
+    const int classes = static_cast<int>(info.class_names.size());
+    CMT_CHECK(options.target_class >= -1 && options.target_class < classes,
+              "class " << options.target_class << " of a model with " << classes << " classes");
+    const models::CamMethod method = models::parse_cam_method(options.method);
+    const Tensor input = input_tensor(x);
+    const models::CamResult r = models::grad_cam(*ctx, *model, input, method, {options.target_class});
+    // The prediction from the same eval-mode forward pass (predict() would run it again).
+    Explanation e;
+    e.prediction = prediction(models::softmax_rows(r.logits).to_vector<float>(), r.latent.to_vector<float>(), source);
+    e.target_class = r.classes.front();
+    e.target_class_name = info.class_names[static_cast<std::size_t>(e.target_class)];
+    e.score = r.logits.data<float>()[e.target_class];
+    e.size = pre.size;
+    e.image = x;
+    e.map = r.maps.to_vector<float>();
+    e.feature_size = {static_cast<int>(r.cams.dim(1)), static_cast<int>(r.cams.dim(2)), static_cast<int>(r.cams.dim(3))};
+    e.cam = r.cams.to_vector<float>();
+    const auto peak = static_cast<int>(std::max_element(e.map.begin(), e.map.end()) - e.map.begin());
+    e.peak = {peak / (e.size[1] * e.size[2]), peak / e.size[2] % e.size[1], peak % e.size[2]};
+    return e;
+  }
 };
 
 InferenceModel::InferenceModel(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -99,39 +161,15 @@ Prediction InferenceModel::predict(const std::string& path) const {
   });
 }
 
-// Loads and preprocesses one study like training did; the caller holds the model's mutex.
-InferenceModel::Impl::Input InferenceModel::Impl::load_input(const std::vector<std::string>& files, const std::string& source) {
-  Impl& m = *this;
-  CMT_CHECK(!files.empty(), "no input files");
-  // Refused before any pixel is read: resampling would make any image fit, and the answer would be noise.
-  const std::string mismatch = data::input_mismatch(data::inspect_input(files), m.trained, source);
-  CMT_CHECK(mismatch.empty(), mismatch);
-  bool hu = false;
-  const data::Volume v = data::load_item({"", "", files, source}, m.info.modality, hu);
-  Context host(Device::cpu());
-  Input in;
-  in.host = data::preprocess(host, v, hu, m.pre);
-  in.warnings = data::input_warnings(v, m.trained, source);
-  Tensor t = Tensor::from_vector(in.host, Shape{1, m.pre.size[0], m.pre.size[1], m.pre.size[2], 1});
-  in.device = m.ctx->device().is_cpu() ? t : t.to(m.ctx->device());
-  ops::add_scalar_(*m.ctx, in.device, -0.5f);  // the shift training applies after augmentation
-  return in;
-}
 
 Prediction InferenceModel::predict_files(const std::vector<std::string>& files, const std::string& name) const {
   const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
   return guarded("cmt: cannot predict " + source, [&] {
     Impl& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mutex);
-    const Impl::Input in = m.load_input(files, source);
-    Prediction p;
-    p.source = source;
-    p.warnings = in.warnings;
-    p.probabilities = m.model->predict(*m.ctx, in.device).to_vector<float>();
-    p.latent = m.model->embed(*m.ctx, in.device).to_vector<float>();
-    m.ctx->synchronize();
-    p.predicted = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
-    p.predicted_class = m.info.class_names[static_cast<std::size_t>(p.predicted)];
+    const Impl::LoadedStudy study = m.read_study(files, source);
+    Prediction p = m.predict_input(m.input_tensor(study.input), source);
+    p.warnings = data::input_warnings(study.original, m.trained, source);
     return p;
   });
 }
@@ -143,14 +181,39 @@ AttentionMap InferenceModel::attention_map_files(const std::vector<std::string>&
   return guarded("cmt: cannot map attention of " + source, [&] {
     Impl& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mutex);
-    Impl::Input in = m.load_input(files, source);
+    Impl::LoadedStudy study = m.read_study(files, source);
     AttentionMap a;
     a.source = source;
     a.size = m.pre.size;
-    a.map = models::attention_map(*m.ctx, *m.model, in.device).to_vector<float>();
+    a.map = models::attention_map(*m.ctx, *m.model, m.input_tensor(study.input)).to_vector<float>();
     m.ctx->synchronize();
-    a.image = std::move(in.host);
+    a.image = std::move(study.input);
     return a;
+  });
+}
+
+Explanation InferenceModel::explain_files(const std::vector<std::string>& files, const std::string& name,
+                                          const ExplainOptions& options) const {
+  const std::string source = !name.empty() ? name : files.empty() ? std::string("(no files)") : files.front();
+  return guarded("cmt: cannot explain " + source, [&] {
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mutex);
+    const Impl::LoadedStudy study = m.read_study(files, source);
+    Explanation e = m.explain_input(study.input, source, options);
+    e.prediction.warnings = data::input_warnings(study.original, m.trained, source);
+    return e;
+  });
+}
+
+Explanation InferenceModel::explain_image(const std::vector<float>& image, const std::string& name,
+                                          const ExplainOptions& options) const {
+  return guarded("cmt: cannot explain " + name, [&] {
+    Impl& m = *impl_;
+    const std::size_t want = static_cast<std::size_t>(m.pre.size[0]) * m.pre.size[1] * m.pre.size[2];
+    CMT_CHECK(image.size() == want, name << ": " << image.size() << " values, but the model takes " << m.pre.size[0] << "x"
+                                         << m.pre.size[1] << "x" << m.pre.size[2] << " = " << want);
+    std::lock_guard<std::mutex> lock(m.mutex);
+    return m.explain_input(image, name, options);
   });
 }
 

@@ -13,21 +13,28 @@ std::array<int, 5> glyph(char c) {
     case 'A': return {2, 5, 7, 5, 5};
     case 'B': return {6, 5, 6, 5, 6};
     case 'C': return {3, 4, 4, 4, 3};
+    case 'D': return {6, 5, 5, 5, 6};
     case 'E': return {7, 4, 6, 4, 7};
     case 'F': return {7, 4, 6, 4, 4};
     case 'G': return {3, 4, 5, 5, 3};
     case 'H': return {5, 5, 7, 5, 5};
     case 'I': return {7, 2, 2, 2, 7};
+    case 'J': return {1, 1, 1, 5, 2};
+    case 'K': return {5, 5, 6, 5, 5};
     case 'L': return {4, 4, 4, 4, 7};
+    case 'M': return {5, 7, 7, 5, 5};
     case 'N': return {5, 7, 7, 7, 5};
     case 'O': return {2, 5, 5, 5, 2};
     case 'P': return {6, 5, 6, 4, 4};
+    case 'Q': return {2, 5, 5, 7, 3};
     case 'R': return {6, 5, 6, 5, 5};
     case 'S': return {3, 4, 2, 1, 6};
     case 'T': return {7, 2, 2, 2, 2};
     case 'U': return {5, 5, 5, 5, 7};
     case 'V': return {5, 5, 5, 5, 2};
     case 'W': return {5, 5, 7, 7, 5};
+    case 'X': return {5, 5, 2, 5, 5};
+    case 'Y': return {5, 5, 2, 2, 2};
     case 'Z': return {7, 1, 2, 4, 7};
     case '0': return {7, 5, 5, 5, 7};
     case '1': return {2, 6, 2, 2, 7};
@@ -40,6 +47,11 @@ std::array<int, 5> glyph(char c) {
     case '8': return {7, 5, 7, 5, 7};
     case '9': return {7, 5, 7, 1, 7};
     case '=': return {0, 7, 0, 7, 0};
+    case '-': return {0, 0, 7, 0, 0};
+    case '.': return {0, 0, 0, 0, 2};
+    case '_': return {0, 0, 0, 0, 7};
+    case ':': return {0, 2, 0, 2, 0};
+    case '/': return {1, 1, 2, 4, 4};
     default: return {0, 0, 0, 0, 0};
   }
 }

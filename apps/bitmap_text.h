@@ -6,7 +6,7 @@
 
 namespace cmt::app {
 
-// Writes `text` (the letters of the labels, digits, '=', spaces; case-insensitive) in white at (x0, y0) of a `width`-wide
+// Writes `text` (letters, digits, '=', '-', '.', '_', ':', '/', spaces; case-insensitive) in white at (x0, y0) of a `width`-wide
 // image, each font pixel scale x scale; characters that would pass `max_x` are left out.
 void draw_text(std::vector<std::uint8_t>& img, int width, int x0, int y0, const std::string& text, int scale, int max_x);
 

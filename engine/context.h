@@ -56,6 +56,12 @@ class Context {
 
   PrecisionPolicy precision;
   bool training = true;
+  // Eval-mode forward that keeps what backward needs (Grad-CAM, models/grad_cam.h): running BN
+  // statistics, no dropout, and the layers after the backbone's last stage (pooling, flatten,
+  // dropout, linear) keep their inputs so that a class score can be differentiated with respect to
+  // that stage's output. Such a backward adds no parameter gradients.
+  bool keep_for_backward = false;
+  bool keeps_saved() const { return training || keep_for_backward; }
   // Recompute batch norm + activation outputs in the backward pass instead of keeping them
   // (Sequential's BN -> activation -> conv runs): less activation memory, a little more time.
   bool recompute = false;

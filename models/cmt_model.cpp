@@ -1,6 +1,7 @@
 // CMT-CNN: forward of the two views, both losses, and the backward pass of Eq. 9.
 #include "models/cmt_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -212,12 +213,69 @@ Tensor CmtModel::embed(Context& ctx, const Tensor& images) {
   return r;
 }
 
+CmtModel::FeatureMapGradient CmtModel::feature_map_gradient(Context& ctx, const Tensor& images, const std::vector<int>& classes) {
+  // The backbone's top-level children split at its global (or adaptive) pooling: the stages run in
+  // plain eval mode, the pooling onwards keeps what its backward needs.
+  std::size_t split = backbone_->size();
+  for (std::size_t i = 0; i < backbone_->size() && split == backbone_->size(); ++i) {
+    const std::string t = backbone_->at(i).type();
+    if (t == "GlobalAvgPool" || t == "AdaptiveAvgPool") split = i;
+  }
+  CMT_CHECK(split > 0 && split < backbone_->size(),
+            "CMT-CNN: the " << config_.backbone.name << " backbone has no pooling after its last stage");
+  CMT_CHECK(classes.empty() || static_cast<std::int64_t>(classes.size()) == images.dim(0),
+            "CMT-CNN: " << classes.size() << " classes for " << images.dim(0) << " images");
+  for (const int c : classes)
+    CMT_CHECK(c >= -1 && c < config_.num_classes,
+              "CMT-CNN: class " << c << " of a model with " << config_.num_classes << " classes");
+  // The context's modes come back as they were, also when an op throws.
+  struct ModeGuard {
+    Context& ctx;
+    bool training = ctx.training, keeping = ctx.keep_for_backward;
+    ~ModeGuard() {
+      ctx.training = training;
+      ctx.keep_for_backward = keeping;
+    }
+  } guard{ctx};
+  ctx.training = false;
+  ctx.keep_for_backward = false;
+  FeatureMapGradient out;
+  const DType t = ctx.precision.activation_dtype();
+  Tensor h = images.dtype() == t ? images : ops::cast(ctx, images, t);
+  for (std::size_t i = 0; i < split; ++i) h = run_forward(ctx, backbone_->at(i), h);
+  // The tail (pooling, latent, head) in f32: the gradient is what is looked at, not the speed.
+  out.features = h.dtype() == DType::f32 ? h : ops::cast(ctx, h, DType::f32);
+  ctx.keep_for_backward = true;
+  Tensor f = out.features;
+  for (std::size_t i = split; i < backbone_->size(); ++i) f = run_forward(ctx, backbone_->at(i), f);
+  const Tensor r = run_forward(ctx, *latent_, f);
+  out.latent = r.to(Device::cpu());
+  out.logits = run_forward(ctx, *head_, r).to(Device::cpu());
+  const std::int64_t n = out.logits.dim(0), k = out.logits.dim(1);
+  std::vector<float> onehot(static_cast<std::size_t>(n * k), 0.f);
+  const float* l = out.logits.data<float>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    int c = classes.empty() ? -1 : classes[static_cast<std::size_t>(i)];
+    if (c < 0) c = static_cast<int>(std::max_element(l + i * k, l + (i + 1) * k) - (l + i * k));
+    onehot[static_cast<std::size_t>(i * k + c)] = 1.f;
+    out.classes.push_back(c);
+  }
+  Tensor g = run_backward(ctx, *latent_, run_backward(ctx, *head_, Tensor::from_vector(onehot, Shape{n, k}).to(ctx.device())));
+  for (std::size_t i = backbone_->size(); i-- > split;) g = run_backward(ctx, backbone_->at(i), g);
+  out.gradient = g;
+  return out;
+}
+
 Tensor CmtModel::predict(Context& ctx, const Tensor& images) {
   const bool was_training = ctx.training;
   ctx.training = false;
   const Tensor logits = head_->forward(ctx, latent_->forward(ctx, features(ctx, images))).to(Device::cpu());
   ctx.training = was_training;
-  // Softmax on the host in double: (N, classes) is tiny.
+  return softmax_rows(logits);
+}
+
+Tensor softmax_rows(const Tensor& logits) {
+  // On the host in double: (N, classes) is tiny.
   const std::int64_t n = logits.dim(0), k = logits.dim(1);
   Tensor probs = Tensor::empty(Shape{n, k}, DType::f32);
   const float* l = logits.data<float>();

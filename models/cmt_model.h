@@ -40,6 +40,17 @@ class CmtModel : public Model {
   bool graph_safe() override { return config_.cls_both_views; }
   Tensor predict(Context& ctx, const Tensor& images) override;
   Tensor embed(Context& ctx, const Tensor& images) override;
+  // The output A of the backbone's last stage (the feature map before global pooling: ResNet's
+  // layer4, EfficientNet's head conv, VGG's last max pool), the logits, and the gradient of each
+  // row's logit `classes[i]` (-1: the row's largest) with respect to A; eval mode (running BN
+  // statistics, no dropout), no parameter gradients. A and dA are f32 (N, d, h, w, C) on the
+  // context's device, logits (N, classes) and latent r (N, d) on the host. Grad-CAM is built on it (models/grad_cam.h).
+  struct FeatureMapGradient {
+    Tensor features, gradient, logits;
+    Tensor latent;             // r (N, d) on the host: the same forward pass gives the prediction
+    std::vector<int> classes;  // the class differentiated for each row
+  };
+  FeatureMapGradient feature_map_gradient(Context& ctx, const Tensor& images, const std::vector<int>& classes);
   const CmtConfig& config() const { return config_; }
   // The attention decoder inside the backbone; null without attention_head (models/attention_map.h).
   layers::AttentionDecoder* attention_decoder() const { return attention_; }
@@ -67,5 +78,8 @@ class CmtModel : public Model {
   layers::AttentionDecoder* attention_ = nullptr;
   Communicator* comm_ = nullptr;
 };
+
+// Row-wise softmax of host logits (N, classes), in double: the class probabilities of predict().
+Tensor softmax_rows(const Tensor& logits);
 
 }  // namespace cmt::models

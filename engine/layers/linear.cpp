@@ -24,7 +24,7 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, I
 
 Tensor Linear::forward(Context& ctx, const Tensor& x) {
   CMT_CHECK(x.rank() == 2 && x.dim(1) == in_, "Linear(" << in_ << "->" << out_ << "): input " << x.describe());
-  if (ctx.training) x_ = x;
+  if (ctx.keeps_saved()) x_ = x;
   const Tensor& w = weight_for(x.dtype(), weight_, weight_bf16_, path());
   return ops::linear_forward(ctx, x, w, has_bias_ ? weight_for(x.dtype(), bias_, bias_bf16_, path()) : Tensor());
 }
@@ -32,8 +32,10 @@ Tensor Linear::forward(Context& ctx, const Tensor& x) {
 Tensor Linear::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "Linear::backward without a training forward");
   ops::LinearGrads g = ops::linear_backward(ctx, dy, x_, weight_for(x_.dtype(), weight_, weight_bf16_, path()), has_bias_);
-  accumulate_grad(ctx, weight_grad_, g.dw);
-  if (has_bias_) accumulate_grad(ctx, bias_grad_, g.db);
+  if (ctx.training) {  // an eval-mode backward (keep_for_backward) asks for dx only
+    accumulate_grad(ctx, weight_grad_, g.dw);
+    if (has_bias_) accumulate_grad(ctx, bias_grad_, g.db);
+  }
   x_ = Tensor();
   return g.dx;
 }

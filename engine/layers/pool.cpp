@@ -19,7 +19,7 @@ Tensor MaxPool::forward(Context& ctx, const Tensor& x) {
   x_shape_ = x.shape();
   Tensor argmax;
   Tensor y = ops::maxpool_forward(ctx, x, p_, argmax);
-  if (ctx.training) argmax_ = argmax;
+  if (ctx.keeps_saved()) argmax_ = argmax;
   return y;
 }
 

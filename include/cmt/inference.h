@@ -38,6 +38,27 @@ struct AttentionMap {
   std::vector<float> map;     // the sigmoid of the decoder's map resized to the input, in (0, 1)
 };
 
+// Options of InferenceModel::explain_files and explain_image (docs/explain.md).
+struct ExplainOptions {
+  std::string method = "gradcam";  // "gradcam" (Grad-CAM) or "gradcampp" (Grad-CAM++)
+  int target_class = -1;           // the class whose score is explained; -1: the predicted class
+};
+
+// The attention map of one study: Grad-CAM or Grad-CAM++ on the output of the backbone's last stage,
+// upsampled to the model's input size and scaled to [0, 1]. Volumes are D*H*W floats, x fastest.
+struct Explanation {
+  Prediction prediction;
+  int target_class = 0;  // the class explained
+  std::string target_class_name;
+  float score = 0;                    // its logit (the score differentiated)
+  std::array<int, 3> size{};          // (D, H, W) of image and map; D = 1 for 2D
+  std::vector<float> image;           // the model's input: the preprocessed study in [0, 1]
+  std::vector<float> map;             // the attention map in [0, 1] (all 0 when the weighted sum is <= 0 everywhere)
+  std::array<int, 3> feature_size{};  // (d, h, w) of the last stage's output
+  std::vector<float> cam;             // the map at that size, before upsampling and scaling
+  std::array<int, 3> peak{};          // (z, y, x) of the map's maximum (the first, in memory order)
+};
+
 // A study found under a path by InferenceModel::studies.
 struct Study {
   std::string source;              // the file, the folder, or "FOLDER series UID" when a folder holds several series
@@ -74,6 +95,13 @@ class InferenceModel {
   // Whether the run was trained with attention_head; attention_map_files throws cmt::Error otherwise.
   bool has_attention_head() const;
   AttentionMap attention_map_files(const std::vector<std::string>& files, const std::string& name = "") const;
+
+  // The attention map of one study from explicit files (as predict_files reads them), or of an
+  // image already preprocessed as the training data were (size() floats in [0, 1], e.g. a sample of a
+  // prepared dataset). The same lock as predict: one request at a time.
+  Explanation explain_files(const std::vector<std::string>& files, const std::string& name = "",
+                            const ExplainOptions& options = {}) const;
+  Explanation explain_image(const std::vector<float>& image, const std::string& name, const ExplainOptions& options = {}) const;
 
   const std::vector<std::string>& class_names() const;
   const std::string& modality() const;          // "ct" or "xray"

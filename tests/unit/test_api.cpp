@@ -159,4 +159,41 @@ TEST_CASE("api: refuses another model's checkpoint, corrupt ones and bad inputs 
   fs::remove_all(other);
 }
 
+TEST_CASE("api: explain_files predicts as predict does and maps the input's size; explain_image of its image agrees") {
+  std::mt19937_64 gen(test::run_seed() + 5);
+  const fs::path run = make_run("explain", 8);
+  const auto images = make_images(run, 1, gen);
+  const InferenceModel model = InferenceModel::load(run.string());
+  const Prediction p = model.predict(images[0]);
+  for (const char* method : {"gradcam", "gradcampp"}) {
+    CAPTURE(method);
+    const Explanation e = model.explain_files({images[0]}, "", {method, 2});
+    REQUIRE(e.prediction.probabilities.size() == p.probabilities.size());
+    for (std::size_t k = 0; k < p.probabilities.size(); ++k)
+      CHECK(e.prediction.probabilities[k] == doctest::Approx(p.probabilities[k]).epsilon(1e-6));
+    CHECK(e.prediction.predicted == p.predicted);
+    CHECK(e.prediction.latent.size() == 8);
+    CHECK(e.target_class == 2);
+    CHECK(e.target_class_name == "pneumonia");
+    CHECK(e.size == std::array<int, 3>{1, 16, 16});
+    CHECK(e.image.size() == 256);
+    REQUIRE(e.map.size() == 256);
+    for (float v : e.map) CHECK((v >= 0.f && v <= 1.f));
+    CHECK(e.cam.size() == static_cast<std::size_t>(e.feature_size[0] * e.feature_size[1] * e.feature_size[2]));
+    const Explanation again = model.explain_image(e.image, "again", {method, 2});
+    CHECK(again.map == e.map);
+    CHECK(again.cam == e.cam);
+    CHECK(again.score == e.score);
+  }
+  const Explanation predicted = model.explain_files({images[0]});
+  CHECK(predicted.target_class == p.predicted);
+  CHECK_THROWS_WITH_AS(model.explain_files({images[0]}, "", {"gradcam", 3}),
+                       doctest::Contains("class 3 of a model with 3 classes"), Error);
+  CHECK_THROWS_WITH_AS(model.explain_files({images[0]}, "", {"saliency", -1}),
+                       doctest::Contains("unknown attention map method 'saliency'"), Error);
+  CHECK_THROWS_WITH_AS(model.explain_image(std::vector<float>(10, 0.5f), "short"),
+                       doctest::Contains("short: 10 values, but the model takes 1x16x16"), Error);
+  fs::remove_all(run);
+}
+
 }  // namespace cmt
