@@ -1,11 +1,13 @@
 // `cmt explain`: attention maps (Grad-CAM, Grad-CAM++) of one run, or of two side by side, for
 // studies (as `cmt predict` reads them) or samples of a prepared dataset; maps as HDF5, overlays as
-// PNG, and explain.json (docs/explain.md).
+// PNG, and explain.json (docs/explain.md). With --score, the dataset samples' maps are also written as
+// maps files and scored against the dataset's lesion masks (docs/study.md, "Fig. 5 measured").
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -14,10 +16,12 @@
 #include "apps/explain_maps.h"
 #include "apps/explain_render.h"
 #include "apps/flag_names.h"
+#include "apps/map_score_report.h"
 #include "apps/text_file.h"
 #include "apps/usage_error.h"
 #include "cmt/inference.h"
 #include "data/dataset.h"
+#include "data/maps_file.h"
 
 namespace cmt::app {
 
@@ -29,6 +33,8 @@ struct ExplainArgs {
   std::string run, compare, out, method = "gradcam", target, device = "auto", checkpoint, dataset;
   std::vector<std::string> inputs;
   std::vector<std::int64_t> samples;
+  bool score = false;
+  int tolerance = 0;
 };
 
 struct LoadedRun {
@@ -82,6 +88,7 @@ struct Item {
   std::vector<float> image;          // a dataset sample, preprocessed
   std::optional<std::string> label;  // a dataset sample's class
   std::string error;
+  std::int64_t sample = -1;  // a dataset sample's index
 };
 
 // Characters a file name can keep; the others become '_'.
@@ -117,6 +124,7 @@ std::vector<Item> collect_items(const ExplainArgs& a, const InferenceModel& mode
                 {},
                 ""};
       ds.read_sample(i, item.image.data());
+      item.sample = i;
       item.label = names[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
       items.push_back(std::move(item));
     }
@@ -147,6 +155,8 @@ int run_explain(const ExplainArgs& a) {
   if (a.dataset.empty() != a.samples.empty()) throw UsageError("--dataset and --samples go together");
   if (a.inputs.empty() && a.dataset.empty())
     throw UsageError("nothing to explain: give INPUT files or --dataset FILE --samples I,J");
+  if (a.score && a.dataset.empty())
+    throw UsageError("--score scores the maps of --dataset samples against its lesion masks: give --dataset FILE --samples I,J");
   std::vector<LoadedRun> runs;
   runs.push_back(load_run(a.run, a));
   if (!a.compare.empty()) {
@@ -166,6 +176,18 @@ int run_explain(const ExplainArgs& a) {
   nlohmann::json report = {{"method", a.method}, {"layer", "the output of the backbone's last stage"}};
   for (const LoadedRun& r : runs)
     report["runs"].push_back({{"run", r.dir}, {"label", r.label}, {"checkpoint", r.checkpoint}, {"model", r.model.describe()}});
+  // --score: the dataset samples' maps of each run as a maps file (data/maps_file.h), scored at the end.
+  std::vector<std::unique_ptr<data::MapsWriter>> maps;
+  const auto maps_path = [&](std::size_t k) { return (fs::path(a.out) / (k == 0 ? "maps.h5" : "maps-compare.h5")).string(); };
+  if (a.score) {
+    if (!data::Dataset::open(a.dataset).has_masks())
+      throw UsageError(fmt::format("--score: {} has no lesion masks (cmt prepare carries them from a manifest's mask column, "
+                                   "docs/data.md)", a.dataset));
+    const auto size = runs[0].model.input_size();
+    for (std::size_t k = 0; k < runs.size(); ++k)
+      maps.push_back(std::make_unique<data::MapsWriter>(maps_path(k), Shape{size[0], size[1], size[2]},
+                                                        data::MapsInfo{runs[k].dir, a.method, a.dataset}));
+  }
   int failures = 0;
   for (const Item& item : items) {
     nlohmann::json entry = {{"source", item.source}};
@@ -181,6 +203,8 @@ int run_explain(const ExplainArgs& a) {
         views.push_back({runs[k].label, &found[k].map, found[k].peak});
         entry["results"].push_back(result_json(runs[k], found[k]));
       }
+      if (a.score && item.sample >= 0)
+        for (std::size_t k = 0; k < runs.size(); ++k) maps[k]->add(item.sample, found[k].map.data());
       const Explanation& e = found.front();
       write_map_file((fs::path(a.out) / (item.stem + ".h5")).string(), item.source, a.method, named);
       write_overview_png((fs::path(a.out) / (item.stem + ".png")).string(), e.image, e.size, views);
@@ -202,6 +226,13 @@ int run_explain(const ExplainArgs& a) {
     }
     report["inputs"].push_back(entry);
   }
+  if (a.score) {
+    for (auto& m : maps) m->finish();
+    const std::string scores = (fs::path(a.out) / "scores.json").string();
+    report_map_scores({maps_path(0), a.dataset, maps.size() > 1 ? maps_path(1) : "", scores, a.tolerance});
+    report["scores"] = {{"maps", "maps.h5"}, {"json", "scores.json"}, {"tolerance", a.tolerance}};
+    if (maps.size() > 1) report["scores"]["compare_maps"] = "maps-compare.h5";
+  }
   write_text_atomic((fs::path(a.out) / "explain.json").string(), report.dump(2) + "\n");
   std::printf("wrote %s\n", (fs::path(a.out) / "explain.json").string().c_str());
   return failures ? kFailure : kOk;
@@ -222,6 +253,11 @@ void setup_explain(CLI::App& app, Action& action) {
   cmd->add_option("--dataset", args->dataset, "a prepared dataset whose --samples to explain")->check(CLI::ExistingFile);
   cmd->add_option("--samples", args->samples, "sample indices of --dataset, e.g. 0,5,9")->delimiter(',');
   cmd->add_option("INPUT", args->inputs, "DICOM file, DICOM series folder, PNG/JPEG, or a folder of them");
+  cmd->add_flag("--score", args->score,
+                "also write the dataset samples' maps (maps.h5, maps-compare.h5) and score them against its lesion masks "
+                "(scores.json)");
+  cmd->add_option("--tolerance", args->tolerance, "--score: voxels the map's maximum may lie from the lesion (default 0)")
+      ->check(CLI::Range(0, 1000));
   cmd->callback([&action, args] { action = [args] { return run_explain(*args); }; });
 }
 

@@ -45,6 +45,36 @@ grep -q '"label": "A/fold0"' labels/explain.json && grep -q '"label": "B/fold0"'
 check vol 1 64,64,64
 grep -q '"checkpoint": "last"' vol/explain.json || fail "--checkpoint last is not recorded"
 
+# --score: the samples' maps as maps files, equal to the per-input maps, scored against the lesion masks;
+# cmt explain-score on those files says the same.
+"$cmt" explain --run xa --compare xb --out scored --dataset xray.h5 --samples 5,0,1,2,3,4 --score --tolerance 1 > scored.log 2>&1 ||
+  { cat scored.log; fail "explain --score"; }
+grep -q "pointing" scored.log || { cat scored.log; fail "explain --score prints no pointing-game score"; }
+"$cmt" explain-score --maps scored/maps.h5 --compare scored/maps-compare.h5 --dataset xray.h5 --tolerance 1 --json again.json > again.log 2>&1 ||
+  { cat again.log; fail "explain-score on explain's maps"; }
+/usr/bin/python3 - <<'PY' || fail "the maps files or scores of explain --score"
+import json, h5py, numpy as np
+ex = json.load(open("scored/explain.json"))
+inputs = {int(i["source"].rsplit("#", 1)[1]): i for i in ex["inputs"]}
+for name, key in (("maps.h5", "map"), ("maps-compare.h5", "map_compare")):
+    with h5py.File("scored/" + name) as f:
+        index = list(f["sample_index"][...])
+        assert index == [5, 0, 1, 2, 3, 4], f"{name}: samples {index}"
+        for k, s in enumerate(index):
+            with h5py.File("scored/" + inputs[s]["files"]["maps"]) as g:
+                assert np.array_equal(f["maps"][k], g[key][...]), f"{name}: map of sample {s} differs from {inputs[s]['files']['maps']}"
+ours, theirs = json.load(open("scored/scores.json")), json.load(open("again.json"))
+for side in ("a", "b"):
+    a, b = ours[side], theirs[side]
+    assert a["samples"] == b["samples"] and a["pointing_game"] == b["pointing_game"], f"{side}: explain --score and explain-score differ"
+    assert a["scored"] + a["no_mask"] + a["empty_mask"] == 6, f"{side}: {a['scored']} scored + {a['empty_mask']} empty of 6"
+assert ours["tolerance"] == 1 and ex["scores"]["tolerance"] == 1
+PY
+mkdir nomask; cp -r raw/xray/png/normal raw/xray/png/covid19 nomask/
+"$cmt" prepare --input nomask --out nomask.h5 --size 64 --folds 2 >/dev/null
+expect_fail 2 nomask.log "has no lesion masks" explain --run xa --out nomaskout --dataset nomask.h5 --samples 0 --score
+expect_fail 2 scoreds.log "score scores the maps of --dataset samples" explain --run xa --out scoreds raw/xray/png/normal --score
+
 # A file that does not decode: exit 1, named, listed with its error; the others still explained.
 mkdir bad; cp raw/xray/png/normal/*.png bad/; printf 'not a png' > bad/broken.png
 expect_fail 1 bad.log "broken.png" explain --run xa --out badout bad
