@@ -198,20 +198,23 @@ void check(const std::string& path, const std::function<void(const std::string&)
   if (known(path)) return;
   Stamp before;
   if (!stamp_of(path, before)) return;  // missing or not a file: the reader itself says so
-  int pipe_fds[2];
-  CMT_CHECK(::pipe2(pipe_fds, O_CLOEXEC) == 0, "cannot check the file in a separate process first (pipe: "
-                                                   << std::strerror(errno) << "); CMT_HDF5_GUARD=off reads trusted files without it");
+  // The pipe is made, the child forked and the writing end closed under one lock: a check in
+  // another thread cannot fork a child of its own that keeps a copy of this pipe open.
+  int pipe_fds[2] = {-1, -1};
   pid_t child = -1;
+  int fork_error = 0;
   {
     std::lock_guard<std::recursive_mutex> lock(library_mutex());
+    CMT_CHECK(::pipe2(pipe_fds, O_CLOEXEC) == 0, "cannot check the file in a separate process first (pipe: "
+                                                     << std::strerror(errno) << "); CMT_HDF5_GUARD=off reads trusted files without it");
     child = ::fork();
     if (child == 0) {
       ::close(pipe_fds[0]);
       run_child(pipe_fds[1], path, read_structure, limits);
     }
+    fork_error = errno;
+    ::close(pipe_fds[1]);
   }
-  const int fork_error = errno;
-  ::close(pipe_fds[1]);
   if (child < 0) {
     ::close(pipe_fds[0]);
     CMT_THROW("cannot check the file in a separate process first (fork: " << std::strerror(fork_error)
@@ -220,26 +223,39 @@ void check(const std::string& path, const std::function<void(const std::string&)
   ++g_checks;
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration<double>(limits.seconds);
+  // The result is read until the pipe's end of file, or until the child has exited (should any
+  // other child hold a copy of the pipe's writing end).
+  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
   std::string report;
-  bool finished = false, timed_out = false;
-  while (!finished) {
+  auto drain = [&] {  // false at the end of file
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(pipe_fds[0], buf, sizeof(buf));
+      if (n > 0 && report.size() < (std::size_t{1} << 16)) report.append(buf, static_cast<std::size_t>(n));
+      if (n > 0) continue;
+      return !(n == 0 || (errno != EINTR && errno != EAGAIN));
+    }
+  };
+  bool timed_out = false, reaped = false;
+  int status = 0;
+  for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
       timed_out = true;
       break;
     }
     pollfd p{pipe_fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-    if (ready <= 0) continue;  // EINTR (a fuzzer's or profiler's timer) or a one-second slice
-    char buf[4096];
-    const ssize_t n = ::read(pipe_fds[0], buf, sizeof(buf));
-    if (n > 0 && report.size() < (std::size_t{1} << 16)) report.append(buf, static_cast<std::size_t>(n));
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) finished = true;
+    ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 20)));  // EINTR (a fuzzer's or profiler's timer) is fine
+    if (!drain()) break;
+    if (::waitpid(child, &status, WNOHANG) == child) {
+      reaped = true;
+      drain();
+      break;
+    }
   }
   ::close(pipe_fds[0]);
   if (timed_out) ::kill(child, SIGKILL);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  while (!reaped && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string limit_hint = " (a corrupt file can make HDF5 loop forever; CMT_HDF5_GUARD_SECONDS sets the limit)";
   if (timed_out) CMT_THROW("HDF5 did not finish reading the file's structure within " << seconds_text(limits.seconds) << " s" << limit_hint);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/dataset.h"
 #include "engine/checkpoint.h"
@@ -149,6 +150,33 @@ TEST_CASE("hdf5_guard: the child's signal, time, memory and error each become a 
   CHECK(outcome([](const std::string& p) { throw Error("the child's own refusal of " + p); }) ==
         "the child's own refusal of " + path);
   CHECK(outcome([](const std::string&) {}) == "(no error)");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("hdf5_guard: concurrent checks in two threads each get their own child's result, in their own time") {
+  const fs::path dir = scratch("threads");
+  const std::string fast = (dir / "fast.h5").string(), slow = (dir / "slow.h5").string();
+  std::ofstream(fast) << "fast";
+  std::ofstream(slow) << "slow";
+  hdf5_guard::Limits limits;
+  limits.seconds = 20;
+  std::string slow_message;
+  std::thread other([&] {
+    slow_message = error_of([&] {
+                     hdf5_guard::check(slow, [](const std::string&) {
+                       ::sleep(2);
+                       throw Error("slow child");
+                     }, limits);
+                   }).first;
+  });
+  ::usleep(200 * 1000);  // the slow child runs while the fast one is forked and finishes
+  const auto fast_result = error_of([&] {
+    hdf5_guard::check(fast, [](const std::string&) { throw Error("fast child"); }, limits);
+  });
+  other.join();
+  CHECK(fast_result.first == "fast child");
+  CHECK(fast_result.second < 1.5);
+  CHECK(slow_message == "slow child");
   fs::remove_all(dir);
 }
 
