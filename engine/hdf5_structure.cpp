@@ -33,7 +33,7 @@ template <typename Read>
 void read_values(hid_t file_type, hid_t mem_space, hsize_t count, Read&& read) {
   const Closer native{H5_CHECK(H5Tget_native_type(file_type, H5T_DIR_ASCEND)), H5Tclose};
   const std::size_t size = H5Tget_size(native.id);
-  CMT_CHECK(size > 0 && count * size <= kMaxAttributeBytes, "a value of " << count << " x " << size << " bytes (corrupt?)");
+  CMT_CHECK(size > 0 && count <= kMaxAttributeBytes / size, "a value of " << count << " x " << size << " bytes (corrupt?)");
   std::vector<unsigned char> buffer(static_cast<std::size_t>(count) * size);
   H5_CHECK(read(native.id, buffer.data()));
   if (H5_CHECK(H5Tdetect_class(native.id, H5T_VLEN)) > 0 || H5_CHECK(H5Tis_variable_str(native.id)) > 0)
