@@ -11,6 +11,8 @@
 
 #include "data/folds.h"
 #include "data/hdf5_util.h"
+#include "engine/hdf5_guard.h"
+#include "engine/hdf5_structure.h"
 
 namespace cmt::data {
 
@@ -21,7 +23,10 @@ constexpr const char* kFormat = "cmt-dataset";
 constexpr long long kVersion = 1, kVersionWithMasks = 2;
 constexpr float kScale = 1.0f / 65535.0f;  // images are stored as u16 quanta of [0, 1]
 
-std::mutex& hdf5_mutex() { return h5::library_mutex(); }
+// HDF5 is not thread-safe in Debian's serial build: every call of this library goes through one
+// lock, the one the HDF5 guard forks under.
+std::recursive_mutex& hdf5_mutex() { return h5::library_mutex(); }
+using Lock = std::lock_guard<std::recursive_mutex>;
 
 std::vector<hsize_t> sample_dims(const Shape& s) {
   return {static_cast<hsize_t>(s[0]), static_cast<hsize_t>(s[1]), static_cast<hsize_t>(s[2])};
@@ -58,63 +63,79 @@ Dataset::Dataset(Dataset&&) noexcept = default;
 Dataset& Dataset::operator=(Dataset&&) noexcept = default;
 Dataset::~Dataset() {
   if (!impl_) return;
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   impl_.reset();
 }
 
-Dataset Dataset::open(const std::string& path) {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+// The index of a dataset, validated: what Dataset::open reads, without the lock (the HDF5 guard's
+// child runs it too). Errors do not name the file; Dataset::open adds it.
+std::unique_ptr<Dataset::Impl> Dataset::read_index(const std::string& path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, "not an HDF5 file (or truncated)");
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->file = h5::open_read_only(path, "dataset");
-  const hid_t f = impl->file;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  CMT_CHECK(f >= 0, "HDF5 cannot open the file");
+  impl->file = h5::Id(f, H5Fclose);
+  CMT_CHECK(H5Aexists(f, "format") > 0 && h5::read_string_attr(f, "format") == kFormat,
+            "not a cmt dataset (no format attribute '" << kFormat << "'; write one with `cmt prepare`)");
+  const long long version = h5::read_int_attr(f, "version");
+  CMT_CHECK(version == kVersion || version == kVersionWithMasks,
+            "dataset format version " << version << ", this cmt reads versions " << kVersion << " and " << kVersionWithMasks);
+  impl->modality = h5::read_string_attr(f, "modality");
+  impl->num_folds = static_cast<int>(h5::read_int_attr(f, "num_folds"));
+  impl->images = h5::Id(H5_CHECK(H5Dopen2(f, "images", H5P_DEFAULT)), H5Dclose);
+  const auto dims = h5::dims_of(impl->images);
+  CMT_CHECK(dims.size() == 4, "/images must be (N, D, H, W), has rank " << dims.size());
+  impl->n = static_cast<std::int64_t>(dims[0]);
+  // /labels and /folds hold 4 bytes per image, uncompressed: a count the file cannot hold is a
+  // corrupt header, refused before the arrays are allocated.
+  const std::uintmax_t file_bytes = std::filesystem::file_size(path);
+  CMT_CHECK(dims[0] <= file_bytes / 8, "/images claims " << dims[0] << " images, more than a file of " << file_bytes
+                                                         << " bytes can list (truncated or corrupt)");
+  impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
+  impl->labels.resize(static_cast<std::size_t>(impl->n));
+  impl->folds.resize(static_cast<std::size_t>(impl->n));
+  for (const auto& entry : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
+    const char* name = entry.first;  // not a structured binding: clang 14 cannot capture those in H5_CHECK's lambda
+    std::vector<std::int32_t>* vec = entry.second;
+    h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
+    CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/" << name << " does not have one entry per image");
+    if (impl->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, vec->data()));
+  }
+  impl->patients = h5::read_strings(f, "patient_ids");
+  impl->sources = h5::read_strings(f, "source_paths");
+  impl->classes = h5::read_strings(f, "class_names");
+  CMT_CHECK(static_cast<std::int64_t>(impl->patients.size()) == impl->n, "/patient_ids does not have one entry per image");
+  for (std::int32_t l : impl->labels)
+    CMT_CHECK(l >= 0 && l < static_cast<std::int32_t>(impl->classes.size()), "label " << l << " outside the " << impl->classes.size() << " classes");
+  if (version == kVersionWithMasks) {
+    impl->masks = h5::Id(H5_CHECK(H5Dopen2(f, "masks", H5P_DEFAULT)), H5Dclose);
+    CMT_CHECK(h5::dims_of(impl->masks) == dims, "/masks must have the shape of /images");
+    impl->has_mask = read_per_sample<std::uint8_t>(f, "has_mask", H5T_NATIVE_UINT8, impl->n);
+    impl->mask_voxels = read_per_sample<std::int64_t>(f, "mask_voxels", H5T_NATIVE_INT64, impl->n);
+    for (std::uint8_t m : impl->has_mask) CMT_CHECK(m <= 1, "/has_mask holds " << int{m} << ", not 0 or 1");
+  } else {
+    impl->has_mask.assign(static_cast<std::size_t>(impl->n), 0);
+    impl->mask_voxels.assign(static_cast<std::size_t>(impl->n), 0);
+  }
+  return impl;
+}
+
+Dataset Dataset::open(const std::string& path) {
+  Lock lock(hdf5_mutex());
+  CMT_CHECK(std::filesystem::is_regular_file(path), path << ": no such dataset file");
   try {
-    CMT_CHECK(H5Aexists(f, "format") > 0 && h5::read_string_attr(f, "format") == kFormat,
-              "not a cmt dataset (no format attribute '" << kFormat << "'; write one with `cmt prepare`)");
-    const long long version = h5::read_int_attr(f, "version");
-    CMT_CHECK(version == kVersion || version == kVersionWithMasks,
-              "dataset format version " << version << ", this cmt reads versions " << kVersion << " and " << kVersionWithMasks);
-    impl->modality = h5::read_string_attr(f, "modality");
-    impl->num_folds = static_cast<int>(h5::read_int_attr(f, "num_folds"));
-    impl->images = h5::Id(H5_CHECK(H5Dopen2(f, "images", H5P_DEFAULT)), H5Dclose);
-    const auto dims = h5::dims_of(impl->images);
-    CMT_CHECK(dims.size() == 4, "/images must be (N, D, H, W), has rank " << dims.size());
-    impl->n = static_cast<std::int64_t>(dims[0]);
-    // /labels and /folds hold 4 bytes per image, uncompressed: a count the file cannot hold is a
-    // corrupt header, refused before the arrays are allocated.
-    const std::uintmax_t file_bytes = std::filesystem::file_size(path);
-    CMT_CHECK(dims[0] <= file_bytes / 8, "/images claims " << dims[0] << " images, more than a file of " << file_bytes
-                                                           << " bytes can list (truncated or corrupt)");
-    impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
-    impl->labels.resize(static_cast<std::size_t>(impl->n));
-    impl->folds.resize(static_cast<std::size_t>(impl->n));
-    for (const auto& entry : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
-      const char* name = entry.first;  // not a structured binding: clang 14 cannot capture those in H5_CHECK's lambda
-      std::vector<std::int32_t>* vec = entry.second;
-      h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
-      CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/" << name << " does not have one entry per image");
-      if (impl->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, vec->data()));
-    }
-    impl->patients = h5::read_strings(f, "patient_ids");
-    impl->sources = h5::read_strings(f, "source_paths");
-    impl->classes = h5::read_strings(f, "class_names");
-    CMT_CHECK(static_cast<std::int64_t>(impl->patients.size()) == impl->n, "/patient_ids does not have one entry per image");
-    for (std::int32_t l : impl->labels)
-      CMT_CHECK(l >= 0 && l < static_cast<std::int32_t>(impl->classes.size()), "label " << l << " outside the " << impl->classes.size() << " classes");
-    if (version == kVersionWithMasks) {
-      impl->masks = h5::Id(H5_CHECK(H5Dopen2(f, "masks", H5P_DEFAULT)), H5Dclose);
-      CMT_CHECK(h5::dims_of(impl->masks) == dims, "/masks must have the shape of /images");
-      impl->has_mask = read_per_sample<std::uint8_t>(f, "has_mask", H5T_NATIVE_UINT8, impl->n);
-      impl->mask_voxels = read_per_sample<std::int64_t>(f, "mask_voxels", H5T_NATIVE_INT64, impl->n);
-      for (std::uint8_t m : impl->has_mask) CMT_CHECK(m <= 1, "/has_mask holds " << int{m} << ", not 0 or 1");
-    } else {
-      impl->has_mask.assign(static_cast<std::size_t>(impl->n), 0);
-      impl->mask_voxels.assign(static_cast<std::size_t>(impl->n), 0);
-    }
+    // The index and the rest of the file's structure (every attribute, the chunk index of /images,
+    // the first sample's chunk) first in a forked child; then the same index in this process.
+    hdf5_guard::check(path, [](const std::string& p) {
+      read_index(p);
+      hdf5_structure::read_all(p);
+    });
+    return Dataset(read_index(path));
   } catch (const Error& e) {
     CMT_THROW(path << ": " << e.what());
   }
-  return Dataset(std::move(impl));
 }
 
 const std::string& Dataset::path() const { return impl_->path; }
@@ -133,7 +154,7 @@ std::vector<std::int64_t> Dataset::mask_voxels() const { return impl_->mask_voxe
 bool Dataset::read_mask(std::int64_t i, std::uint8_t* dst) const {
   CMT_CHECK(i >= 0 && i < impl_->n, impl_->path << ": sample " << i << " out of range [0, " << impl_->n << ")");
   if (!impl_->has_mask[static_cast<std::size_t>(i)]) return false;
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   h5::read_row(impl_->masks, static_cast<hsize_t>(i), sample_dims(impl_->shape), H5T_NATIVE_UINT8, dst);
   return true;
 }
@@ -150,7 +171,7 @@ void Dataset::relabel(const std::vector<std::string>& names, const std::vector<s
 }
 
 std::vector<std::array<double, 3>> Dataset::spacings() const {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   std::vector<std::array<double, 3>> out(static_cast<std::size_t>(impl_->n));
   h5::Id ds(H5_CHECK(H5Dopen2(impl_->file, "spacing", H5P_DEFAULT)), H5Dclose);
   if (impl_->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
@@ -158,7 +179,7 @@ std::vector<std::array<double, 3>> Dataset::spacings() const {
 }
 
 std::vector<std::array<std::int32_t, 3>> Dataset::original_shapes() const {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   std::vector<std::array<std::int32_t, 3>> out(static_cast<std::size_t>(impl_->n));
   h5::Id ds(H5_CHECK(H5Dopen2(impl_->file, "original_shape", H5P_DEFAULT)), H5Dclose);
   if (impl_->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
@@ -166,7 +187,7 @@ std::vector<std::array<std::int32_t, 3>> Dataset::original_shapes() const {
 }
 
 std::string Dataset::attribute(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   if (H5Aexists(impl_->file, name.c_str()) <= 0) return {};
   return h5::read_string_attr(impl_->file, name);
 }
@@ -183,7 +204,7 @@ std::vector<std::int64_t> Dataset::fold_indices(int fold, bool held_out) const {
 void Dataset::read_sample(std::int64_t i, float* dst) const {
   CMT_CHECK(i >= 0 && i < impl_->n, impl_->path << ": sample " << i << " out of range [0, " << impl_->n << ")");
   const std::int64_t per = impl_->shape.numel();
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   impl_->scratch.resize(static_cast<std::size_t>(per));
   h5::read_row(impl_->images, static_cast<hsize_t>(i), sample_dims(impl_->shape), H5T_NATIVE_UINT16, impl_->scratch.data());
   for (std::int64_t k = 0; k < per; ++k) dst[k] = static_cast<float>(impl_->scratch[static_cast<std::size_t>(k)]) * kScale;
@@ -197,7 +218,7 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::string& modalit
       class_names_(class_names),
       modality_(modality) {
   CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad sample shape " << sample_shape.str());
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   errno = 0;
   const hid_t f = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -209,7 +230,7 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::string& modalit
 }
 
 DatasetWriter::~DatasetWriter() {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   if (masks_ >= 0) H5Dclose(masks_);
   if (images_ >= 0) H5Dclose(images_);
   if (file_ >= 0) H5Fclose(file_);
@@ -236,7 +257,7 @@ void DatasetWriter::add(const float* sample, const SampleMeta& meta, const std::
     m[k] = mask[k];
     voxels += mask[k];
   }
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  Lock lock(hdf5_mutex());
   try {
     const hsize_t row = meta_.size();
     h5::append_row(images_, row, sample_dims(shape_), H5T_NATIVE_UINT16, q.data());
@@ -282,7 +303,7 @@ void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
   }
   const std::vector<std::int32_t> folds = stratified_patient_folds(labels, patients, num_folds, fold_seed);
   {
-    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    Lock lock(hdf5_mutex());
     CMT_CHECK(file_ >= 0, path_ << ": finish() after a failed write");
     try {
       write_index(labels, folds, patients, sources, spacing, shapes, num_folds, fold_seed);
@@ -291,6 +312,7 @@ void DatasetWriter::finish(int num_folds, std::uint64_t fold_seed) {
     }
   }
   std::filesystem::rename(tmp_, path_);  // atomic on one file system: readers see all or nothing
+  hdf5_guard::trust_written(path_);
   finished_ = true;
 }
 

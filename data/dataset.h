@@ -53,6 +53,7 @@ class Dataset {
  private:
   struct Impl;
   explicit Dataset(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Impl> read_index(const std::string& path);
   std::unique_ptr<Impl> impl_;
 };
 

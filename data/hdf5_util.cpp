@@ -1,6 +1,8 @@
 // HDF5 helpers: variable-length string datasets and attributes, small arrays.
 #include "data/hdf5_util.h"
 
+#include "engine/hdf5_guard.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -103,10 +105,7 @@ Id open_read_only(const std::string& path, const std::string& what) {
   return Id(f, H5Fclose);
 }
 
-std::mutex& library_mutex() {
-  static std::mutex m;
-  return m;
-}
+std::recursive_mutex& library_mutex() { return hdf5_guard::library_mutex(); }
 
 namespace {
 // (1, sample_dims...) selected at `row` of `dataset`, and the matching memory space.

@@ -41,8 +41,9 @@ class Id {
   Closer closer_ = nullptr;
 };
 
-// Debian's HDF5 is the serial, not thread-safe build: every HDF5 call of cmt holds this lock.
-std::mutex& library_mutex();
+// Debian's HDF5 is the serial, not thread-safe build: every HDF5 call of cmt holds this lock (the
+// HDF5 guard's, engine/hdf5_guard.h: its forks wait for it).
+std::recursive_mutex& library_mutex();
 
 // Opens an existing HDF5 file read-only; `what` names it in the errors ("no such dataset file").
 // The caller holds library_mutex().

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "data/hdf5_util.h"
+#include "engine/hdf5_guard.h"
+#include "engine/hdf5_structure.h"
 
 namespace cmt::data {
 
@@ -23,7 +25,7 @@ std::vector<hsize_t> dims_of(const Shape& s) {
 MapsWriter::MapsWriter(const std::string& path, Shape sample_shape, const MapsInfo& info)
     : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())), shape_(sample_shape), info_(info) {
   CMT_CHECK(sample_shape.rank() == 3 && sample_shape.numel() > 0, path << ": bad map shape " << sample_shape.str());
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const hid_t f = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   CMT_CHECK(f >= 0, tmp_ << ": cannot create the maps file");
@@ -32,7 +34,7 @@ MapsWriter::MapsWriter(const std::string& path, Shape sample_shape, const MapsIn
 }
 
 MapsWriter::~MapsWriter() {
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
   if (maps_ >= 0) H5Dclose(maps_);
   if (file_ >= 0) H5Fclose(file_);
   if (!finished_) std::remove(tmp_.c_str());
@@ -42,7 +44,7 @@ void MapsWriter::add(std::int64_t sample_index, const float* map) {
   CMT_CHECK(!finished_, path_ << ": add() after finish()");
   CMT_CHECK(sample_index >= 0, path_ << ": sample index " << sample_index << " is negative");
   for (std::int64_t s : index_) CMT_CHECK(s != sample_index, path_ << ": sample " << sample_index << " has a map already");
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
   h5::append_row(maps_, static_cast<hsize_t>(index_.size()), dims_of(shape_), H5T_NATIVE_FLOAT, map);
   index_.push_back(sample_index);
 }
@@ -50,7 +52,7 @@ void MapsWriter::add(std::int64_t sample_index, const float* map) {
 void MapsWriter::finish() {
   CMT_CHECK(!finished_, path_ << ": finish() called twice");
   {
-    std::lock_guard<std::mutex> lock(h5::library_mutex());
+    std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
     const hid_t f = file_;
     h5::write_array(f, "sample_index", H5T_NATIVE_INT64, {index_.size()}, index_.data());
     h5::write_string_attr(f, "format", kFormat);
@@ -65,6 +67,7 @@ void MapsWriter::finish() {
     H5_CHECK(H5Fclose(f));
   }
   std::filesystem::rename(tmp_, path_);
+  hdf5_guard::trust_written(path_);
   finished_ = true;
 }
 
@@ -81,12 +84,19 @@ MapsFile::MapsFile(MapsFile&&) noexcept = default;
 MapsFile& MapsFile::operator=(MapsFile&&) noexcept = default;
 MapsFile::~MapsFile() {
   if (!impl_) return;
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
   impl_.reset();
 }
 
 MapsFile MapsFile::open(const std::string& path) {
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
+  CMT_CHECK(std::filesystem::is_regular_file(path), path << ": no such maps file");
+  try {
+    // A maps file may come from any tool: its structure is read first in a forked child.
+    hdf5_guard::check(path, [](const std::string& p) { hdf5_structure::read_all(p); });
+  } catch (const Error& e) {
+    CMT_THROW(path << ": " << e.what());
+  }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->file = h5::open_read_only(path, "maps");
@@ -128,7 +138,7 @@ const std::vector<std::int64_t>& MapsFile::sample_index() const { return impl_->
 
 void MapsFile::read_map(std::int64_t k, float* dst) const {
   CMT_CHECK(k >= 0 && k < size(), impl_->path << ": map " << k << " out of range [0, " << size() << ")");
-  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  std::lock_guard<std::recursive_mutex> lock(h5::library_mutex());
   h5::read_row(impl_->maps, static_cast<hsize_t>(k), dims_of(impl_->shape), H5T_NATIVE_FLOAT, dst);
 }
 

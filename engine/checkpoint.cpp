@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "engine/check.h"
+#include "engine/hdf5_guard.h"
+#include "engine/hdf5_structure.h"
 #include "engine/ops/basic.h"
 #include "engine/optimizer.h"
 #if defined(CMT_WITH_CUDA)
@@ -121,6 +123,8 @@ auto with_file_context(const std::string& path, const char* verb, Fn&& fn) {
 
 hid_t open_for_reading(const std::string& path) {
   CMT_CHECK(std::filesystem::exists(path), "no such file");
+  // Everything read below, and all the rest of the file's structure, first in a forked child.
+  hdf5_guard::check(path, hdf5_structure::read_all);
   CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, "not an HDF5 file (corrupt or truncated?)");
   H5E_auto2_t old_fn;
   void* old_data;
@@ -221,6 +225,7 @@ void save_checkpoint(const std::string& path, ParameterStore& store, Adam* optim
       }
     }
     std::filesystem::rename(tmp, path);
+    hdf5_guard::trust_written(path);
   } catch (const std::exception& e) {
     std::remove(tmp.c_str());
     throw Error("checkpoint " + path + ": cannot write" +

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "engine/check.h"
+#include "engine/hdf5_guard.h"
+#include "engine/hdf5_structure.h"
 #include "engine/ops/basic.h"
 
 namespace cmt::models {
@@ -35,6 +37,7 @@ herr_t list_datasets(hid_t, const char* name, const H5L_info_t*, void* out) {
 }
 
 std::map<std::string, FileTensor> read_all(const std::string& path) {
+  hdf5_guard::check(path, hdf5_structure::read_all);  // the file's structure first in a forked child
   CMT_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file (export weights with tools/export_torchvision.py)");
   const hid_t f = H5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   std::map<std::string, FileTensor> out;

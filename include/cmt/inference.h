@@ -73,7 +73,12 @@ struct Study {
 class InferenceModel {
  public:
   // run_dir: the folder `cmt train` wrote (config.json, data.json, last.h5/best.h5). Refuses a
-  // checkpoint of another model (other backbone, width, classes...) or a corrupt one.
+  // checkpoint of another model (other backbone, width, classes...) or a corrupt one. The
+  // checkpoint's structure is read first in a forked child process (HDF5 itself crashes or hangs
+  // on some corrupt files): about 6 to 16 ms of CPU, more in a process holding many GiB, since
+  // fork copies its page tables. The child calls only HDF5 and exits, so the calling process may
+  // have CUDA or MPI initialised; CMT_HDF5_GUARD=off skips it for trusted files
+  // (docs/robustness.md).
   static InferenceModel load(const std::string& run_dir, const LoadOptions& options = {});
 
   // One study: a DICOM file, a PNG/JPEG image, or (CT) a folder holding one DICOM series or a

@@ -23,5 +23,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return cmt::fuzz::refuse_only_with_error([&] {
     cmt::read_checkpoint_state(path);
     cmt::load_checkpoint(path, *m.store, nullptr);
-  });
+  }, path);
 }

@@ -18,5 +18,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ds.spacings();
     ds.original_shapes();
     cmt::data::identify_dataset(path);
-  });
+  }, path);
 }

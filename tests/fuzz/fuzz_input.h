@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -55,12 +58,21 @@ inline std::vector<std::string> split_parts(const std::uint8_t* data, std::size_
   return parts;
 }
 
-// Runs `parse`; cmt::Error is the expected refusal of a bad input and is swallowed.
+// Runs `parse`; cmt::Error is the expected refusal of a bad input and is swallowed. The HDF5
+// guard's refusals (HDF5 itself crashed, looped or ran out of memory in the checking child) are
+// printed, for search.sh to count; with CMT_FUZZ_KEEP_GUARD_REFUSALS=DIR the input file is copied
+// there too (DIR/guard-N.h5), to examine or to keep as a regression input.
 template <class F>
-int refuse_only_with_error(F&& parse) {
+int refuse_only_with_error(F&& parse, const std::string& input_file = "") {
   try {
     parse();
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    if (!std::strstr(e.what(), "the file's structure")) return 0;
+    std::fprintf(stderr, "cmt-fuzz: refused by the HDF5 guard: %s\n", e.what());
+    static int kept = 0;
+    if (const char* dir = std::getenv("CMT_FUZZ_KEEP_GUARD_REFUSALS"); dir && !input_file.empty())
+      std::filesystem::copy_file(input_file, std::filesystem::path(dir) / ("guard-" + std::to_string(kept++) + ".h5"),
+                                 std::filesystem::copy_options::overwrite_existing);
   }
   return 0;
 }

@@ -14,5 +14,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       opt.strict = strict;
       cmt::models::load_torchvision_weights(m.ctx, *m.store, path, opt);
     }
-  });
+  }, path);
 }
