@@ -11,6 +11,7 @@
 # Usage: search.sh FUZZER CORPUS WORKDIR RUNS [SOURCE_DIR]
 set -eu
 fuzzer=$1; corpus=$2; work=$3; runs=$4; source_dir=${5-}
+here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"; mkdir -p "$work/corpus"
 cp "$corpus"/* "$work/corpus/"
 cd "$work"
@@ -20,11 +21,7 @@ cd "$work"
   exit 1
 }
 if [ -n "$source_dir" ]; then
-  own=$(awk -v src="$source_dir" '
-    /runtime error:/ { print; found = 1 }
-    /ERROR: AddressSanitizer/ { report = $0; frames = 0 }
-    /^ *#[0-9]+ / && report != "" { if (index($0, src) > 0) { print report; print; found = 1; report = "" } else if (++frames >= 2) report = "" }
-    END { exit !found }' fuzz.log) && {
+  own=$(awk -v src="$source_dir" -f "$here/own_reports.awk" fuzz.log) && {
     echo "$own"
     echo "FAIL: a sanitizer report from cmt's own code in a checking child of $fuzzer (fuzz.log in $work)"
     exit 1
