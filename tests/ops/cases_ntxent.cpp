@@ -21,8 +21,10 @@ constexpr std::int64_t kWideDim = on_emulator(4096, 4);
 // past the 64-row tiles and the 4-row groups (the 256-row limit and the large path keep their sizes).
 constexpr std::int64_t rows_here(std::int64_t gpu, std::int64_t emulated_rows) { return emulated() ? emulated_rows : gpu; }
 
+// The loss gets an absolute floor of 1e-6: with few rows and tau 0.1 it can round to 0 on one
+// backend and to 2.4e-7 on the other (a log of values next to 1), which no relative bound accepts.
 const std::map<std::string, Check> kChecks{{"row_loss", Check::close(1e-4, 1e-4)}, {"pos_sim", Check::close(1e-5, 1e-4)},
-                                           {"loss", Check::close(0, 1e-5)},         {"dr", Check::scaled(1e-4)}};
+                                           {"loss", Check::close(1e-6, 1e-5)},      {"dr", Check::scaled(1e-4)}};
 
 std::function<Tensors(std::mt19937_64&)> embeddings(std::int64_t rows, std::int64_t dim) {
   return [=](std::mt19937_64& gen) { return Tensors{{"r", normal(Shape{rows, dim}, gen)}}; };
@@ -138,7 +140,7 @@ std::vector<OpCase> ntxent_cases() {
                       return out;
                     },
                     .check = Check::close(1e-4, 1e-4),
-                    .checks = {{"loss", Check::close(0, 1e-5)}, {"dr", Check::scaled(1e-4)}}});
+                    .checks = {{"loss", Check::close(1e-6, 1e-5)}, {"dr", Check::scaled(1e-4)}}});
   }
   // 2N = 512 takes the striped (cuBLAS) backward, where the tf32 policy applies: similarities carry
   // ~1e-3 relative error, amplified by 1/tau. A zero row's gradient is g / eps (huge): the ordinary
