@@ -65,7 +65,7 @@ void write_plane(const std::string& path, const AttentionMap& a, int rows, int c
 }  // namespace
 
 std::vector<std::string> write_attention(const std::string& dir, const AttentionMap& a) {
-  const auto [d, h, w] = a.size;
+  const int d = a.size[0], h = a.size[1], w = a.size[2];  // not a structured binding: clang 14 cannot capture those
   const std::size_t n = static_cast<std::size_t>(d) * h * w;
   CMT_CHECK(a.image.size() == n && a.map.size() == n, "attention map of " << a.source << ": " << a.map.size() << " values for "
                                                                            << d << "x" << h << "x" << w);

@@ -112,6 +112,9 @@ std::vector<Item> collect_items(const ExplainArgs& a, const InferenceModel& mode
               a.dataset << ": " << ds.modality() << " samples of " << shape[0] << "x" << shape[1] << "x" << shape[2] << ", but "
                         << a.run << " takes " << model.modality() << " inputs of " << size[0] << "x" << size[1] << "x"
                         << size[2]);
+    if (a.score && !ds.has_masks())
+      throw UsageError(fmt::format("--score: {} has no lesion masks (cmt prepare carries them from a manifest's mask column, "
+                                   "docs/data.md)", a.dataset));
     const auto labels = ds.labels();
     const auto names = ds.class_names();
     for (const std::int64_t i : a.samples) {
@@ -180,9 +183,6 @@ int run_explain(const ExplainArgs& a) {
   std::vector<std::unique_ptr<data::MapsWriter>> maps;
   const auto maps_path = [&](std::size_t k) { return (fs::path(a.out) / (k == 0 ? "maps.h5" : "maps-compare.h5")).string(); };
   if (a.score) {
-    if (!data::Dataset::open(a.dataset).has_masks())
-      throw UsageError(fmt::format("--score: {} has no lesion masks (cmt prepare carries them from a manifest's mask column, "
-                                   "docs/data.md)", a.dataset));
     const auto size = runs[0].model.input_size();
     for (std::size_t k = 0; k < runs.size(); ++k)
       maps.push_back(std::make_unique<data::MapsWriter>(maps_path(k), Shape{size[0], size[1], size[2]},

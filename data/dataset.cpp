@@ -94,15 +94,8 @@ std::unique_ptr<Dataset::Impl> Dataset::read_index(const std::string& path) {
   CMT_CHECK(dims[0] <= file_bytes / 8, "/images claims " << dims[0] << " images, more than a file of " << file_bytes
                                                          << " bytes can list (truncated or corrupt)");
   impl->shape = Shape{static_cast<std::int64_t>(dims[1]), static_cast<std::int64_t>(dims[2]), static_cast<std::int64_t>(dims[3])};
-  impl->labels.resize(static_cast<std::size_t>(impl->n));
-  impl->folds.resize(static_cast<std::size_t>(impl->n));
-  for (const auto& entry : {std::pair{"labels", &impl->labels}, std::pair{"folds", &impl->folds}}) {
-    const char* name = entry.first;  // not a structured binding: clang 14 cannot capture those in H5_CHECK's lambda
-    std::vector<std::int32_t>* vec = entry.second;
-    h5::Id ds(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
-    CMT_CHECK(h5::dims_of(ds) == std::vector<hsize_t>{dims[0]}, "/" << name << " does not have one entry per image");
-    if (impl->n) H5_CHECK(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, vec->data()));
-  }
+  impl->labels = read_per_sample<std::int32_t>(f, "labels", H5T_NATIVE_INT32, impl->n);
+  impl->folds = read_per_sample<std::int32_t>(f, "folds", H5T_NATIVE_INT32, impl->n);
   impl->patients = h5::read_strings(f, "patient_ids");
   impl->sources = h5::read_strings(f, "source_paths");
   impl->classes = h5::read_strings(f, "class_names");
