@@ -3,8 +3,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,13 +10,11 @@
 #include "apps/commands.h"
 #include "data/dataset.h"
 #include "data/ingest.h"
+#include "engine/signals.h"
 
 namespace cmt::app {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_signal(int) { g_interrupted = true; }
 
 struct PrepareArgs {
   std::string input, out, modality, size, window = "-1000,400";  // modality "": inferred
@@ -67,8 +63,7 @@ int run_prepare(const PrepareArgs& a) {
              fmt::join(d.class_names, ", "), d.items.size(),
              a.modality.empty() ? data::describe_inference(d.evidence, modality) : modality);
   for (const auto& w : d.warnings) fmt::print(stderr, "WARNING: {}\n", w);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_stop_handlers();  // a stop signal ends the loop below; the writer removes its temporary file
   Context ctx;
   const bool masks = std::any_of(d.items.begin(), d.items.end(), [](const data::SourceItem& i) { return !i.mask.empty(); });
   data::DatasetWriter writer(a.out, modality, d.class_names, Shape{p.size[0], p.size[1], p.size[2]}, a.compression, masks);
@@ -79,7 +74,7 @@ int run_prepare(const PrepareArgs& a) {
   std::int64_t with_mask = 0;
   std::vector<std::string> lost_lesions;  // masks whose lesions vanished at the dataset's size
   for (const auto& item : d.items) {
-    CMT_CHECK(!g_interrupted, "interrupted: nothing was written under " << a.out);
+    CMT_CHECK(!stop_requested(), "interrupted: nothing was written under " << a.out);
     std::vector<float> x;
     std::vector<std::uint8_t> mask;
     data::SampleMeta m;

@@ -12,6 +12,7 @@
 #include "apps/usage_error.h"
 #include "cmt/build_info.h"
 #include "data/dicom_log.h"
+#include "engine/signals.h"
 #include "kernels/common/check.h"
 
 namespace cmt::app {
@@ -23,6 +24,7 @@ std::vector<CommandEntry>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace cmt::app;
+  cmt::route_stop_signals();  // before any thread starts (engine/signals.h says why)
   record_command_line(argc, argv);
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported with the
   // file's name and its temporary file removed, instead of the process dying mid-write.
