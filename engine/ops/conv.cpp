@@ -40,9 +40,11 @@ constexpr std::int64_t kOnednnMinSamplePositions = 128;
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
   if (e && *e) return parse_cpu_conv_backend(e);
-  // `auto` is opt-in: with oneDNN on all three passes, training on 2 ranks drifts from the same
-  // training on 1 rank by more than the resume check allows (docs/conv.md).
+#if defined(CMT_WITH_ONEDNN)
+  return CpuConvBackend::automatic;  // the per-shape rule of cpu_conv_uses_onednn (docs/conv.md)
+#else
   return CpuConvBackend::native;
+#endif
 }
 std::atomic<CpuConvBackend>& cpu_backend() {
   static std::atomic<CpuConvBackend> b{default_cpu_backend()};

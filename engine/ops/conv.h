@@ -21,11 +21,11 @@ ConvBackend conv_backend();
 ConvBackend parse_conv_backend(const std::string& name);  // "native" | "cudnn"
 const char* conv_backend_name(ConvBackend);
 
-// The path of CPU tensors, process-wide: `native` is cmt's own fast path (vol2col + OpenBLAS,
+// The path of CPU tensors, process-wide: `native` is cmt's own fast path (vol2col + GEMM,
 // depthwise loops), `onednn` oneDNN's primitives for every pass (but the one-channel stem's weight
-// gradient), `automatic` ("auto", opt-in) oneDNN where it was
-// measured faster (cpu_conv_uses_onednn). CMT_CPU_CONV_BACKEND=native|onednn|auto overrides the
-// default at start. The direct reference stays the oracle of both paths in the tests.
+// gradient), `automatic` ("auto", the default in builds with oneDNN) oneDNN where it was measured
+// faster (cpu_conv_uses_onednn). CMT_CPU_CONV_BACKEND=native|onednn|auto overrides the default at
+// start. The direct reference stays the oracle of both paths in the tests.
 enum class CpuConvBackend { native, onednn, automatic };
 void set_cpu_conv_backend(CpuConvBackend);
 CpuConvBackend cpu_conv_backend();

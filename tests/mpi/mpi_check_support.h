@@ -1,10 +1,12 @@
 // Helpers of the MPI test binary: tiny models, an in-memory sharded batch source, comparisons.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/batch_source.h"
@@ -145,7 +147,20 @@ inline int expect_close(const char* what, const std::vector<float>& got, const s
 // After Adam steps: Adam divides each element's gradient by its own magnitude, so elements whose
 // gradient sits at the float noise floor move by noise-sized fractions of lr. Checked: the relative
 // L2 error of the whole vector, and that no element is off by more than max_abs (a fraction of lr).
-inline int expect_close_adam(const char* what, const std::vector<float>& got, const std::vector<float>& want, double rel_l2, double max_abs) {
+// (offset in floats, parameter path) of each parameter, in store order.
+using ParameterLayout = std::vector<std::pair<std::int64_t, std::string>>;
+
+// The parameter holding element `at`, or "".
+inline std::string parameter_at(const ParameterLayout* layout, std::size_t at) {
+  std::string name;
+  if (layout)
+    for (const auto& [offset, path] : *layout)
+      if (offset <= static_cast<std::int64_t>(at)) name = path;
+  return name;
+}
+
+inline int expect_close_adam(const char* what, const std::vector<float>& got, const std::vector<float>& want, double rel_l2, double max_abs,
+                             const ParameterLayout* layout = nullptr) {
   double num = 0, den = 0, worst_abs = 0;
   std::size_t at = 0;
   const bool same_size = got.size() == want.size();
@@ -160,8 +175,21 @@ inline int expect_close_adam(const char* what, const std::vector<float>& got, co
   }
   const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   const bool ok = same_size && rel <= rel_l2 && worst_abs <= max_abs;
-  std::printf("%s %s: %zu values, relative L2 error %.3g (<= %.1g), largest difference %.3g (<= %.1g, at %zu)\n", ok ? "ok  " : "FAIL", what,
-              want.size(), rel, rel_l2, worst_abs, max_abs, at);
+  const std::string name = parameter_at(layout, at);
+  std::printf("%s %s: %zu values, relative L2 error %.3g (<= %.1g), largest difference %.3g (<= %.1g, at %zu%s%s)\n", ok ? "ok  " : "FAIL",
+              what, want.size(), rel, rel_l2, worst_abs, max_abs, at, name.empty() ? "" : ": ", name.c_str());
+  if (layout && !ok) {  // the parameters that carry the error, largest share first
+    std::vector<std::pair<double, std::string>> shares;
+    for (std::size_t k = 0; k < layout->size(); ++k) {
+      const std::size_t begin = static_cast<std::size_t>((*layout)[k].first);
+      const std::size_t end = k + 1 < layout->size() ? static_cast<std::size_t>((*layout)[k + 1].first) : want.size();
+      double e = 0;
+      for (std::size_t i = begin; i < end && i < want.size(); ++i) e += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
+      shares.emplace_back(num > 0 ? e / num : 0, (*layout)[k].second);
+    }
+    std::sort(shares.rbegin(), shares.rend());
+    for (std::size_t k = 0; k < shares.size() && k < 5; ++k) std::printf("     %5.1f%% of the squared error: %s\n", 100 * shares[k].first, shares[k].second.c_str());
+  }
   std::fflush(stdout);
   return ok ? 0 : 1;
 }
