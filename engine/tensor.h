@@ -85,6 +85,8 @@ class Tensor {
   Tensor view(const Shape& shape) const;                          // same elements, new shape
   Tensor narrow(std::int64_t start, std::int64_t length) const;   // rows [start, start+length) of dim 0
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
+  // No other tensor (copy or view) holds this storage: an op may then overwrite it in place.
+  bool sole_owner() const { return storage_ != nullptr && storage_.use_count() == 1; }
 
   // Synchronous copy to another device (for setup and tests; hot paths use ops::copy on a Context).
   Tensor to(Device device) const;

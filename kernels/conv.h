@@ -97,7 +97,7 @@ void conv_depthwise_wgrad(const ConvDesc& d, const float* x, const float* dy, fl
 
 // One input channel (the network's stem), groups 1: the weight gradient by its own path
 // (kernels/cpu/conv_stem.cpp), exposed for tests; col_budget: floats of column buffer per chunk.
-void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* dw, std::int64_t col_budget = std::int64_t{1} << 22);
+void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* dw, std::int64_t col_budget = std::int64_t{1} << 18);
 
 }  // namespace cmt::cpu
 

@@ -15,11 +15,15 @@ std::string Act::type() const {
 }
 
 Tensor Act::forward(Context& ctx, const Tensor& x) {
+  // On the CPU, in place when nothing else holds x (a Sequential passes the previous layer's output
+  // and drops it): no new buffer, and two memory streams instead of three. ReLU and sigmoid keep
+  // their output for backward, so x is not needed afterwards; SiLU keeps its input.
+  const bool in_place = !x.is_cuda() && x.sole_owner();
   Tensor y;
   switch (kind_) {
-    case Activation::relu: y = ops::relu(ctx, x); break;
+    case Activation::relu: y = in_place ? ops::relu_in_place(ctx, x) : ops::relu(ctx, x); break;
     case Activation::silu: y = ops::silu(ctx, x); break;
-    case Activation::sigmoid: y = ops::sigmoid(ctx, x); break;
+    case Activation::sigmoid: y = in_place ? ops::sigmoid_in_place(ctx, x) : ops::sigmoid(ctx, x); break;
   }
   if (ctx.training) saved_ = kind_ == Activation::silu ? x : y;
   return y;

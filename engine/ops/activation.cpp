@@ -24,9 +24,9 @@ void backward_as(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& sav
                cpu::activation_backward(act, elems<T>(dy), elems<T>(saved), elems<T>(dx), dy.numel()));
 }
 
-Tensor forward(Context& ctx, cpu::Act act, const Tensor& x, const char* op) {
+Tensor forward(Context& ctx, cpu::Act act, const Tensor& x, const char* op, bool in_place = false) {
   require_f32_or_bf16(ctx, x, op, "x");
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor y = in_place ? x : Tensor::empty(x.shape(), x.dtype(), x.device());
   if (x.dtype() == DType::bf16) forward_as<std::uint16_t>(ctx, act, x, y, op);
   else forward_as<float>(ctx, act, x, y, op);
   return y;
@@ -46,6 +46,8 @@ Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& save
 }  // namespace
 
 Tensor relu(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::relu, x, "relu"); }
+Tensor relu_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::relu, x, "relu_in_place", true); }
+Tensor sigmoid_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::sigmoid, x, "sigmoid_in_place", true); }
 Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y) {
   return backward(ctx, cpu::Act::relu, dy, y, "relu_backward", "y");
 }

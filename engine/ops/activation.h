@@ -7,6 +7,9 @@
 namespace cmt::ops {
 
 Tensor relu(Context& ctx, const Tensor& x);
+// relu and sigmoid written into x itself (returned): for callers that drop x afterwards.
+Tensor relu_in_place(Context& ctx, const Tensor& x);
+Tensor sigmoid_in_place(Context& ctx, const Tensor& x);
 Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y);     // y: relu's output
 Tensor silu(Context& ctx, const Tensor& x);                                // x * sigmoid(x)
 Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x);     // x: silu's input

@@ -11,33 +11,39 @@ namespace {
 inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 }  // namespace
 
+// One loop per activation (the switch outside), so that each compiles to a vector loop; x and y may
+// be the same buffer (in place), element i is read before it is written.
+template <typename T, typename F>
+void map(const T* x, T* y, std::int64_t n, F f) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) elem::store(y[i], f(elem::load(x[i])));
+}
+
+template <typename T, typename F>
+void map2(const T* dy, const T* saved, T* dx, std::int64_t n, F f) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) elem::store(dx[i], f(elem::load(saved[i]), elem::load(dy[i])));
+}
+
 template <typename T>
 void activation_forward(Act act, const T* x, T* y, std::int64_t n) {
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = elem::load(x[i]);
-    switch (act) {
-      case Act::relu: elem::store(y[i], v > 0.f ? v : 0.f); break;
-      case Act::silu: elem::store(y[i], v * sigmoidf(v)); break;
-      case Act::sigmoid: elem::store(y[i], sigmoidf(v)); break;
-    }
+  switch (act) {
+    case Act::relu: return map(x, y, n, [](float v) { return v > 0.f ? v : 0.f; });
+    case Act::silu: return map(x, y, n, [](float v) { return v * sigmoidf(v); });
+    case Act::sigmoid: return map(x, y, n, [](float v) { return sigmoidf(v); });
   }
 }
 
 template <typename T>
 void activation_backward(Act act, const T* dy, const T* saved, T* dx, std::int64_t n) {
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = elem::load(saved[i]), g = elem::load(dy[i]);
-    switch (act) {
-      case Act::relu: elem::store(dx[i], v > 0.f ? g : 0.f); break;
-      case Act::silu: {
+  switch (act) {
+    case Act::relu: return map2(dy, saved, dx, n, [](float v, float g) { return v > 0.f ? g : 0.f; });
+    case Act::silu:
+      return map2(dy, saved, dx, n, [](float v, float g) {
         const float s = sigmoidf(v);
-        elem::store(dx[i], g * s * (1.f + v * (1.f - s)));
-        break;
-      }
-      case Act::sigmoid: elem::store(dx[i], g * v * (1.f - v)); break;
-    }
+        return g * s * (1.f + v * (1.f - s));
+      });
+    case Act::sigmoid: return map2(dy, saved, dx, n, [](float v, float g) { return g * v * (1.f - v); });
   }
 }
 

@@ -63,23 +63,27 @@ void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* 
     int lo[3], hi[3];
     window(d, o, lo, hi);
     const float* xn = x + n * d.in_volume() * d.c;
+    float* best = y + yb;
+    std::int32_t* arg = argmax + yb;
+    // torch's rule: start at the window's first element, take v when v > best or v is NaN. The
+    // window is walked once with the channels innermost (contiguous, vectorisable), each channel
+    // seeing the elements in the same order as a per-channel walk.
+    const std::int32_t first = (lo[0] * d.in[1] + lo[1]) * d.in[2] + lo[2];
     for (std::int64_t c = 0; c < d.c; ++c) {
-      // torch's rule: start at the window's first element, take v when v > best or v is NaN.
-      float best = -std::numeric_limits<float>::infinity();
-      std::int32_t arg = (lo[0] * d.in[1] + lo[1]) * d.in[2] + lo[2];
-      for (int a = lo[0]; a < hi[0]; ++a)
-        for (int b = lo[1]; b < hi[1]; ++b)
-          for (int e = lo[2]; e < hi[2]; ++e) {
-            const std::int32_t idx = (a * d.in[1] + b) * d.in[2] + e;
-            const float v = xn[static_cast<std::int64_t>(idx) * d.c + c];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              arg = idx;
-            }
-          }
-      y[yb + c] = best;
-      argmax[yb + c] = arg;
+      best[c] = -std::numeric_limits<float>::infinity();
+      arg[c] = first;
     }
+    for (int a = lo[0]; a < hi[0]; ++a)
+      for (int b = lo[1]; b < hi[1]; ++b)
+        for (int e = lo[2]; e < hi[2]; ++e) {
+          const std::int32_t idx = (a * d.in[1] + b) * d.in[2] + e;
+          const float* v = xn + static_cast<std::int64_t>(idx) * d.c;
+          for (std::int64_t c = 0; c < d.c; ++c) {
+            const bool take = v[c] > best[c] || v[c] != v[c];
+            best[c] = take ? v[c] : best[c];
+            arg[c] = take ? idx : arg[c];
+          }
+        }
   });
 }
 

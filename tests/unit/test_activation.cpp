@@ -4,6 +4,7 @@
 #include "engine/ops/activation.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/elementwise.h"
+#include "engine/layers/activation.h"
 #include "support/testing.h"
 
 using namespace cmt;
@@ -49,4 +50,41 @@ TEST_CASE("bf16 activations and add compute in float and round once") {
   same(ops::relu_backward(ctx, dy, x), ops::relu_backward(ctx, dw, xw));
   same(ops::add(ctx, x, dy), ops::add(ctx, xw, dw));
   CHECK_THROWS_WITH_AS(ops::relu_backward(ctx, dy, xw), doctest::Contains("dtype mismatch"), Error);
+}
+
+namespace {
+Tensor copy_of(const Tensor& x) { return Tensor::from_vector(x.to_vector<float>(), x.shape()); }
+}  // namespace
+
+TEST_CASE("relu and sigmoid in place equal the out-of-place ops; the layer goes in place only on a tensor nothing else holds") {
+  Context ctx(Device::cpu());
+  ctx.training = true;
+  std::mt19937_64 gen(test::run_seed() + 15);
+  const Tensor x = test::random_normal(Shape{2, 3, 5, 7, 4}, gen, 2.f);
+  for (const bool relu : {true, false}) {
+    CAPTURE(relu);
+    const Tensor want = relu ? ops::relu(ctx, x) : ops::sigmoid(ctx, x);
+    Tensor copy = copy_of(x);
+    const Tensor got = relu ? ops::relu_in_place(ctx, copy) : ops::sigmoid_in_place(ctx, copy);
+    CHECK(got.shares_storage(copy));
+    CHECK_ALLCLOSE(got, want, 0.0, 0.0);
+
+    layers::Act act(relu ? layers::Activation::relu : layers::Activation::sigmoid);
+    // Held by the caller (and `held`): the layer must leave it alone.
+    Tensor held = copy_of(x);
+    const Tensor alias = held;
+    Tensor y = act.forward(ctx, held);
+    CHECK_FALSE(y.shares_storage(held));
+    CHECK_ALLCLOSE(held, x, 0.0, 0.0);
+    CHECK_ALLCLOSE(y, want, 0.0, 0.0);
+    // Only one owner: written in place, and the backward pass (which reads the kept output) is unchanged.
+    Tensor sole = copy_of(x);
+    const void* before = sole.raw();
+    y = act.forward(ctx, sole);
+    CHECK(y.raw() == before);
+    CHECK_ALLCLOSE(y, want, 0.0, 0.0);
+    const Tensor dy = test::random_normal(x.shape(), gen);
+    const Tensor want_dx = relu ? ops::relu_backward(ctx, dy, want) : ops::sigmoid_backward(ctx, dy, want);
+    CHECK_ALLCLOSE(act.backward(ctx, dy), want_dx, 0.0, 0.0);
+  }
 }
