@@ -32,10 +32,17 @@ Tensor Act::forward(Context& ctx, const Tensor& x) {
 Tensor Act::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(saved_.defined(), type() << "::backward without a training forward");
   Tensor dx;
-  switch (kind_) {
-    case Activation::relu: dx = ops::relu_backward(ctx, dy, saved_); break;
-    case Activation::silu: dx = ops::silu_backward(ctx, dy, saved_); break;
-    case Activation::sigmoid: dx = ops::sigmoid_backward(ctx, dy, saved_); break;
+  if (!dy.is_cuda() && dy.sole_owner()) {  // like the forward: into dy when nothing else holds it
+    const ops::ActivationKind k = kind_ == Activation::relu   ? ops::ActivationKind::relu
+                                  : kind_ == Activation::silu ? ops::ActivationKind::silu
+                                                              : ops::ActivationKind::sigmoid;
+    dx = ops::activation_backward_in_place(ctx, k, dy, saved_);
+  } else {
+    switch (kind_) {
+      case Activation::relu: dx = ops::relu_backward(ctx, dy, saved_); break;
+      case Activation::silu: dx = ops::silu_backward(ctx, dy, saved_); break;
+      case Activation::sigmoid: dx = ops::sigmoid_backward(ctx, dy, saved_); break;
+    }
   }
   saved_ = Tensor();
   return dx;

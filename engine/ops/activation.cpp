@@ -32,12 +32,13 @@ Tensor forward(Context& ctx, cpu::Act act, const Tensor& x, const char* op, bool
   return y;
 }
 
-Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& saved, const char* op, const char* name) {
+Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& saved, const char* op, const char* name,
+                bool in_place = false) {
   require_f32_or_bf16(ctx, dy, op, "dy");
   require_f32_or_bf16(ctx, saved, op, name);
   require_same_dtype(dy, saved, op, "dy", name);
   require_same_shape(dy, saved, op, "dy", name);
-  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  Tensor dx = in_place ? dy : Tensor::empty(dy.shape(), dy.dtype(), dy.device());
   if (dy.dtype() == DType::bf16) backward_as<std::uint16_t>(ctx, act, dy, saved, dx, op);
   else backward_as<float>(ctx, act, dy, saved, dx, op);
   return dx;
@@ -50,6 +51,14 @@ Tensor relu_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::A
 Tensor sigmoid_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::sigmoid, x, "sigmoid_in_place", true); }
 Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y) {
   return backward(ctx, cpu::Act::relu, dy, y, "relu_backward", "y");
+}
+Tensor activation_backward_in_place(Context& ctx, ActivationKind kind, const Tensor& dy, const Tensor& saved) {
+  switch (kind) {
+    case ActivationKind::relu: return backward(ctx, cpu::Act::relu, dy, saved, "relu_backward", "y", true);
+    case ActivationKind::silu: return backward(ctx, cpu::Act::silu, dy, saved, "silu_backward", "x", true);
+    case ActivationKind::sigmoid: return backward(ctx, cpu::Act::sigmoid, dy, saved, "sigmoid_backward", "y", true);
+  }
+  CMT_THROW("activation_backward_in_place: unknown activation");
 }
 Tensor silu(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::silu, x, "silu"); }
 Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x) {

@@ -1,28 +1,56 @@
-// CPU reference of batch normalisation: per-channel sums accumulated in double over the M rows (f32 or bf16 data).
+// CPU batch normalisation: per-channel sums accumulated in double over the M rows (f32 or bf16 data),
+// rows split over the OpenMP team with the partial sums added in thread order.
 #include "kernels/batchnorm.h"
+
+#include <omp.h>
 
 #include <cmath>
 #include <vector>
 
 #include "kernels/common/elem.h"
+#include "kernels/cpu/clones.h"
 
 namespace cmt::cpu {
 
 namespace {
 
+// Per-channel sums over the m rows: each thread of the team adds a contiguous range of rows into its
+// own partial (`width` doubles per channel), and the partials are added in thread order, so a given
+// team size always gives the same sums. add(r, acc) adds row r into acc.
+template <typename Add>
+CMT_CPU_CLONES void channel_sums(std::int64_t m, std::int64_t c, int width, std::vector<double>& out, Add add) {
+  const std::size_t per = static_cast<std::size_t>(c * width);
+  std::vector<double> partials;
+  int team = 1;
+#pragma omp parallel if (m * c > (1 << 16))
+  {
+#pragma omp single
+    {
+      team = omp_get_num_threads();
+      partials.assign(per * static_cast<std::size_t>(team), 0.0);
+    }
+    const int me = omp_get_thread_num();
+    double* acc = partials.data() + per * static_cast<std::size_t>(me);
+    for (std::int64_t r = m * me / team, last = m * (me + 1) / team; r < last; ++r) add(r, acc);
+  }
+  out.assign(per, 0.0);
+  for (int t = 0; t < team; ++t)
+    for (std::size_t i = 0; i < per; ++i) out[i] += partials[per * static_cast<std::size_t>(t) + i];
+}
+
 // Two passes in double: s[j] = the mean of channel j, q[j] = sum (x - mean)^2 (M2).
 template <typename T>
 void two_pass_moments(const T* x, std::int64_t m, std::int64_t c, std::vector<double>& s, std::vector<double>& q) {
-  s.assign(static_cast<std::size_t>(c), 0.0);
-  q.assign(static_cast<std::size_t>(c), 0.0);
-  for (std::int64_t r = 0; r < m; ++r)
-    for (std::int64_t j = 0; j < c; ++j) s[j] += elem::load(x[r * c + j]);
+  channel_sums(m, c, 1, s, [&](std::int64_t r, double* acc) {
+    for (std::int64_t j = 0; j < c; ++j) acc[j] += elem::load(x[r * c + j]);
+  });
   for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
-  for (std::int64_t r = 0; r < m; ++r)
+  channel_sums(m, c, 1, q, [&](std::int64_t r, double* acc) {
     for (std::int64_t j = 0; j < c; ++j) {
       const double d = elem::load(x[r * c + j]) - s[j];
-      q[j] += d * d;
+      acc[j] += d * d;
     }
+  });
 }
 
 }  // namespace
@@ -43,7 +71,7 @@ void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float mom
 }
 
 template <typename T>
-void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+CMT_CPU_CLONES void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
                      const float* gamma, const float* beta, T* y) {
 #pragma omp parallel for schedule(static) if (m * c > (1 << 16))
   for (std::int64_t r = 0; r < m; ++r)
@@ -60,18 +88,19 @@ void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* run
 }
 
 template <typename T>
-void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+CMT_CPU_CLONES void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
                         const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta) {
-  std::vector<double> sb(static_cast<std::size_t>(c), 0.0), sg(static_cast<std::size_t>(c), 0.0);
-  for (std::int64_t r = 0; r < m; ++r)
+  std::vector<double> sums;  // per channel: sum dy, sum dy * xhat
+  channel_sums(m, c, 2, sums, [&](std::int64_t r, double* acc) {
     for (std::int64_t j = 0; j < c; ++j) {
       const double g = elem::load(dy[r * c + j]);
-      sb[j] += g;
-      sg[j] += g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j]);
+      acc[j] += g;
+      acc[c + j] += g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j]);
     }
+  });
   for (std::int64_t j = 0; j < c; ++j) {
-    dbeta[j] = static_cast<float>(sb[j]);
-    dgamma[j] = static_cast<float>(sg[j]);
+    dbeta[j] = static_cast<float>(sums[static_cast<std::size_t>(j)]);
+    dgamma[j] = static_cast<float>(sums[static_cast<std::size_t>(c + j)]);
   }
   const float inv_m = 1.0f / static_cast<float>(m);
 #pragma omp parallel for schedule(static) if (m * c > (1 << 16))
