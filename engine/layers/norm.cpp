@@ -33,7 +33,7 @@ Tensor BatchNorm::recompute_output(Context& ctx) {
 Tensor BatchNorm::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(x_.defined(), "BatchNorm::backward without a training forward");
   ops::BatchNormGrads g = sync_ ? ops::batchnorm_sync_backward(ctx, *sync_, dy, x_, weight_, sync_saved_, eps_)
-                                : ops::batchnorm_backward(ctx, dy, x_, weight_, saved_);
+                                : ops::batchnorm_backward(ctx, dy, x_, weight_, saved_, !dy.is_cuda() && dy.sole_owner());
   accumulate_grad(ctx, weight_grad_, g.dgamma);
   accumulate_grad(ctx, bias_grad_, g.dbeta);
   clear_saved();

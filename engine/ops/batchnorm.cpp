@@ -104,7 +104,7 @@ Tensor batchnorm_forward_eval(Context& ctx, const Tensor& x, const Tensor& gamma
 }
 
 BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                                  const BatchNormSaved& saved) {
+                                  const BatchNormSaved& saved, bool dx_into_dy) {
   const char* op = "batchnorm_backward";
   const std::int64_t c = check_x(ctx, x, op);
   require_f32_or_bf16(ctx, dy, op, "dy");
@@ -113,8 +113,9 @@ BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& 
   require_vector(ctx, gamma, c, op, "gamma");
   require_vector(ctx, saved.mean, c, op, "saved.mean");
   require_vector(ctx, saved.invstd, c, op, "saved.invstd");
-  BatchNormGrads g{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(Shape{c}, DType::f32, x.device()),
-                   Tensor::empty(Shape{c}, DType::f32, x.device())};
+  // In place (CPU), dx[i] is written after every read of dy (the sums first, then one element each).
+  BatchNormGrads g{dx_into_dy && !x.is_cuda() ? dy : Tensor::empty(x.shape(), x.dtype(), x.device()),
+                   Tensor::empty(Shape{c}, DType::f32, x.device()), Tensor::empty(Shape{c}, DType::f32, x.device())};
   if (x.dtype() == DType::bf16) backward_as<std::uint16_t>(ctx, dy, x, gamma, saved, g, op);
   else backward_as<float>(ctx, dy, x, gamma, saved, g, op);
   return g;

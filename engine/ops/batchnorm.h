@@ -22,8 +22,9 @@ Tensor batchnorm_forward_eval(Context& ctx, const Tensor& x, const Tensor& gamma
 struct BatchNormGrads {
   Tensor dx /*(N,D,H,W,C)*/, dgamma /*[C]*/, dbeta /*[C]*/;
 };
-// Backward of the training-mode forward (batch statistics in `saved`).
+// Backward of the training-mode forward (batch statistics in `saved`). dx_into_dy: on the CPU, dx
+// is written over dy (returned as g.dx), for callers that drop dy.
 BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                                  const BatchNormSaved& saved);
+                                  const BatchNormSaved& saved, bool dx_into_dy = false);
 
 }  // namespace cmt::ops

@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -38,19 +39,27 @@ CMT_CPU_CLONES void channel_sums(std::int64_t m, std::int64_t c, int width, std:
     for (std::size_t i = 0; i < per; ++i) out[i] += partials[per * static_cast<std::size_t>(t) + i];
 }
 
-// Two passes in double: s[j] = the mean of channel j, q[j] = sum (x - mean)^2 (M2).
+// One pass in double, shifted by the first row (k_j = x[0, j]) so that the sums stay small next to
+// the spread: S1 = sum (x - k), S2 = sum (x - k)^2, then s[j] = k + S1 / m (the mean) and
+// q[j] = S2 - S1^2 / m (M2, the sum of squared deviations). One read of x instead of two.
 template <typename T>
-void two_pass_moments(const T* x, std::int64_t m, std::int64_t c, std::vector<double>& s, std::vector<double>& q) {
-  channel_sums(m, c, 1, s, [&](std::int64_t r, double* acc) {
-    for (std::int64_t j = 0; j < c; ++j) acc[j] += elem::load(x[r * c + j]);
-  });
-  for (std::int64_t j = 0; j < c; ++j) s[j] /= static_cast<double>(m);
-  channel_sums(m, c, 1, q, [&](std::int64_t r, double* acc) {
+void moments(const T* x, std::int64_t m, std::int64_t c, std::vector<double>& s, std::vector<double>& q) {
+  std::vector<double> shift(static_cast<std::size_t>(c)), sums;
+  for (std::int64_t j = 0; j < c; ++j) shift[static_cast<std::size_t>(j)] = elem::load(x[j]);
+  channel_sums(m, c, 2, sums, [&](std::int64_t r, double* acc) {
     for (std::int64_t j = 0; j < c; ++j) {
-      const double d = elem::load(x[r * c + j]) - s[j];
-      acc[j] += d * d;
+      const double d = elem::load(x[r * c + j]) - shift[static_cast<std::size_t>(j)];
+      acc[j] += d;
+      acc[c + j] += d * d;
     }
   });
+  s.resize(static_cast<std::size_t>(c));
+  q.resize(static_cast<std::size_t>(c));
+  for (std::size_t j = 0; j < static_cast<std::size_t>(c); ++j) {
+    const double s1 = sums[j], s2 = sums[static_cast<std::size_t>(c) + j];
+    s[j] = shift[j] + s1 / static_cast<double>(m);
+    q[j] = std::max(0.0, s2 - s1 * s1 / static_cast<double>(m));
+  }
 }
 
 }  // namespace
@@ -59,7 +68,7 @@ template <typename T>
 void batchnorm_train_stats(const T* x, std::int64_t m, std::int64_t c, float momentum, float eps,
                            float* running_mean, float* running_var, float* mean, float* invstd) {
   std::vector<double> s, q;
-  two_pass_moments(x, m, c, s, q);
+  moments(x, m, c, s, q);
   for (std::int64_t j = 0; j < c; ++j) {
     const double var = q[j] / static_cast<double>(m);
     mean[j] = static_cast<float>(s[j]);
@@ -115,7 +124,7 @@ CMT_CPU_CLONES void batchnorm_backward(const T* dy, const T* x, std::int64_t m, 
 template <typename T>
 void batchnorm_moments(const T* x, std::int64_t m, std::int64_t c, float* row) {
   std::vector<double> s, q;
-  two_pass_moments(x, m, c, s, q);
+  moments(x, m, c, s, q);
   const std::int64_t lo = m % (std::int64_t{1} << 24);  // f32 holds both parts exactly
   row[0] = static_cast<float>(m - lo);
   row[1] = static_cast<float>(lo);

@@ -111,3 +111,34 @@ TEST_CASE("batchnorm on bf16 data computes in float and rounds once") {
                  ops::cast(ctx, ops::batchnorm_forward_eval(ctx, xw, gamma, beta, rm, rv, 1e-5f), DType::bf16), 0.0, 0.0);
   CHECK_THROWS_WITH_AS(ops::batchnorm_backward(ctx, dw, x, gamma, sb), doctest::Contains("dtype mismatch"), Error);
 }
+
+TEST_CASE("batchnorm statistics of data far from zero, and the backward written over dy, equal the plain results") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 12);
+  const Shape s{4, 3, 9, 8, 5};  // 864 rows: split over the team
+  // A large offset with a small spread: the one-pass sums are shifted by the first row, so the
+  // variance keeps its digits (the two-pass result in double is the reference).
+  Tensor x = test::random_normal(s, gen, 0.01f);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 1000.f;
+  const auto xv = x.to_vector<float>();
+  const std::int64_t m = x.numel() / 5;
+  Tensor rm = filled(5, 0.f), rv = filled(5, 1.f);
+  ops::BatchNormSaved saved;
+  ops::batchnorm_forward_train(ctx, x, filled(5, 1.f), filled(5, 0.f), rm, rv, 1.f, 1e-5f, saved);
+  for (std::int64_t c = 0; c < 5; ++c) {
+    double mean = 0, var = 0;
+    for (std::int64_t r = 0; r < m; ++r) mean += xv[r * 5 + c];
+    mean /= m;
+    for (std::int64_t r = 0; r < m; ++r) var += (xv[r * 5 + c] - mean) * (xv[r * 5 + c] - mean);
+    CHECK(saved.mean.data<float>()[c] == doctest::Approx(mean).epsilon(1e-7));
+    CHECK(rv.data<float>()[c] == doctest::Approx(var / (m - 1)).epsilon(1e-6));
+  }
+  const Tensor dy = test::random_normal(s, gen), gamma = test::random_normal(Shape{5}, gen);
+  const auto want = ops::batchnorm_backward(ctx, dy, x, gamma, saved);
+  Tensor dy2 = Tensor::from_vector(dy.to_vector<float>(), s);
+  const auto got = ops::batchnorm_backward(ctx, dy2, x, gamma, saved, true);
+  CHECK(got.dx.shares_storage(dy2));
+  CHECK_ALLCLOSE(got.dx, want.dx, 0.0, 0.0);
+  CHECK_ALLCLOSE(got.dgamma, want.dgamma, 0.0, 0.0);
+  CHECK_ALLCLOSE(got.dbeta, want.dbeta, 0.0, 0.0);
+}
