@@ -7,6 +7,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_taps.h"
+#include "kernels/cpu/clones.h"
 #include "kernels/cpu/gemm.h"
 
 namespace cmt::cpu {
@@ -130,7 +131,7 @@ void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw) {
   });
 }
 
-void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db) {
+CMT_CPU_CLONES void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db) {
   // Fixed partition of the rows per thread, partials summed in thread order: deterministic for a
   // given thread count.
   std::vector<double> partial;

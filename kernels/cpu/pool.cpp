@@ -2,8 +2,11 @@
 // element, in increasing output order, exactly like the CUDA kernels, so both give the same sums.
 #include "kernels/pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "kernels/cpu/clones.h"
 
 namespace cmt::cpu {
 
@@ -58,7 +61,7 @@ std::int64_t out_index(const PoolDesc& d, std::int64_t n, int od, int oh, int ow
 
 }  // namespace
 
-void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* argmax) {
+CMT_CPU_CLONES void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* argmax) {
   for_each_output(d, [&](std::int64_t n, const int* o, std::int64_t yb) {
     int lo[3], hi[3];
     window(d, o, lo, hi);
@@ -87,16 +90,17 @@ void maxpool_forward(const PoolDesc& d, const float* x, float* y, std::int32_t* 
   });
 }
 
-void maxpool_backward(const PoolDesc& d, const float* dy, const std::int32_t* argmax, float* dx) {
-  // Scatter in output order per sample (samples in parallel): dx[argmax] += dy.
-  const std::int64_t in_size = d.in_volume() * d.c, out_size = d.out_volume() * d.c;
+CMT_CPU_CLONES void maxpool_backward(const PoolDesc& d, const float* dy, const std::int32_t* argmax, float* dx) {
+  // Scatter in output order per sample (samples in parallel): dx[argmax] += dy, the channels of one
+  // output position innermost (the same order of additions into each dx element as before).
+  const std::int64_t in_size = d.in_volume() * d.c, positions = d.out_volume();
 #pragma omp parallel for schedule(static) if (d.n * in_size > (1 << 15))
   for (std::int64_t n = 0; n < d.n; ++n) {
     float* dxn = dx + n * in_size;
-    for (std::int64_t i = 0; i < in_size; ++i) dxn[i] = 0.f;
-    for (std::int64_t o = 0; o < out_size; ++o) {
-      const std::int64_t yi = n * out_size + o;
-      dxn[static_cast<std::int64_t>(argmax[yi]) * d.c + o % d.c] += dy[yi];
+    std::fill(dxn, dxn + in_size, 0.f);
+    for (std::int64_t p = 0; p < positions; ++p) {
+      const std::int64_t yb = (n * positions + p) * d.c;
+      for (std::int64_t c = 0; c < d.c; ++c) dxn[static_cast<std::int64_t>(argmax[yb + c]) * d.c + c] += dy[yb + c];
     }
   }
 }

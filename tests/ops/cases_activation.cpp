@@ -41,7 +41,10 @@ std::vector<OpCase> activation_cases() {
                       Tensor y = ops::sigmoid(ctx, in.at("x"));
                       return Tensors{{"y", y}, {"dx", ops::sigmoid_backward(ctx, in.at("dy"), y)}};
                     },
-                    .check = Check::close(1e-6, 1e-5), .checks = {{"dx", Check::close(1e-7, 1e-5)}},
+                    // y may differ by 2 float ulps between backends (their exps: CUDA's expf, the
+                    // CPU's vectorisable exp), and dx = dy y (1 - y) cancels near y = 1:
+                    // |d dx| <= |dy| 2.4e-7, below 2e-6 for |dy| < 8.
+                    .check = Check::close(1e-6, 1e-5), .checks = {{"dx", Check::close(2e-6, 1e-5)}},
                     .gradients = small ? std::vector<Gradient>{{"x", "y", "dy", "dx"}} : std::vector<Gradient>{},
                     .oracle = "sigmoid"});
   }
