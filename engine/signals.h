@@ -3,7 +3,7 @@
 //
 // A program routes them first thing in main(), before any thread exists: every thread then blocks
 // them and one watcher thread takes them with sigwait, so no signal handler ever runs on a compute
-// thread. That matters: oneDNN's JIT sgemm (Debian 12's oneDNN 2.7) points the stack pointer into a
+// thread. That matters: oneDNN's JIT sgemm (Debian 12's oneDNN 2.6) points the stack pointer into a
 // heap block while it runs, and a handler's frame pushed there corrupts the heap.
 #pragma once
 
