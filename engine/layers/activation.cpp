@@ -21,9 +21,9 @@ Tensor Act::forward(Context& ctx, const Tensor& x) {
   const bool in_place = !x.is_cuda() && x.sole_owner();
   Tensor y;
   switch (kind_) {
-    case Activation::relu: y = in_place ? ops::relu_in_place(ctx, x) : ops::relu(ctx, x); break;
+    case Activation::relu: y = ops::relu(ctx, x, in_place); break;
     case Activation::silu: y = ops::silu(ctx, x); break;
-    case Activation::sigmoid: y = in_place ? ops::sigmoid_in_place(ctx, x) : ops::sigmoid(ctx, x); break;
+    case Activation::sigmoid: y = ops::sigmoid(ctx, x, in_place); break;
   }
   if (ctx.training) saved_ = kind_ == Activation::silu ? x : y;
   return y;
@@ -31,18 +31,12 @@ Tensor Act::forward(Context& ctx, const Tensor& x) {
 
 Tensor Act::backward(Context& ctx, const Tensor& dy) {
   CMT_CHECK(saved_.defined(), type() << "::backward without a training forward");
+  const bool in_place = !dy.is_cuda() && dy.sole_owner();  // like the forward: into dy when nothing else holds it
   Tensor dx;
-  if (!dy.is_cuda() && dy.sole_owner()) {  // like the forward: into dy when nothing else holds it
-    const ops::ActivationKind k = kind_ == Activation::relu   ? ops::ActivationKind::relu
-                                  : kind_ == Activation::silu ? ops::ActivationKind::silu
-                                                              : ops::ActivationKind::sigmoid;
-    dx = ops::activation_backward_in_place(ctx, k, dy, saved_);
-  } else {
-    switch (kind_) {
-      case Activation::relu: dx = ops::relu_backward(ctx, dy, saved_); break;
-      case Activation::silu: dx = ops::silu_backward(ctx, dy, saved_); break;
-      case Activation::sigmoid: dx = ops::sigmoid_backward(ctx, dy, saved_); break;
-    }
+  switch (kind_) {
+    case Activation::relu: dx = ops::relu_backward(ctx, dy, saved_, in_place); break;
+    case Activation::silu: dx = ops::silu_backward(ctx, dy, saved_, in_place); break;
+    case Activation::sigmoid: dx = ops::sigmoid_backward(ctx, dy, saved_, in_place); break;
   }
   saved_ = Tensor();
   return dx;

@@ -33,7 +33,7 @@ Tensor forward(Context& ctx, cpu::Act act, const Tensor& x, const char* op, bool
 }
 
 Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& saved, const char* op, const char* name,
-                bool in_place = false) {
+                bool in_place) {
   require_f32_or_bf16(ctx, dy, op, "dy");
   require_f32_or_bf16(ctx, saved, op, name);
   require_same_dtype(dy, saved, op, "dy", name);
@@ -46,27 +46,17 @@ Tensor backward(Context& ctx, cpu::Act act, const Tensor& dy, const Tensor& save
 
 }  // namespace
 
-Tensor relu(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::relu, x, "relu"); }
-Tensor relu_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::relu, x, "relu_in_place", true); }
-Tensor sigmoid_in_place(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::sigmoid, x, "sigmoid_in_place", true); }
-Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y) {
-  return backward(ctx, cpu::Act::relu, dy, y, "relu_backward", "y");
-}
-Tensor activation_backward_in_place(Context& ctx, ActivationKind kind, const Tensor& dy, const Tensor& saved) {
-  switch (kind) {
-    case ActivationKind::relu: return backward(ctx, cpu::Act::relu, dy, saved, "relu_backward", "y", true);
-    case ActivationKind::silu: return backward(ctx, cpu::Act::silu, dy, saved, "silu_backward", "x", true);
-    case ActivationKind::sigmoid: return backward(ctx, cpu::Act::sigmoid, dy, saved, "sigmoid_backward", "y", true);
-  }
-  CMT_THROW("activation_backward_in_place: unknown activation");
+Tensor relu(Context& ctx, const Tensor& x, bool in_place) { return forward(ctx, cpu::Act::relu, x, "relu", in_place); }
+Tensor relu_backward(Context& ctx, const Tensor& dy, const Tensor& y, bool in_place) {
+  return backward(ctx, cpu::Act::relu, dy, y, "relu_backward", "y", in_place);
 }
 Tensor silu(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::silu, x, "silu"); }
-Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x) {
-  return backward(ctx, cpu::Act::silu, dy, x, "silu_backward", "x");
+Tensor silu_backward(Context& ctx, const Tensor& dy, const Tensor& x, bool in_place) {
+  return backward(ctx, cpu::Act::silu, dy, x, "silu_backward", "x", in_place);
 }
-Tensor sigmoid(Context& ctx, const Tensor& x) { return forward(ctx, cpu::Act::sigmoid, x, "sigmoid"); }
-Tensor sigmoid_backward(Context& ctx, const Tensor& dy, const Tensor& y) {
-  return backward(ctx, cpu::Act::sigmoid, dy, y, "sigmoid_backward", "y");
+Tensor sigmoid(Context& ctx, const Tensor& x, bool in_place) { return forward(ctx, cpu::Act::sigmoid, x, "sigmoid", in_place); }
+Tensor sigmoid_backward(Context& ctx, const Tensor& dy, const Tensor& y, bool in_place) {
+  return backward(ctx, cpu::Act::sigmoid, dy, y, "sigmoid_backward", "y", in_place);
 }
 
 }  // namespace cmt::ops

@@ -21,13 +21,13 @@ namespace cmt::cpu {
 
 namespace {
 
-// colT[tap - tap0][m - m0] = x at tap `tap` of output position m, for the taps [tap0, tap1) and the
-// output lines [l0, l1) (a line is (n, z, p): Q positions), zero outside the input.
-void stem_columns(const ConvDesc& d, const float* x, std::int64_t l0, std::int64_t l1, int tap0, int tap1, float* colT) {
+// colT[tap][m - m0] = x at tap `tap` of output position m, for the output lines [l0, l1) (a line is
+// (n, z, p): Q positions), zero outside the input.
+void stem_columns(const ConvDesc& d, const float* x, std::int64_t l0, std::int64_t l1, float* colT) {
   const std::int64_t len = (l1 - l0) * d.Q;
-  for (int tap = tap0; tap < tap1; ++tap) {
+  for (int tap = 0; tap < d.trs(); ++tap) {
     const int t = tap / (d.R * d.S), r = tap / d.S % d.R, s = tap % d.S;
-    float* out = colT + std::int64_t{tap - tap0} * len;
+    float* out = colT + std::int64_t{tap} * len;
     for (std::int64_t l = l0; l < l1; ++l) {
       const int p = static_cast<int>(l % d.P), z = static_cast<int>(l / d.P % d.Z),
                 n = static_cast<int>(l / (std::int64_t{d.P} * d.Z));
@@ -71,7 +71,7 @@ void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* 
       for (std::int64_t l0 = first; l0 < last; l0 += per_chunk) {
         const std::int64_t l1 = std::min(last, l0 + per_chunk);
         const std::int64_t len = (l1 - l0) * d.Q;
-        stem_columns(d, x, l0, l1, 0, taps, colT.data());
+        stem_columns(d, x, l0, l1, colT.data());
         // mine (K x taps) (+)= dy_chunk^T (K x len) . colT^T (len x taps)
         gemm_f32(true, true, K, taps, len, 1.f, dy + l0 * d.Q * K, K, colT.data(), len, l0 == first ? 0.f : 1.f, mine, taps);
       }
