@@ -1,4 +1,4 @@
-// `cmt profile`: one training step timed per phase and per layer (forward and backward), with
+// `cmt profile`: one training step (or one predict() call, --infer) timed per phase and per layer, with
 // NVTX ranges of the same names for Nsight Systems, a table, and the JSON and Chrome trace in --out.
 #include <fmt/core.h>
 
@@ -15,6 +15,7 @@
 #include "apps/text_file.h"
 #include "engine/allocator.h"
 #include "engine/cuda_runtime.h"
+#include "engine/ops/basic.h"
 #include "engine/profiler.h"
 
 namespace cmt::app {
@@ -25,6 +26,7 @@ struct ProfileArgs {
   StepSetup step;
   int warmup = 1;
   int max_depth = 3;
+  bool infer = false;  // one predict() call (eval mode, forward only) instead of a training step
   std::string out_dir, json_path, trace_path;
 };
 
@@ -85,15 +87,25 @@ int run_profile(const ProfileArgs& a) {
   Context& ctx = runner.ctx();
   fmt::print("{} | {} views of {}^{} | {} | {}\n", runner.model().describe(), runner.views(), a.step.size, a.step.dims,
              ctx.device().str(), ctx.precision.name());
-  for (int i = 0; i < a.warmup; ++i) runner.step();
+  Tensor image;
+  if (a.infer) {
+    image = Tensor::empty(Shape{a.step.batch, a.step.dims == 3 ? a.step.size : 1, a.step.size, a.step.size, 1}, DType::f32,
+                          ctx.device());
+    ops::uniform_(ctx, image, a.step.seed, 1);
+  }
+  const auto run_once = [&] {
+    if (a.infer) runner.model().predict(ctx, image);
+    else runner.step();
+  };
+  for (int i = 0; i < a.warmup; ++i) run_once();
   ctx.synchronize();
 
   Profiler prof(ctx);
   const auto t0 = std::chrono::steady_clock::now();
   prof.start();
   {
-    ProfileScope s("step");
-    runner.step();
+    ProfileScope s(a.infer ? "predict" : "step");
+    run_once();
   }
   prof.stop();
   ctx.synchronize();
@@ -102,8 +114,10 @@ int run_profile(const ProfileArgs& a) {
   const double step_ms = prof.top_level_ms();
   const std::vector<Row> rows = merge_rows(ranges);
 
-  fmt::print("step {:.3f} ms (profiled; host wall clock {:.3f} ms), {:.2f} GMAC per step\n\n", step_ms, wall_ms,
-             runner.step_macs() / 1e9);
+  if (a.infer) fmt::print("predict {:.3f} ms (profiled; host wall clock {:.3f} ms)\n\n", step_ms, wall_ms);
+  else
+    fmt::print("step {:.3f} ms (profiled; host wall clock {:.3f} ms), {:.2f} GMAC per step\n\n", step_ms, wall_ms,
+               runner.step_macs() / 1e9);
   fmt::print("{:<48} {:<16} {:>10} {:>10} {:>7} {:>9} {:>12} {:>11}\n", "range", "type", "fwd ms", "bwd ms", "share", "GMAC",
              "TFLOP/s|GB/s", "kept");
   for (const Row& r : rows) {
@@ -111,7 +125,7 @@ int run_profile(const ProfileArgs& a) {
     const double ms = r.fwd_ms + r.bwd_ms;
     std::string rate = "";
     // Forward 2*MACs FLOPs, backward twice that; elementwise layers: bytes read + written (estimate).
-    if (r.macs > 0 && ms > 0) rate = fmt::format("{:.3f} TF", 6 * r.macs / (ms * 1e9));
+    if (r.macs > 0 && ms > 0) rate = fmt::format("{:.3f} TF", (r.bwd_ms > 0 ? 6 : 2) * r.macs / (ms * 1e9));
     else if (r.type != "phase" && ms > 0) rate = fmt::format("{:.1f} GB/s", (2.0 * r.fwd_bytes + 3.0 * r.bwd_bytes) / (ms * 1e6));
     const std::string label = std::string(static_cast<std::size_t>(2 * r.depth), ' ') + r.name;
     fmt::print("{:<48} {:<16} {:>10.3f} {:>10.3f} {:>6.1f}% {:>9.3f} {:>12} {:>11}\n", label.substr(0, 48), r.type.substr(0, 16),
@@ -134,7 +148,8 @@ int run_profile(const ProfileArgs& a) {
     j["precision"] = ctx.precision.name();
     j["step_ms"] = step_ms;
     j["wall_ms"] = wall_ms;
-    j["step_macs"] = runner.step_macs();
+    j["mode"] = a.infer ? "predict" : "train";
+    if (!a.infer) j["step_macs"] = runner.step_macs();
     j["peak_bytes_in_use"] = stats.peak_bytes_in_use;
     write_json(json_path, j);
   }
@@ -151,6 +166,7 @@ void setup_profile(CLI::App& app, Action& action) {
   a->step.depth = 0.34;
   a->step.latent = 64;
   add_step_options(*cmd, a->step);
+  cmd->add_flag("--infer", a->infer, "profile one predict() call (eval mode, batch --batch-size) instead of a training step");
   cmd->add_option("--warmup", a->warmup, "steps before the profiled one")->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "deepest nesting level printed (the JSON has all)")->capture_default_str();
   cmd->add_option("--out", a->out_dir, "folder for profile.json and profile_trace.json (default $OUT, else ./profile-out)");

@@ -49,6 +49,9 @@ void avgpool_backward(const PoolDesc& d, const float* dy, float* dx);
 // Adaptive: d.out gives the bins; k/s/p are ignored.
 void adaptive_avgpool_forward(const PoolDesc& d, const float* x, float* y);
 void adaptive_avgpool_backward(const PoolDesc& d, const float* dy, float* dx);
+// x (n, sp, c) -> y (n, c): the mean over the sp positions of each sample (sums in double).
+void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64_t sp, std::int64_t c);
+void global_avgpool_backward(const float* dy, float* dx, std::int64_t n, std::int64_t sp, std::int64_t c);
 
 }  // namespace cmt::cpu
 

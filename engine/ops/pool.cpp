@@ -136,13 +136,12 @@ Tensor global_avgpool_forward(Context& ctx, const Tensor& x) {
   const char* op = "global_avgpool_forward";
   check_x(ctx, x, op);
   const std::int64_t n = x.dim(0), c = x.dim(4);
-  [[maybe_unused]] const std::int64_t sp = x.numel() / (n * c);  // CUDA only
+  const std::int64_t sp = x.numel() / (n * c);
   Tensor y = Tensor::empty(Shape{n, c}, x.dtype(), x.device());
-  const PoolDesc d = make_desc(x.shape(), Shape{n, 1, 1, 1, c});  // the CPU runs it as one adaptive bin
   CMT_POOL_PASS(ctx, op, x, y,
                 cuda::global_avgpool_forward(elems<T>(x), elems<T>(y), n, sp, c,
                                              ctx.workspace(cuda::global_avgpool_workspace_bytes(n, sp, c)), ctx.compute_stream()),
-                cpu::adaptive_avgpool_forward(d, src, dst));
+                cpu::global_avgpool_forward(src, dst, n, sp, c));
   return y;
 }
 
@@ -153,11 +152,10 @@ Tensor global_avgpool_backward(Context& ctx, const Tensor& dy, const Shape& x_sh
   CMT_CHECK(dy.rank() == 2 && dy.dim(0) == x_shape[0] && dy.dim(1) == x_shape[4],
             op << ": dy must be (N,C) = (" << x_shape[0] << ", " << x_shape[4] << "), got " << dy.describe());
   const std::int64_t n = x_shape[0], c = x_shape[4];
-  [[maybe_unused]] const std::int64_t sp = x_shape.numel() / (n * c);  // CUDA only
+  const std::int64_t sp = x_shape.numel() / (n * c);
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
-  const PoolDesc d = make_desc(x_shape, Shape{n, 1, 1, 1, c});
   CMT_POOL_PASS(ctx, op, dy, dx, cuda::global_avgpool_backward(elems<T>(dy), elems<T>(dx), n, sp, c, ctx.compute_stream()),
-                cpu::adaptive_avgpool_backward(d, src, dst));
+                cpu::global_avgpool_backward(src, dst, n, sp, c));
   return dx;
 }
 

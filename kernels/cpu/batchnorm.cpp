@@ -2,42 +2,17 @@
 // rows split over the OpenMP team with the partial sums added in thread order.
 #include "kernels/batchnorm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/common/elem.h"
+#include "kernels/cpu/channel_sums.h"
 #include "kernels/cpu/clones.h"
 
 namespace cmt::cpu {
 
 namespace {
-
-// Per-channel sums over the m rows: each thread of the team adds a contiguous range of rows into its
-// own partial (`width` doubles per channel), and the partials are added in thread order, so a given
-// team size always gives the same sums. add(r, acc) adds row r into acc.
-template <typename Add>
-CMT_CPU_CLONES void channel_sums(std::int64_t m, std::int64_t c, int width, std::vector<double>& out, Add add) {
-  const std::size_t per = static_cast<std::size_t>(c * width);
-  std::vector<double> partials;
-  int team = 1;
-#pragma omp parallel if (m * c > (1 << 16))
-  {
-#pragma omp single
-    {
-      team = omp_get_num_threads();
-      partials.assign(per * static_cast<std::size_t>(team), 0.0);
-    }
-    const int me = omp_get_thread_num();
-    double* acc = partials.data() + per * static_cast<std::size_t>(me);
-    for (std::int64_t r = m * me / team, last = m * (me + 1) / team; r < last; ++r) add(r, acc);
-  }
-  out.assign(per, 0.0);
-  for (int t = 0; t < team; ++t)
-    for (std::size_t i = 0; i < per; ++i) out[i] += partials[per * static_cast<std::size_t>(t) + i];
-}
 
 // One pass in double, shifted by the first row (k_j = x[0, j]) so that the sums stay small next to
 // the spread: S1 = sum (x - k), S2 = sum (x - k)^2, then s[j] = k + S1 / m (the mean) and

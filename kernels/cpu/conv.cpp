@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/channel_sums.h"
 #include "kernels/cpu/conv_taps.h"
 #include "kernels/cpu/clones.h"
 #include "kernels/cpu/gemm.h"
@@ -131,25 +132,12 @@ void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw) {
   });
 }
 
-CMT_CPU_CLONES void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db) {
-  // Fixed partition of the rows per thread, partials summed in thread order: deterministic for a
-  // given thread count.
-  std::vector<double> partial;
-#pragma omp parallel
-  {
-    const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
-#pragma omp single
-    partial.assign(static_cast<std::size_t>(nt) * K, 0.0);
-    double* acc = partial.data() + static_cast<std::size_t>(tid) * K;
-    for (std::int64_t m = rows * tid / nt; m < rows * (tid + 1) / nt; ++m)
-      for (int k = 0; k < K; ++k) acc[k] += dy[m * K + k];
-  }
-  const std::size_t nt = partial.size() / static_cast<std::size_t>(std::max(K, 1));
-  for (int k = 0; k < K; ++k) {
-    double s = 0;
-    for (std::size_t t = 0; t < nt; ++t) s += partial[t * static_cast<std::size_t>(K) + static_cast<std::size_t>(k)];
-    db[k] = static_cast<float>(s);
-  }
+void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db) {
+  std::vector<double> sums;
+  channel_sums(rows, K, 1, sums, [&](std::int64_t m, double* acc) {
+    for (int k = 0; k < K; ++k) acc[k] += dy[m * K + k];
+  });
+  for (int k = 0; k < K; ++k) db[k] = static_cast<float>(sums[static_cast<std::size_t>(k)]);
 }
 
 }  // namespace cmt::cpu

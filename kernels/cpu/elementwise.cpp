@@ -2,8 +2,10 @@
 #include "kernels/elementwise.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/common/elem.h"
+#include "kernels/cpu/channel_sums.h"
 
 namespace cmt::cpu {
 
@@ -20,7 +22,7 @@ void scale(const float* x, float alpha, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
 }
 
-void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c) {
+CMT_CPU_CLONES void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std::int64_t sp, std::int64_t c) {
 #pragma omp parallel for schedule(static) if (n * sp * c > (1 << 16))
   for (std::int64_t r = 0; r < n * sp; ++r) {
     const float* sn = s + (r / sp) * c;
@@ -31,13 +33,15 @@ void channel_scale(const float* x, const float* s, float* y, std::int64_t n, std
 void channel_scale_backward(const float* dy, const float* x, const float* s, float* dx, float* ds, std::int64_t n,
                             std::int64_t sp, std::int64_t c) {
   channel_scale(dy, s, dx, n, sp, c);
-#pragma omp parallel for schedule(static) if (n * sp * c > (1 << 16))
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t j = 0; j < c; ++j) {
-      double acc = 0;
-      for (std::int64_t q = 0; q < sp; ++q) acc += static_cast<double>(dy[(b * sp + q) * c + j]) * x[(b * sp + q) * c + j];
-      ds[b * c + j] = static_cast<float>(acc);
-    }
+  std::vector<double> sums;
+  for (std::int64_t b = 0; b < n; ++b) {
+    const float* dyb = dy + b * sp * c;
+    const float* xb = x + b * sp * c;
+    channel_sums(sp, c, 1, sums, [&](std::int64_t q, double* acc) {
+      for (std::int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(dyb[q * c + j]) * xb[q * c + j];
+    });
+    for (std::int64_t j = 0; j < c; ++j) ds[b * c + j] = static_cast<float>(sums[static_cast<std::size_t>(j)]);
+  }
 }
 
 namespace {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
+#include "kernels/cpu/channel_sums.h"
 #include "kernels/cpu/clones.h"
 
 namespace cmt::cpu {
@@ -171,6 +173,28 @@ void adaptive_avgpool_backward(const PoolDesc& d, const float* dy, float* dx) {
       }
     }
   });
+}
+
+// Rows of the sample read contiguously, channels in the inner loop (the adaptive kernel's one bin
+// walks each channel at a stride of c floats).
+void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64_t sp, std::int64_t c) {
+  std::vector<double> sums;
+  for (std::int64_t b = 0; b < n; ++b) {
+    const float* xb = x + b * sp * c;
+    channel_sums(sp, c, 1, sums, [&](std::int64_t r, double* acc) {
+      for (std::int64_t j = 0; j < c; ++j) acc[j] += xb[r * c + j];
+    });
+    for (std::int64_t j = 0; j < c; ++j) y[b * c + j] = static_cast<float>(sums[static_cast<std::size_t>(j)] / static_cast<double>(sp));
+  }
+}
+
+CMT_CPU_CLONES void global_avgpool_backward(const float* dy, float* dx, std::int64_t n, std::int64_t sp, std::int64_t c) {
+  const float inv = 1.0f / static_cast<float>(sp);
+#pragma omp parallel for schedule(static) if (n * sp * c > (1 << 16))
+  for (std::int64_t r = 0; r < n * sp; ++r) {
+    const float* g = dy + (r / sp) * c;
+    for (std::int64_t j = 0; j < c; ++j) dx[r * c + j] = g[j] * inv;
+  }
 }
 
 }  // namespace cmt::cpu
