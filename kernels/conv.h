@@ -96,8 +96,8 @@ void conv_depthwise_dgrad(const ConvDesc& d, const float* dy, const float* w, fl
 void conv_depthwise_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw);
 
 // One input channel (the network's stem), groups 1: the weight gradient by its own path
-// (kernels/cpu/conv_stem.cpp), exposed for tests; col_budget: floats of column buffer per chunk.
-void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* dw, std::int64_t col_budget = std::int64_t{1} << 18);
+// (kernels/cpu/conv_stem.cpp: direct, the taps of a line in registers), exposed for tests.
+void conv_wgrad_stem(const ConvDesc& d, const float* x, const float* dy, float* dw);
 
 }  // namespace cmt::cpu
 

@@ -53,7 +53,8 @@ inline ConvCase conv_case(std::string name, Shape x, Shape w, std::array<int, 3>
 }
 
 // The convolution's edge cases (docs/conv.md): odd sizes with stride 2, 1x1x1, 7x7x7 stride-2 stems, dilation,
-// groups, depthwise with a channel multiplier, C = 1, anisotropic parameters, large padding.
+// groups, depthwise with a channel multiplier, C = 1 (also dilated, K not a multiple of 16), anisotropic
+// parameters, large padding.
 inline std::vector<ConvCase> edge_cases() {
   return {
       conv_case("stride 2 odd 3d", {2, 7, 9, 5, 8}, {16, 3, 3, 3, 8}, {2, 2, 2}, {1, 1, 1}),
@@ -75,6 +76,7 @@ inline std::vector<ConvCase> edge_cases() {
       conv_case("large padding", {1, 3, 4, 5, 8}, {8, 3, 3, 3, 8}, {1, 1, 1}, {3, 3, 3}),
       conv_case("window equals input", {2, 3, 3, 3, 16}, {16, 3, 3, 3, 16}, {1, 1, 1}, {0, 0, 0}),
       conv_case("odd channels", {2, 1, 6, 5, 3}, {5, 1, 3, 3, 3}, {1, 1, 1}, {0, 1, 1}),
+      conv_case("C1 5x5 dilated stride 2 2d", {3, 1, 21, 24, 1}, {20, 1, 5, 5, 1}, {1, 1, 2}, {0, 2, 3}, {1, 1, 2}),
   };
 }
 
