@@ -3,6 +3,7 @@
 #include "kernels/batchnorm.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -21,12 +22,9 @@ template <typename T>
 void moments(const T* x, std::int64_t m, std::int64_t c, std::vector<double>& s, std::vector<double>& q) {
   std::vector<double> shift(static_cast<std::size_t>(c)), sums;
   for (std::int64_t j = 0; j < c; ++j) shift[static_cast<std::size_t>(j)] = elem::load(x[j]);
-  channel_sums(m, c, 2, sums, [&](std::int64_t r, double* acc) {
-    for (std::int64_t j = 0; j < c; ++j) {
-      const double d = elem::load(x[r * c + j]) - shift[static_cast<std::size_t>(j)];
-      acc[j] += d;
-      acc[c + j] += d * d;
-    }
+  channel_sums<2>(m, c, sums, [&](std::int64_t r, std::int64_t j) {
+    const double d = elem::load(x[r * c + j]) - shift[static_cast<std::size_t>(j)];
+    return std::array<double, 2>{d, d * d};
   });
   s.resize(static_cast<std::size_t>(c));
   q.resize(static_cast<std::size_t>(c));
@@ -75,12 +73,9 @@ template <typename T>
 CMT_CPU_CLONES void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
                         const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta) {
   std::vector<double> sums;  // per channel: sum dy, sum dy * xhat
-  channel_sums(m, c, 2, sums, [&](std::int64_t r, double* acc) {
-    for (std::int64_t j = 0; j < c; ++j) {
-      const double g = elem::load(dy[r * c + j]);
-      acc[j] += g;
-      acc[c + j] += g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j]);
-    }
+  channel_sums<2>(m, c, sums, [&](std::int64_t r, std::int64_t j) {
+    const double g = elem::load(dy[r * c + j]);
+    return std::array<double, 2>{g, g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j])};
   });
   for (std::int64_t j = 0; j < c; ++j) {
     dbeta[j] = static_cast<float>(sums[static_cast<std::size_t>(j)]);

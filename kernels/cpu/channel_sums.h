@@ -6,6 +6,7 @@
 
 #include <omp.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -13,10 +14,12 @@
 
 namespace cmt::cpu {
 
-// out gets `width` doubles per channel (out[w * c + j]); add(r, acc) adds row r into acc.
-template <typename Add>
-CMT_CPU_CLONES void channel_sums(std::int64_t rows, std::int64_t c, int width, std::vector<double>& out, Add add) {
-  const std::size_t per = static_cast<std::size_t>(c * width);
+// out gets W doubles per channel (out[w * c + j] = sum over rows r of term(r, j)[w]); term returns
+// std::array<double, W>. Four rows are added together before they reach the partial: adding each row
+// into memory makes every row wait for the previous row's stores.
+template <int W, typename Term>
+CMT_CPU_CLONES void channel_sums(std::int64_t rows, std::int64_t c, std::vector<double>& out, Term term) {
+  const std::size_t per = static_cast<std::size_t>(c * W);
   std::vector<double> partials;
   int team = 1;
 #pragma omp parallel if (rows * c > (1 << 16))
@@ -28,7 +31,18 @@ CMT_CPU_CLONES void channel_sums(std::int64_t rows, std::int64_t c, int width, s
     }
     const int me = omp_get_thread_num();
     double* acc = partials.data() + per * static_cast<std::size_t>(me);
-    for (std::int64_t r = rows * me / team, last = rows * (me + 1) / team; r < last; ++r) add(r, acc);
+    std::int64_t r = rows * me / team;
+    const std::int64_t last = rows * (me + 1) / team;
+    for (; r + 4 <= last; r += 4)
+      for (std::int64_t j = 0; j < c; ++j) {
+        const std::array<double, W> a = term(r, j), b = term(r + 1, j), d = term(r + 2, j), e = term(r + 3, j);
+        for (int w = 0; w < W; ++w) acc[w * c + j] += (a[w] + b[w]) + (d[w] + e[w]);
+      }
+    for (; r < last; ++r)
+      for (std::int64_t j = 0; j < c; ++j) {
+        const std::array<double, W> a = term(r, j);
+        for (int w = 0; w < W; ++w) acc[w * c + j] += a[w];
+      }
   }
   out.assign(per, 0.0);
   for (int t = 0; t < team; ++t)

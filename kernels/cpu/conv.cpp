@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -134,9 +135,7 @@ void conv_wgrad(const ConvDesc& d, const float* x, const float* dy, float* dw) {
 
 void conv_bias_grad(std::int64_t rows, int K, const float* dy, float* db) {
   std::vector<double> sums;
-  channel_sums(rows, K, 1, sums, [&](std::int64_t m, double* acc) {
-    for (int k = 0; k < K; ++k) acc[k] += dy[m * K + k];
-  });
+  channel_sums<1>(rows, K, sums, [&](std::int64_t m, std::int64_t k) { return std::array<double, 1>{dy[m * K + k]}; });
   for (int k = 0; k < K; ++k) db[k] = static_cast<float>(sums[static_cast<std::size_t>(k)]);
 }
 

@@ -1,6 +1,7 @@
 // CPU reference of the elementwise and row ops.
 #include "kernels/elementwise.h"
 
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -37,8 +38,8 @@ void channel_scale_backward(const float* dy, const float* x, const float* s, flo
   for (std::int64_t b = 0; b < n; ++b) {
     const float* dyb = dy + b * sp * c;
     const float* xb = x + b * sp * c;
-    channel_sums(sp, c, 1, sums, [&](std::int64_t q, double* acc) {
-      for (std::int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(dyb[q * c + j]) * xb[q * c + j];
+    channel_sums<1>(sp, c, sums, [&](std::int64_t q, std::int64_t j) {
+      return std::array<double, 1>{static_cast<double>(dyb[q * c + j]) * xb[q * c + j]};
     });
     for (std::int64_t j = 0; j < c; ++j) ds[b * c + j] = static_cast<float>(sums[static_cast<std::size_t>(j)]);
   }

@@ -3,6 +3,7 @@
 #include "kernels/pool.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -181,9 +182,7 @@ void global_avgpool_forward(const float* x, float* y, std::int64_t n, std::int64
   std::vector<double> sums;
   for (std::int64_t b = 0; b < n; ++b) {
     const float* xb = x + b * sp * c;
-    channel_sums(sp, c, 1, sums, [&](std::int64_t r, double* acc) {
-      for (std::int64_t j = 0; j < c; ++j) acc[j] += xb[r * c + j];
-    });
+    channel_sums<1>(sp, c, sums, [&](std::int64_t r, std::int64_t j) { return std::array<double, 1>{xb[r * c + j]}; });
     for (std::int64_t j = 0; j < c; ++j) y[b * c + j] = static_cast<float>(sums[static_cast<std::size_t>(j)] / static_cast<double>(sp));
   }
 }
