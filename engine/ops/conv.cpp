@@ -32,10 +32,10 @@ namespace {
 std::atomic<ConvBackend> g_backend{ConvBackend::native};
 // The plan report's lines about CPU tensors (oneDNN's choices, informative only) start with this.
 constexpr const char* kCpuPlanPrefix = "cpu onednn ";
-// Below this many output positions per sample (Z*P*Q) the automatic CPU choice keeps cmt's own path.
-// Per sample, not per batch: a run resumed on another number of ranks (another per-rank batch) must
-// take the same path for the same layer.
-constexpr std::int64_t kOnednnMinSamplePositions = 128;
+// A single sample (N = 1) with fewer output positions (Z*P*Q) than this stays on cmt's own path in the
+// automatic CPU choice. Training steps always hold two views per sample (N >= 2), so a run resumed on
+// another number of ranks (another per-rank batch) takes the same path for every layer.
+constexpr std::int64_t kOnednnMinSinglePositions = 128;
 
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
@@ -264,18 +264,18 @@ bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const
   // (unit.conv CPU paths ... every 3D backbone conv); cmt's own stem path is made for this pass.
   if (pass == ConvPass::wgrad && d.C == 1) return false;
   if (b == CpuConvBackend::onednn) return true;
-  // automatic, from the per-layer measurements (docs/performance.md). 2D depthwise: oneDNN (its
-  // depthwise kernels beat cmt's loops). 3D depthwise and 3D stride-1 pointwise: cmt's own path (its
-  // channel-vectorised loops; one sgemm on the tensors as they are). Everything else: oneDNN unless
-  // the conv has few output positions (oneDNN reorders the weights per call, which they cannot
-  // amortise).
+  // automatic, from the measurements (docs/performance.md). 2D depthwise: oneDNN (its depthwise
+  // kernels beat cmt's loops). 3D depthwise and 3D stride-1 pointwise: cmt's own path (its
+  // channel-vectorised loops; one sgemm on the tensors as they are). Everything else: oneDNN, unless
+  // one image has few output positions (oneDNN reorders the weights per call, which a single small
+  // image cannot amortise; a batch can).
   const bool two_d = d.D == 1 && d.T == 1 && d.stride[0] == 1 && d.pad[0] == 0;
   const bool depthwise = d.groups > 1 && d.Cg() == 1;
   if (depthwise) return two_d;
   const bool pointwise =
       d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
   if (pointwise && !two_d) return false;
-  return std::int64_t{d.Z} * d.P * d.Q >= kOnednnMinSamplePositions;
+  return d.N > 1 || std::int64_t{d.Z} * d.P * d.Q >= kOnednnMinSinglePositions;
 #else
   return false;
 #endif

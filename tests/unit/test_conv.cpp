@@ -214,3 +214,29 @@ TEST_CASE("conv plan: a recorded report loads back and prints the same choices")
   CHECK_THROWS_WITH_AS(ops::conv_load_plan("fprop fp32 x -> warp9000\n"), doctest::Contains("unknown conv variant"), cmt::Error);
 }
 #endif
+
+#if defined(CMT_WITH_ONEDNN)
+TEST_CASE("conv automatic CPU choice: oneDNN for batches and large images, cmt's own loops where they win") {
+  CpuBackendScope scope(ops::CpuConvBackend::automatic);
+  const auto desc = [](Shape x, Shape w, int stride, int pad, int groups) {
+    ops::ConvParams p;
+    const bool three_d = x[1] > 1;
+    p.stride = {three_d ? stride : 1, stride, stride};
+    p.padding = {three_d ? pad : 0, pad, pad};
+    p.groups = groups;
+    return ops::conv_desc(x, w, p);
+  };
+  using P = ConvPass;
+  // A 3x3 conv on 4x4 maps: one image has too few positions to amortise oneDNN's weight reorder, a batch has not.
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::fprop, desc({1, 1, 4, 4, 128}, {128, 1, 3, 3, 128}, 1, 1, 1)));
+  CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({2, 1, 4, 4, 128}, {128, 1, 3, 3, 128}, 1, 1, 1)));
+  CHECK(ops::cpu_conv_uses_onednn(P::dgrad, desc({1, 1, 64, 64, 16}, {32, 1, 3, 3, 16}, 1, 1, 1)));
+  // Depthwise: oneDNN in 2D, cmt's own loops in 3D; 3D pointwise: one sgemm on the tensors as they are.
+  CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 1, 16, 16, 48}, {48, 1, 3, 3, 1}, 1, 1, 48)));
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 8, 8, 8, 48}, {48, 3, 3, 3, 1}, 1, 1, 48)));
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 8, 8, 8, 48}, {96, 1, 1, 1, 48}, 1, 0, 1)));
+  // The one-channel stem's weight gradient is always cmt's own.
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 32, 32, 32, 1}, {16, 7, 7, 7, 1}, 2, 3, 1)));
+  CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 32, 32, 32, 1}, {16, 7, 7, 7, 1}, 2, 3, 1)));
+}
+#endif
