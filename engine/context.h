@@ -65,6 +65,9 @@ class Context {
   // Recompute batch norm + activation outputs in the backward pass instead of keeping them
   // (Sequential's BN -> activation -> conv runs): less activation memory, a little more time.
   bool recompute = false;
+  // On the CPU, a batch norm followed by ReLU or SiLU in a Sequential applies the activation in its
+  // own pass (ops::BnActivation; the same bits, fewer passes over memory). Off: every layer runs alone.
+  bool fuse_norm_activation = true;
   bool debug_sync = false;  // synchronise after every op (CMT_DEBUG_SYNC=1 sets it)
   std::uint64_t seed = 0;
   std::uint32_t epoch = 0;  // with seed and step, keys the random draws of dropout-like layers

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/activation.h"
 #include "kernels/common/macros.h"
 
 namespace cmt {
@@ -61,6 +62,20 @@ void batchnorm_eval(const T* x, std::int64_t m, std::int64_t c, const float* run
 template <typename T>
 void batchnorm_backward(const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
                         const float* invstd, const float* gamma, T* dx, float* dgamma, float* dbeta);
+
+// Batch norm followed by an activation in one pass (the graph's BN -> ReLU/SiLU pairs): the same bits
+// as batchnorm_apply/eval, the output stored as T, then activation_forward. The backward recomputes
+// the normalised value z from x (the activation keeps nothing) and equals activation_backward at z
+// followed by batchnorm_backward; dx may be dy's buffer.
+template <typename T>
+void batchnorm_apply_act(Act act, const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
+                         const float* gamma, const float* beta, T* y);
+template <typename T>
+void batchnorm_eval_act(Act act, const T* x, std::int64_t m, std::int64_t c, const float* running_mean,
+                        const float* running_var, float eps, const float* gamma, const float* beta, T* y);
+template <typename T>
+void batchnorm_backward_act(Act act, const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
+                            const float* invstd, const float* gamma, const float* beta, T* dx, float* dgamma, float* dbeta);
 
 // Synchronised batch norm (engine/ops/batchnorm_sync.cpp). A rank's moments row [2 + 2C]: its count m as two
 // floats that add up to m exactly (m - m mod 2^24, m mod 2^24), mean[C], M2[C] = sum (x - mean)^2.

@@ -43,13 +43,14 @@ class Bottleneck : public Layer {
   Tensor forward(Context& ctx, const Tensor& x) override {
     Tensor out = body_.forward(ctx, x);
     ops::add_(ctx, out, downsample_ ? downsample_->forward(ctx, x) : x);
-    Tensor y = ops::relu(ctx, out);
+    // In place on the CPU: `out` is this block's own sum (bn3 returns a fresh tensor).
+    Tensor y = ops::relu(ctx, out, !out.is_cuda() && out.sole_owner());
     if (ctx.training) y_ = y;
     return y;
   }
   Tensor backward(Context& ctx, const Tensor& dy) override {
     CMT_CHECK(y_.defined(), "Bottleneck::backward without a training forward");
-    Tensor dsum = ops::relu_backward(ctx, dy, y_);
+    Tensor dsum = ops::relu_backward(ctx, dy, y_, !dy.is_cuda() && dy.sole_owner());
     y_ = Tensor();
     Tensor dx = body_.backward(ctx, dsum);
     ops::add_(ctx, dx, downsample_ ? downsample_->backward(ctx, dsum) : dsum);

@@ -15,6 +15,7 @@ class Act : public Layer {
   Tensor backward(Context& ctx, const Tensor& dy) override;
   void clear_saved() override { saved_ = Tensor(); }
   bool keeps_input() const { return kind_ == Activation::silu; }  // else it keeps its output
+  Activation kind() const { return kind_; }
 
  private:
   Activation kind_;

@@ -1,6 +1,8 @@
 // BatchNorm layer.
 #include "engine/layers/norm.h"
 
+#include <utility>
+
 namespace cmt::layers {
 
 BatchNorm::BatchNorm(std::int64_t channels, float eps, float momentum) : channels_(channels), eps_(eps), momentum_(momentum) {
@@ -16,10 +18,14 @@ BatchNorm::BatchNorm(std::int64_t channels, float eps, float momentum) : channel
 
 Tensor BatchNorm::forward(Context& ctx, const Tensor& x) {
   CMT_CHECK(x.rank() == 5 && x.dim(4) == channels_, "BatchNorm(" << channels_ << "): input " << x.describe());
-  if (!ctx.training) return ops::batchnorm_forward_eval(ctx, x, weight_, bias_, running_mean_, running_var_, eps_);
+  const ops::BnActivation act = std::exchange(fuse_next_, ops::BnActivation::none);
+  if (!ctx.training) return ops::batchnorm_forward_eval(ctx, x, weight_, bias_, running_mean_, running_var_, eps_, act);
   x_ = x;
-  if (sync_) return ops::batchnorm_sync_forward_train(ctx, *sync_, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, sync_saved_);
-  return ops::batchnorm_forward_train(ctx, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, saved_);
+  if (sync_) {
+    CMT_CHECK(act == ops::BnActivation::none, "BatchNorm: synchronised statistics take no activation in the same pass");
+    return ops::batchnorm_sync_forward_train(ctx, *sync_, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, sync_saved_);
+  }
+  return ops::batchnorm_forward_train(ctx, x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, saved_, act);
 }
 
 Tensor BatchNorm::recompute_output(Context& ctx) {

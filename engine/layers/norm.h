@@ -24,6 +24,9 @@ class BatchNorm : public Layer {
   // For recomputation in backward: the last training forward's output again, from the kept input
   // (the same batch statistics, so the same values); running statistics untouched.
   Tensor recompute_output(Context& ctx);
+  // At the next forward only, applies `act` in the same pass (a Sequential sets it for the ReLU or
+  // SiLU that follows this layer, on the CPU); the backward then takes the activation's gradient too.
+  void fuse_next(ops::BnActivation act) { fuse_next_ = act; }
 
  private:
   std::int64_t channels_;
@@ -31,6 +34,7 @@ class BatchNorm : public Layer {
   Tensor weight_, weight_grad_, bias_, bias_grad_, running_mean_, running_var_;
   Tensor x_;
   ops::BatchNormSaved saved_;
+  ops::BnActivation fuse_next_ = ops::BnActivation::none;
   Communicator* sync_ = nullptr;
   ops::SyncBatchNormSaved sync_saved_;
 };

@@ -44,11 +44,32 @@ std::size_t Sequential::recompute_run_at(std::size_t i) const {
   return act->keeps_input() ? 2 : 0;
 }
 
+ops::BnActivation Sequential::fusable_at(std::size_t i, const Context& ctx, const Tensor& x) const {
+  if (!ctx.fuse_norm_activation || ctx.recompute || ctx.keep_for_backward || x.is_cuda() || i + 1 >= owned_.size())
+    return ops::BnActivation::none;
+  const auto* bn = dynamic_cast<const BatchNorm*>(owned_[i].get());
+  const auto* act = dynamic_cast<const Act*>(owned_[i + 1].get());
+  if (bn == nullptr || bn->synced() || act == nullptr) return ops::BnActivation::none;
+  switch (act->kind()) {
+    case Activation::relu: return ops::BnActivation::relu;
+    case Activation::silu: return ops::BnActivation::silu;
+    default: return ops::BnActivation::none;
+  }
+}
+
 Tensor Sequential::forward(Context& ctx, const Tensor& x) {
   dropped_.assign(owned_.size(), 0);
+  fused_.assign(owned_.size(), 0);
   const bool recompute = ctx.training && ctx.recompute;
   Tensor h = x;
   for (std::size_t i = 0; i < owned_.size(); ++i) {
+    if (const ops::BnActivation act = fusable_at(i, ctx, h); act != ops::BnActivation::none) {
+      static_cast<BatchNorm&>(*owned_[i]).fuse_next(act);
+      h = run_forward(ctx, *owned_[i], h);
+      fused_[i] = 1;
+      ++i;  // the activation ran inside the batch norm
+      continue;
+    }
     h = run_forward(ctx, *owned_[i], h);
     // Once the last layer of a run has its output, drop what the run keeps beyond BN's input.
     for (std::size_t len : {std::size_t{2}, std::size_t{3}}) {
@@ -79,6 +100,7 @@ Tensor Sequential::backward(Context& ctx, const Tensor& dy) {
       if (len == 3) static_cast<Conv&>(*owned_[j]).restore_input(y);
       dropped_[start] = 0;
     }
+    if (j > 0 && fused_.size() == owned_.size() && fused_[j - 1]) continue;  // its batch norm takes its gradient
     g = run_backward(ctx, *owned_[j], g);
   }
   return g;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/layer.h"
+#include "engine/ops/batchnorm.h"
 
 namespace cmt::layers {
 
@@ -34,8 +35,13 @@ class Sequential : public Layer {
   // which the conv keeps), and BN -> SiLU at the end of a run (SiLU keeps its own input).
   // Returns the length of the run starting at child i (3 or 2), or 0.
   std::size_t recompute_run_at(std::size_t i) const;
+  // The activation that the batch norm at child i applies in its own pass (ctx.fuse_norm_activation):
+  // child i + 1 is a ReLU or SiLU, the data is on the CPU, the statistics per rank, and nothing
+  // recomputes or differentiates in eval mode. none otherwise.
+  ops::BnActivation fusable_at(std::size_t i, const Context& ctx, const Tensor& x) const;
   std::vector<LayerPtr> owned_;
   std::vector<std::size_t> dropped_;  // per child: length of a run starting here whose tensors were dropped
+  std::vector<char> fused_;           // per child: a batch norm that ran the next child's activation
 };
 
 }  // namespace cmt::layers

@@ -25,6 +25,12 @@ void check_params(const Context& ctx, std::int64_t c, const Tensor& gamma, const
     require_vector(ctx, *t, c, op, name);
 }
 
+cpu::Act kernel_act(BnActivation a) { return a == BnActivation::relu ? cpu::Act::relu : cpu::Act::silu; }
+
+void check_activation(const Context& ctx, BnActivation act, const char* op) {
+  CMT_CHECK(act == BnActivation::none || !ctx.is_cuda(), op << ": batch norm with an activation in the same pass is CPU only");
+}
+
 template <typename T>
 void train_as(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& rm, Tensor& rv,
               float momentum, float eps, BatchNormSaved& saved, Tensor& y, const char* op) {
@@ -41,20 +47,29 @@ void train_as(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& 
                {
                  cpu::batchnorm_train_stats(elems<T>(x), m, c, momentum, eps, rm.data<float>(), rv.data<float>(), mean,
                                             invstd);
-                 cpu::batchnorm_apply(elems<T>(x), m, c, mean, invstd, gamma.data<float>(), beta.data<float>(),
-                                      elems<T>(y));
+                 if (saved.act == BnActivation::none)
+                   cpu::batchnorm_apply(elems<T>(x), m, c, mean, invstd, gamma.data<float>(), beta.data<float>(), elems<T>(y));
+                 else
+                   cpu::batchnorm_apply_act(kernel_act(saved.act), elems<T>(x), m, c, mean, invstd, gamma.data<float>(),
+                                            beta.data<float>(), elems<T>(y));
                });
 }
 
 template <typename T>
 void eval_as(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
-             const Tensor& rv, float eps, Tensor& y, const char* op) {
+             const Tensor& rv, float eps, BnActivation act, Tensor& y, const char* op) {
   const std::int64_t c = x.dim(4), m = x.numel() / c;
   CMT_DISPATCH(ctx, op,
                cuda::batchnorm_eval(elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps, gamma.data<float>(),
                                     beta.data<float>(), elems<T>(y), ctx.compute_stream()),
-               cpu::batchnorm_eval(elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps, gamma.data<float>(),
-                                   beta.data<float>(), elems<T>(y)));
+               {
+                 if (act == BnActivation::none)
+                   cpu::batchnorm_eval(elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps, gamma.data<float>(),
+                                       beta.data<float>(), elems<T>(y));
+                 else
+                   cpu::batchnorm_eval_act(kernel_act(act), elems<T>(x), m, c, rm.data<float>(), rv.data<float>(), eps,
+                                           gamma.data<float>(), beta.data<float>(), elems<T>(y));
+               });
 }
 
 template <typename T>
@@ -66,18 +81,25 @@ void backward_as(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& 
                                         saved.invstd.data<float>(), gamma.data<float>(), elems<T>(g.dx),
                                         g.dgamma.data<float>(), g.dbeta.data<float>(),
                                         ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.compute_stream()),
-               cpu::batchnorm_backward(elems<T>(dy), elems<T>(x), m, c, saved.mean.data<float>(),
-                                       saved.invstd.data<float>(), gamma.data<float>(), elems<T>(g.dx),
-                                       g.dgamma.data<float>(), g.dbeta.data<float>()));
+               {
+                 if (saved.act == BnActivation::none)
+                   cpu::batchnorm_backward(elems<T>(dy), elems<T>(x), m, c, saved.mean.data<float>(), saved.invstd.data<float>(),
+                                           gamma.data<float>(), elems<T>(g.dx), g.dgamma.data<float>(), g.dbeta.data<float>());
+                 else
+                   cpu::batchnorm_backward_act(kernel_act(saved.act), elems<T>(dy), elems<T>(x), m, c, saved.mean.data<float>(),
+                                               saved.invstd.data<float>(), gamma.data<float>(), saved.beta.data<float>(),
+                                               elems<T>(g.dx), g.dgamma.data<float>(), g.dbeta.data<float>());
+               });
 }
 
 }  // namespace
 
 Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                Tensor& running_mean, Tensor& running_var, float momentum, float eps,
-                               BatchNormSaved& saved) {
+                               BatchNormSaved& saved, BnActivation act) {
   const char* op = "batchnorm_forward_train";
   const std::int64_t c = check_x(ctx, x, op);
+  check_activation(ctx, act, op);
   check_params(ctx, c, gamma, beta, running_mean, running_var, op);
   CMT_CHECK(x.numel() / c > 1, op << ": expected more than 1 value per channel when training, got input "
                                   << x.describe() << " (N*D*H*W = 1; torch refuses this too)");
@@ -85,6 +107,8 @@ Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamm
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   saved.mean = Tensor::empty(Shape{c}, DType::f32, x.device());
   saved.invstd = Tensor::empty(Shape{c}, DType::f32, x.device());
+  saved.act = act;
+  saved.beta = act == BnActivation::none ? Tensor() : beta;
   if (x.dtype() == DType::bf16)
     train_as<std::uint16_t>(ctx, x, gamma, beta, running_mean, running_var, momentum, eps, saved, y, op);
   else train_as<float>(ctx, x, gamma, beta, running_mean, running_var, momentum, eps, saved, y, op);
@@ -92,14 +116,15 @@ Tensor batchnorm_forward_train(Context& ctx, const Tensor& x, const Tensor& gamm
 }
 
 Tensor batchnorm_forward_eval(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                              const Tensor& running_mean, const Tensor& running_var, float eps) {
+                              const Tensor& running_mean, const Tensor& running_var, float eps, BnActivation act) {
   const char* op = "batchnorm_forward_eval";
   const std::int64_t c = check_x(ctx, x, op);
+  check_activation(ctx, act, op);
   check_params(ctx, c, gamma, beta, running_mean, running_var, op);
   CMT_CHECK(eps > 0, op << ": eps must be positive, got " << eps);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.dtype() == DType::bf16) eval_as<std::uint16_t>(ctx, x, gamma, beta, running_mean, running_var, eps, y, op);
-  else eval_as<float>(ctx, x, gamma, beta, running_mean, running_var, eps, y, op);
+  if (x.dtype() == DType::bf16) eval_as<std::uint16_t>(ctx, x, gamma, beta, running_mean, running_var, eps, act, y, op);
+  else eval_as<float>(ctx, x, gamma, beta, running_mean, running_var, eps, act, y, op);
   return y;
 }
 
@@ -113,6 +138,8 @@ BatchNormGrads batchnorm_backward(Context& ctx, const Tensor& dy, const Tensor& 
   require_vector(ctx, gamma, c, op, "gamma");
   require_vector(ctx, saved.mean, c, op, "saved.mean");
   require_vector(ctx, saved.invstd, c, op, "saved.invstd");
+  check_activation(ctx, saved.act, op);
+  if (saved.act != BnActivation::none) require_vector(ctx, saved.beta, c, op, "saved.beta");
   // In place (CPU), dx[i] is written after every read of dy (the sums first, then one element each).
   BatchNormGrads g{dx_into_dy && !x.is_cuda() ? dy : Tensor::empty(x.shape(), x.dtype(), x.device()),
                    Tensor::empty(Shape{c}, DType::f32, x.device()), Tensor::empty(Shape{c}, DType::f32, x.device())};

@@ -1,6 +1,7 @@
 // Batch normalisation on the CPU backend: normalised statistics, running stats, finite differences, errors.
 #include <cmath>
 
+#include "engine/ops/activation.h"
 #include "engine/ops/basic.h"
 #include "engine/ops/batchnorm.h"
 #include "support/testing.h"
@@ -141,4 +142,40 @@ TEST_CASE("batchnorm statistics of data far from zero, and the backward written 
   CHECK_ALLCLOSE(got.dx, want.dx, 0.0, 0.0);
   CHECK_ALLCLOSE(got.dgamma, want.dgamma, 0.0, 0.0);
   CHECK_ALLCLOSE(got.dbeta, want.dbeta, 0.0, 0.0);
+}
+
+TEST_CASE("batchnorm with ReLU or SiLU in the same pass equals batch norm then the activation op, bit for bit (f32, bf16)") {
+  Context ctx(Device::cpu());
+  std::mt19937_64 gen(test::run_seed() + 13);
+  const Shape s{4, 1, 24, 24, 48};  // 110592 elements: split over the team
+  for (DType dtype : {DType::f32, DType::bf16}) {
+    for (ops::BnActivation act : {ops::BnActivation::relu, ops::BnActivation::silu}) {
+      const bool relu = act == ops::BnActivation::relu;
+      INFO((dtype == DType::f32 ? "f32 " : "bf16 ") << (relu ? "relu" : "silu"));
+      const Tensor x = ops::cast(ctx, test::random_normal(s, gen), dtype), dy = ops::cast(ctx, test::random_normal(s, gen), dtype);
+      const Tensor gamma = test::random_normal(Shape{48}, gen), beta = test::random_normal(Shape{48}, gen);
+      Tensor rm1 = filled(48, 0.f), rv1 = filled(48, 1.f), rm2 = filled(48, 0.f), rv2 = filled(48, 1.f);
+      ops::BatchNormSaved plain, fused;
+      const Tensor z = ops::batchnorm_forward_train(ctx, x, gamma, beta, rm1, rv1, 0.1f, 1e-5f, plain);
+      const Tensor y_want = relu ? ops::relu(ctx, z) : ops::silu(ctx, z);
+      const Tensor y = ops::batchnorm_forward_train(ctx, x, gamma, beta, rm2, rv2, 0.1f, 1e-5f, fused, act);
+      CHECK(y.dtype() == dtype);
+      CHECK_ALLCLOSE(y, y_want, 0.0, 0.0);
+      CHECK_ALLCLOSE(rv2, rv1, 0.0, 0.0);
+      // Backward: the activation's gradient (from what it keeps), then batch norm's; fused, also written over dy.
+      const Tensor dz = relu ? ops::relu_backward(ctx, dy, y_want) : ops::silu_backward(ctx, dy, z);
+      const auto want = ops::batchnorm_backward(ctx, dz, x, gamma, plain);
+      for (bool into_dy : {false, true}) {
+        Tensor dy_copy = ops::cast(ctx, ops::cast(ctx, dy, DType::f32), dtype);
+        const auto got = ops::batchnorm_backward(ctx, dy_copy, x, gamma, fused, into_dy);
+        CHECK(got.dx.shares_storage(dy_copy) == into_dy);
+        CHECK_ALLCLOSE(got.dx, want.dx, 0.0, 0.0);
+        CHECK_ALLCLOSE(got.dgamma, want.dgamma, 0.0, 0.0);
+        CHECK_ALLCLOSE(got.dbeta, want.dbeta, 0.0, 0.0);
+      }
+      const Tensor ze = ops::batchnorm_forward_eval(ctx, x, gamma, beta, rm1, rv1, 1e-5f);
+      CHECK_ALLCLOSE(ops::batchnorm_forward_eval(ctx, x, gamma, beta, rm1, rv1, 1e-5f, act), relu ? ops::relu(ctx, ze) : ops::silu(ctx, ze),
+                     0.0, 0.0);
+    }
+  }
 }

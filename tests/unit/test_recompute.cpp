@@ -1,5 +1,6 @@
-// Recomputation of batch norm + activation outputs in backward: the same step, bit for bit, with
-// less activation memory kept between forward and backward, for every backbone.
+// Recomputation of batch norm + activation outputs in backward, and batch norm applying the activation
+// in its own pass (CPU): the same step, bit for bit, with less activation memory kept between forward
+// and backward, for every backbone.
 #include <cstring>
 #include <random>
 
@@ -19,11 +20,14 @@ struct StepResult {
   std::size_t kept = 0;  // bytes held between the backbone's forward and its backward
 };
 
-StepResult one_step(const models::CmtConfig& config, PrecisionPolicy precision, bool recompute, const Tensor& views,
+enum class Mode { separate, recompute, fused };
+
+StepResult one_step(const models::CmtConfig& config, PrecisionPolicy precision, Mode mode, const Tensor& views,
                     const Tensor& labels) {
   Context ctx(Device::cpu(), precision);
   ctx.training = true;
-  ctx.recompute = recompute;
+  ctx.recompute = mode == Mode::recompute;
+  ctx.fuse_norm_activation = mode == Mode::fused;
   models::CmtModel model(config);
   ParameterStore store(ctx, model.root());
   store.initialize(ctx, 21);
@@ -50,7 +54,7 @@ StepResult one_step(const models::CmtConfig& config, PrecisionPolicy precision, 
 }
 }  // namespace
 
-TEST_CASE("recompute: the same losses, gradients and running statistics bit for bit, with fewer activations kept (fp32 and bf16)") {
+TEST_CASE("recompute and fused batch norm + activation: the same losses, gradients and running statistics bit for bit, with fewer activations kept (fp32 and bf16)") {
   std::mt19937_64 gen(test::run_seed() + 77);
   for (const char* backbone : {"resnet50", "vgg19_bn", "efficientnet_b4"}) {
     for (int dims : {2, 3}) {
@@ -61,13 +65,19 @@ TEST_CASE("recompute: the same losses, gradients and running statistics bit for 
       const Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 0, 1, 1}, Shape{4});
       for (PrecisionPolicy p : {PrecisionPolicy{}, PrecisionPolicy{ComputePrecision::bf16}}) {
         INFO(std::string(backbone) << " " << dims << "D " << p.name());
-        const StepResult keep = one_step(c, p, false, views, labels), again = one_step(c, p, true, views, labels);
-        CHECK(again.losses.total == keep.losses.total);
-        CHECK(again.grads == keep.grads);
-        CHECK(again.buffers == keep.buffers);
-        CHECK(again.kept < keep.kept);
-        MESSAGE(std::string(backbone) << " " << dims << "D " << p.name() << " activations kept " << keep.kept / 1024 << " KiB -> "
-                                      << again.kept / 1024 << " KiB with recompute");
+        const StepResult keep = one_step(c, p, Mode::separate, views, labels);
+        for (Mode mode : {Mode::recompute, Mode::fused}) {
+          const StepResult again = one_step(c, p, mode, views, labels);
+          const char* what = mode == Mode::recompute ? "recompute" : "fused";
+          INFO(what);
+          CHECK(again.losses.total == keep.losses.total);
+          CHECK(again.grads == keep.grads);
+          CHECK(again.buffers == keep.buffers);
+          // Fused, the activation keeps nothing: its input (SiLU) or an output that no conv holds (before pooling).
+          CHECK(again.kept < keep.kept);
+          MESSAGE(std::string(backbone) << " " << dims << "D " << p.name() << " activations kept " << keep.kept / 1024 << " KiB -> "
+                                        << again.kept / 1024 << " KiB " << std::string(what));
+        }
       }
     }
   }
