@@ -121,6 +121,7 @@ int run_cpu(const Args& a) {
   const ops::CpuConvBackend saved = ops::cpu_conv_backend();
   const auto start = std::chrono::steady_clock::now();
   std::printf("%-58s %-7s %10s %10s %10s %9s\n", "layer (CPU, ms)", "backend", "fprop", "dgrad", "wgrad", "GFLOP/s");
+  bool first_row = true;
   for (const auto& pr : problems(a)) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > a.budget_s) {
       std::printf("(time budget of %.0f s spent: later layers not timed)\n", a.budget_s);
@@ -137,6 +138,19 @@ int run_cpu(const Args& a) {
                           {"padding", pr.p.padding},
                           {"groups", pr.p.groups},
                           {"flops", d.flops()}};
+    if (first_row) {
+      // Untimed passes on every path first: the process's first convolutions also pay for the
+      // thread team's start and the first JIT kernels (the first row read 100x slower without it).
+      for (const auto b : backends) {
+        ops::set_cpu_conv_backend(b);
+        for (int i = 0; i < 3; ++i) {
+          ops::conv_forward(ctx, x, w, Tensor(), pr.p);
+          ops::conv_backward_data(ctx, dy, w, pr.x, pr.p);
+          ops::conv_backward_weight(ctx, x, dy, pr.w, pr.p);
+        }
+      }
+      first_row = false;
+    }
     for (const auto b : backends) {
       ops::set_cpu_conv_backend(b);
       const double f = bench::time_host([&] { ops::conv_forward(ctx, x, w, Tensor(), pr.p); }, 1, a.runs).median_ms;

@@ -36,6 +36,9 @@ constexpr const char* kCpuPlanPrefix = "cpu onednn ";
 // automatic CPU choice. Training steps always hold two views per sample (N >= 2), so a run resumed on
 // another number of ranks (another per-rank batch) takes the same path for every layer.
 constexpr std::int64_t kOnednnMinSinglePositions = 128;
+// 3D 1x1x1 convolutions stay on cmt's path (one sgemm on the tensors as they are) below this many
+// output positions per sample (8^3), from the per-layer table at two threads (docs/performance.md).
+constexpr std::int64_t kOnednnMin3dPointwise = 512;
 
 CpuConvBackend default_cpu_backend() {
   const char* e = std::getenv("CMT_CPU_CONV_BACKEND");
@@ -265,17 +268,21 @@ bool cpu_conv_uses_onednn([[maybe_unused]] ConvPass pass, [[maybe_unused]] const
   if (pass == ConvPass::wgrad && d.C == 1) return false;
   if (b == CpuConvBackend::onednn) return true;
   // automatic, from the measurements (docs/performance.md). 2D depthwise: oneDNN (its depthwise
-  // kernels beat cmt's loops). 3D depthwise and 3D stride-1 pointwise: cmt's own path (its
-  // channel-vectorised loops; one sgemm on the tensors as they are). Everything else: oneDNN, unless
-  // one image has few output positions (oneDNN reorders the weights per call, which a single small
-  // image cannot amortise; a batch can).
+  // kernels beat cmt's loops). 3D depthwise: cmt's own path (its channel-vectorised loops). 1x1
+  // convs on few positions: cmt's own sgemm (below). Everything else: oneDNN, unless one image has
+  // few output positions (oneDNN reorders the weights per call, which a single small image cannot
+  // amortise; a batch can).
   const bool two_d = d.D == 1 && d.T == 1 && d.stride[0] == 1 && d.pad[0] == 0;
   const bool depthwise = d.groups > 1 && d.Cg() == 1;
   if (depthwise) return two_d;
-  const bool pointwise =
-      d.trs() == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.stride[2] == 1 && d.pad[0] == 0 && d.pad[1] == 0 && d.pad[2] == 0;
-  if (pointwise && !two_d) return false;
-  return d.N > 1 || std::int64_t{d.Z} * d.P * d.Q >= kOnednnMinSinglePositions;
+  const std::int64_t positions = std::int64_t{d.Z} * d.P * d.Q;
+  if (d.trs() == 1 && d.groups == 1) {  // 1x1(x1), any stride: a GEMM on the positions' rows
+    // A few rows (the deepest 3D maps, 1^3 and 2^3, which also look 2D): cmt's one sgemm has less
+    // overhead. 3D below 8^3: likewise; from 8^3 oneDNN's kernels win.
+    if (positions <= 8) return false;
+    if (!two_d) return positions >= kOnednnMin3dPointwise;
+  }
+  return d.N > 1 || positions >= kOnednnMinSinglePositions;
 #else
   return false;
 #endif

@@ -4,11 +4,14 @@
 #include <cmath>
 
 #include "kernels/common/float16.h"
+#include "kernels/cpu/clones.h"
 
 namespace cmt::cpu {
 
-void adam_step(const AdamStep& s, const float* guard, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16,
-               std::int64_t n) {
+// Also built for AVX2/AVX-512 (sqrt and division are exactly rounded in every version, and the file
+// is compiled without FMA contraction, so every version gives the same bits).
+CMT_CPU_CLONES void adam_step(const AdamStep& s, const float* guard, float* p, const float* g, float* m, float* v,
+                              std::uint16_t* p_bf16, std::int64_t n) {
   if (guard != nullptr && !std::isfinite(*guard)) return;
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (std::int64_t i = 0; i < n; ++i) {

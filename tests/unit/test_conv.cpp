@@ -231,10 +231,15 @@ TEST_CASE("conv automatic CPU choice: oneDNN for batches and large images, cmt's
   CHECK_FALSE(ops::cpu_conv_uses_onednn(P::fprop, desc({1, 1, 4, 4, 128}, {128, 1, 3, 3, 128}, 1, 1, 1)));
   CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({2, 1, 4, 4, 128}, {128, 1, 3, 3, 128}, 1, 1, 1)));
   CHECK(ops::cpu_conv_uses_onednn(P::dgrad, desc({1, 1, 64, 64, 16}, {32, 1, 3, 3, 16}, 1, 1, 1)));
-  // Depthwise: oneDNN in 2D, cmt's own loops in 3D; 3D pointwise: one sgemm on the tensors as they are.
+  // Depthwise: oneDNN in 2D, cmt's own loops in 3D.
   CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 1, 16, 16, 48}, {48, 1, 3, 3, 1}, 1, 1, 48)));
   CHECK_FALSE(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 8, 8, 8, 48}, {48, 3, 3, 3, 1}, 1, 1, 48)));
-  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 8, 8, 8, 48}, {96, 1, 1, 1, 48}, 1, 0, 1)));
+  // 1x1 convs: cmt's one sgemm on a few positions (3D below 8^3, also strided; the 1^3 maps look 2D), oneDNN above.
+  CHECK(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 8, 8, 8, 48}, {96, 1, 1, 1, 48}, 1, 0, 1)));
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 4, 4, 4, 48}, {96, 1, 1, 1, 48}, 1, 0, 1)));
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 8, 8, 8, 48}, {96, 1, 1, 1, 48}, 2, 0, 1)));
+  CHECK_FALSE(ops::cpu_conv_uses_onednn(P::dgrad, desc({8, 1, 1, 1, 512}, {128, 1, 1, 1, 512}, 1, 0, 1)));
+  CHECK(ops::cpu_conv_uses_onednn(P::dgrad, desc({8, 1, 4, 4, 512}, {128, 1, 1, 1, 512}, 1, 0, 1)));
   // The one-channel stem's weight gradient is always cmt's own.
   CHECK_FALSE(ops::cpu_conv_uses_onednn(P::wgrad, desc({8, 32, 32, 32, 1}, {16, 7, 7, 7, 1}, 2, 3, 1)));
   CHECK(ops::cpu_conv_uses_onednn(P::fprop, desc({8, 32, 32, 32, 1}, {16, 7, 7, 7, 1}, 2, 3, 1)));
