@@ -6,8 +6,8 @@
 # timeout-* / leak-* / oom-* and the test fails, naming it.
 # The HDF5 targets read each file first in a forked child (engine/hdf5_guard.h), which turns a
 # crash into a refusal; a sanitizer report that the child printed from cmt's own code (a frame #0
-# or #1 in SOURCE_DIR, or any UndefinedBehaviorSanitizer report: HDF5 itself is not instrumented)
-# fails the test all the same.
+# or #1 in SOURCE_DIR, not counting the sanitizer's interceptors, or any UndefinedBehaviorSanitizer
+# report: HDF5 itself is not instrumented) fails the test all the same.
 # Usage: search.sh FUZZER CORPUS WORKDIR RUNS [SOURCE_DIR]
 set -eu
 fuzzer=$1; corpus=$2; work=$3; runs=$4; source_dir=${5-}
