@@ -84,7 +84,7 @@ CMT_CPU_CLONES void apply_then(const T* x, std::int64_t m, std::int64_t c, const
       elem::store(y[r * c + j], f(rounded<T>(normalised(elem::load(x[r * c + j]), mean[j], invstd[j], gamma[j], beta[j]))));
 }
 
-template <typename T, typename Run>
+template <typename Run>
 void with_activation(Act act, Run run) {
   switch (act) {
     case Act::relu: return run([](float v) CMT_ACT_INLINE_LAMBDA { return act_math::relu(v); });
@@ -148,7 +148,7 @@ void batchnorm_apply(const T* x, std::int64_t m, std::int64_t c, const float* me
 template <typename T>
 void batchnorm_apply_act(Act act, const T* x, std::int64_t m, std::int64_t c, const float* mean, const float* invstd,
                          const float* gamma, const float* beta, T* y) {
-  with_activation<T>(act, [&](auto f) { apply_then(x, m, c, mean, invstd, gamma, beta, y, f); });
+  with_activation(act, [&](auto f) { apply_then(x, m, c, mean, invstd, gamma, beta, y, f); });
 }
 
 template <typename T>
@@ -172,20 +172,21 @@ CMT_CPU_CLONES void batchnorm_backward(const T* dy, const T* x, std::int64_t m, 
     return std::array<double, 2>{g, g * ((elem::load(x[r * c + j]) - mean[j]) * invstd[j])};
   });
   store_sums(sums, c, dgamma, dbeta);
-  input_gradient(x, m, c, mean, invstd, gamma, dgamma, dbeta, dx, [&](std::int64_t i, std::int64_t, float) CMT_ACT_INLINE_LAMBDA { return elem::load(dy[i]); });
+  input_gradient(x, m, c, mean, invstd, gamma, dgamma, dbeta, dx,
+                 [&](std::int64_t i, std::int64_t, float) CMT_ACT_INLINE_LAMBDA { return elem::load(dy[i]); });
 }
 
 template <typename T>
 void batchnorm_backward_act(Act act, const T* dy, const T* x, std::int64_t m, std::int64_t c, const float* mean,
                             const float* invstd, const float* gamma, const float* beta, T* dx, float* dgamma, float* dbeta) {
+  const auto through = [&](auto back) { backward_through(dy, x, m, c, mean, invstd, gamma, beta, dx, dgamma, dbeta, back); };
   switch (act) {
-    case Act::relu: return backward_through(dy, x, m, c, mean, invstd, gamma, beta, dx, dgamma, dbeta,
-                                                 [](float z, float g) CMT_ACT_INLINE_LAMBDA { return act_math::relu_backward(z, g); });
-    case Act::silu: return backward_through(dy, x, m, c, mean, invstd, gamma, beta, dx, dgamma, dbeta,
-                                                 [](float z, float g) CMT_ACT_INLINE_LAMBDA { return act_math::silu_backward(z, g); });
+    case Act::relu: return through([](float z, float g) CMT_ACT_INLINE_LAMBDA { return act_math::relu_backward(z, g); });
+    case Act::silu: return through([](float z, float g) CMT_ACT_INLINE_LAMBDA { return act_math::silu_backward(z, g); });
     case Act::sigmoid:  // sigmoid's backward reads its output
-      return backward_through(dy, x, m, c, mean, invstd, gamma, beta, dx, dgamma, dbeta,
-                              [](float z, float g) CMT_ACT_INLINE_LAMBDA { return act_math::sigmoid_backward(rounded<T>(act_math::sigmoid(z)), g); });
+      return through([](float z, float g) CMT_ACT_INLINE_LAMBDA {
+        return act_math::sigmoid_backward(rounded<T>(act_math::sigmoid(z)), g);
+      });
   }
 }
 
